@@ -1,0 +1,66 @@
+//! The `quiver` command: the only crate that knows argv, stdout and exit codes.
+//!
+//! Subcommands live one per file (`inspect.rs`, `run.rs`); this file parses the command line,
+//! sets up logging and maps every error to a documented exit code (`exit.rs`).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod exit;
+mod inspect;
+mod io;
+mod run;
+
+// The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
+// churn on that path measured up to 10x slower (../shared/design/BOUNDARY.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Run data transforms as sandboxed WebAssembly plugins over Apache Arrow data.
+#[derive(Debug, Parser)]
+#[command(name = "quiver", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `quiver_host=debug`.
+    #[arg(long, global = true, env = "QUIVER_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Run a pipeline file: source → plugin stages → sink.
+    Run(run::RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Print a plugin's name, version, WIT version and config schema.
+    Inspect(inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
+        Command::Run(args) => run::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::code(&e)
+        }
+    }
+}

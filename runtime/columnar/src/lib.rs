@@ -1,0 +1,447 @@
+//! The Arrow columnar layout of the Quiver plugin boundary, shared by the host and the Rust SDK.
+//!
+//! Columns cross between host and plugin as the raw buffers of the Arrow columnar format
+//! (validity bitmap, offsets, values) carried in WIT `list<u8>`s; see `wit/transform.wit`
+//! for the layout of each type. This crate is the one place that knows that layout:
+//!
+//! - [`encode`] turns any supported arrow array (sliced or not) into [`Buffers`] that start
+//!   at row 0, borrowing the array's memory wherever the layout allows.
+//! - [`decode`] turns owned buffers back into an arrow array, without copying when the
+//!   buffers are aligned for their type, and **validates everything**: buffer lengths,
+//!   offsets (monotonic, in bounds), UTF-8, bitmap lengths. Whatever the other side of the
+//!   boundary sent, `decode` either returns a valid array or a [`LayoutError`]; it never panics.
+//! - [`check_type`] says whether a type can cross at all, and [`boundary_type`] which type a
+//!   dictionary-encoded column becomes when it crosses (its value type).
+//!
+//! Both sides of the boundary use it: the host validates every batch a plugin returns, the
+//! Rust SDK validates every batch the host sends. It depends on the arrow sub-crates only,
+//! so it builds for `wasm32-wasip2` without the arrow facade.
+
+#![deny(missing_docs)]
+
+use std::borrow::Cow;
+
+use arrow_array::{Array, ArrayRef, make_array};
+use arrow_buffer::{Buffer, NullBuffer};
+use arrow_data::ArrayDataBuilder;
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+/// The buffers of one column in boundary layout, each starting at row 0.
+///
+/// `Cow` lets [`encode`] borrow the arrow array's memory when it already has the boundary
+/// layout and copy only when it does not (a slice of a bitmap at a non-byte offset, string
+/// offsets that do not start at 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buffers<'a> {
+    /// Validity bitmap, LSB first; `None` when no row is null.
+    pub validity: Option<Cow<'a, [u8]>>,
+    /// Offsets (s32 or s64 little-endian) for variable-width types, else `None`.
+    pub offsets: Option<Cow<'a, [u8]>>,
+    /// The values buffer.
+    pub values: Cow<'a, [u8]>,
+}
+
+/// Why a column cannot cross the boundary or why buffers that crossed are invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The type has no boundary layout (nested types, or types Quiver does not carry yet).
+    #[error("type {data_type} cannot cross the plugin boundary: {reason}")]
+    Unsupported {
+        /// The refused type.
+        data_type: DataType,
+        /// What to do about it.
+        reason: &'static str,
+    },
+    /// Buffers that claim to be a column of some type are not a valid column of that type.
+    #[error("invalid {data_type} column of {num_rows} rows: {reason}")]
+    Invalid {
+        /// The type the buffers were decoded as.
+        data_type: DataType,
+        /// The row count they were decoded with.
+        num_rows: usize,
+        /// The first violation found.
+        reason: String,
+    },
+}
+
+/// Whether `data_type` can cross the boundary as it is.
+///
+/// Dictionary types are refused here: the host unpacks them first (see [`boundary_type`]).
+///
+/// # Errors
+/// [`LayoutError::Unsupported`] naming the type and what to do instead.
+pub fn check_type(data_type: &DataType) -> Result<(), LayoutError> {
+    use DataType as D;
+    match data_type {
+        D::Null
+        | D::Boolean
+        | D::Int8
+        | D::Int16
+        | D::Int32
+        | D::Int64
+        | D::UInt8
+        | D::UInt16
+        | D::UInt32
+        | D::UInt64
+        | D::Float32
+        | D::Float64
+        | D::Utf8
+        | D::LargeUtf8
+        | D::Binary
+        | D::LargeBinary
+        | D::Date32
+        | D::Date64
+        | D::Timestamp(_, _)
+        | D::Decimal128(_, _) => Ok(()),
+        D::Dictionary(_, _) => Err(LayoutError::Unsupported {
+            data_type: data_type.clone(),
+            reason: "dictionary columns are unpacked to their value type before they cross",
+        }),
+        D::List(_)
+        | D::LargeList(_)
+        | D::FixedSizeList(_, _)
+        | D::ListView(_)
+        | D::LargeListView(_)
+        | D::Struct(_)
+        | D::Map(_, _)
+        | D::Union(_, _) => Err(LayoutError::Unsupported {
+            data_type: data_type.clone(),
+            reason: "nested types are not part of quiver:transform@0.1.0; \
+                     drop or flatten the column before this stage",
+        }),
+        _ => Err(LayoutError::Unsupported {
+            data_type: data_type.clone(),
+            reason: "cast the column to a supported type (see wit/transform.wit) before this stage",
+        }),
+    }
+}
+
+/// The type a column of `data_type` has once it crosses the boundary.
+///
+/// Dictionary-encoded columns cross as their value type; every other supported type crosses
+/// as itself.
+///
+/// # Errors
+/// [`LayoutError::Unsupported`] when neither the type nor its dictionary value type can cross.
+pub fn boundary_type(data_type: &DataType) -> Result<DataType, LayoutError> {
+    match data_type {
+        DataType::Dictionary(_, value) => {
+            check_type(value)?;
+            Ok(value.as_ref().clone())
+        }
+        other => check_type(other).map(|()| other.clone()),
+    }
+}
+
+/// The schema a stream of `schema` has once it crosses the boundary (dictionaries unpacked).
+///
+/// # Errors
+/// The first column that cannot cross, with its name.
+pub fn boundary_schema(schema: &Schema) -> Result<Schema, (String, LayoutError)> {
+    let fields = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            boundary_type(f.data_type())
+                .map(|t| {
+                    Field::new(f.name(), t, f.is_nullable()).with_metadata(f.metadata().clone())
+                })
+                .map_err(|e| (f.name().clone(), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Width in bytes of one value of a fixed-width type, `None` for every other type.
+pub fn fixed_width(data_type: &DataType) -> Option<usize> {
+    use DataType as D;
+    Some(match data_type {
+        D::Int8 | D::UInt8 => 1,
+        D::Int16 | D::UInt16 => 2,
+        D::Int32 | D::UInt32 | D::Float32 | D::Date32 => 4,
+        D::Int64 | D::UInt64 | D::Float64 | D::Date64 | D::Timestamp(_, _) => 8,
+        D::Decimal128(_, _) => 16,
+        _ => return None,
+    })
+}
+
+/// Encode `array` into boundary buffers that start at row 0.
+///
+/// Borrows the array's memory where it already has the boundary layout; copies bitmaps
+/// sliced at a non-byte offset and rebases offsets that do not start at 0.
+///
+/// # Errors
+/// [`LayoutError::Unsupported`] for a type that cannot cross (see [`check_type`]).
+pub fn encode(array: &dyn Array) -> Result<Buffers<'_>, LayoutError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+
+    let data_type = array.data_type();
+    check_type(data_type)?;
+    let len = array.len();
+    let validity = array
+        .nulls()
+        .filter(|n| n.null_count() > 0)
+        .map(|n| bitmap_bytes(n.inner().inner().as_slice(), n.offset(), len));
+
+    // Typed arrays hold their buffers already sliced to the array's rows (a bit offset
+    // remains only for bitmaps), so borrowing them gives row-0-based bytes.
+    macro_rules! prim {
+        ($t:ty) => {
+            (
+                None,
+                Cow::Borrowed(array.as_primitive::<$t>().values().inner().as_slice()),
+            )
+        };
+    }
+    macro_rules! var {
+        ($a:expr) => {{
+            let a = $a;
+            let (o, v) = rebase(a.offsets(), a.values().as_slice());
+            (Some(o), v)
+        }};
+    }
+    let (offsets, values): (Option<Cow<'_, [u8]>>, Cow<'_, [u8]>) = match data_type {
+        DataType::Null => (None, Cow::Borrowed(&[][..])),
+        DataType::Boolean => {
+            let b = array.as_boolean().values();
+            (None, bitmap_bytes(b.inner().as_slice(), b.offset(), len))
+        }
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Float32 => prim!(Float32Type),
+        DataType::Float64 => prim!(Float64Type),
+        DataType::Date32 => prim!(Date32Type),
+        DataType::Date64 => prim!(Date64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => prim!(TimestampSecondType),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => prim!(TimestampMillisecondType),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => prim!(TimestampMicrosecondType),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim!(TimestampNanosecondType),
+        DataType::Decimal128(_, _) => prim!(Decimal128Type),
+        DataType::Utf8 => var!(array.as_string::<i32>()),
+        DataType::LargeUtf8 => var!(array.as_string::<i64>()),
+        DataType::Binary => var!(array.as_binary::<i32>()),
+        DataType::LargeBinary => var!(array.as_binary::<i64>()),
+        other => unreachable!("check_type admitted {other}"),
+    };
+    Ok(Buffers {
+        validity,
+        offsets,
+        values,
+    })
+}
+
+/// The bytes of a bitmap of `len` bits starting at bit `offset`, re-packed only when the
+/// offset is not a whole byte.
+fn bitmap_bytes(bytes: &[u8], offset: usize, len: usize) -> Cow<'_, [u8]> {
+    let nbytes = len.div_ceil(8);
+    if offset % 8 == 0 {
+        Cow::Borrowed(&bytes[offset / 8..offset / 8 + nbytes])
+    } else {
+        let bits = arrow_buffer::BooleanBuffer::new(Buffer::from_slice_ref(bytes), offset, len);
+        Cow::Owned(bits.sliced().as_slice().to_vec())
+    }
+}
+
+/// Offsets and values of a variable-width column, rebased so offsets start at 0.
+fn rebase<'a, O: arrow_array::OffsetSizeTrait>(
+    offsets: &'a arrow_buffer::OffsetBuffer<O>,
+    values: &'a [u8],
+) -> (Cow<'a, [u8]>, Cow<'a, [u8]>) {
+    // An OffsetBuffer always holds at least one offset.
+    let first = offsets[0].as_usize();
+    let last = offsets[offsets.len() - 1].as_usize();
+    let vals = &values[first..last];
+    if first == 0 {
+        (
+            Cow::Borrowed(offsets.inner().inner().as_slice()),
+            Cow::Borrowed(vals),
+        )
+    } else {
+        let base = offsets[0];
+        let rebased: Vec<O> = offsets.iter().map(|&o| o - base).collect();
+        (
+            Cow::Owned(arrow_buffer::ToByteSlice::to_byte_slice(rebased.as_slice()).to_vec()),
+            Cow::Borrowed(vals),
+        )
+    }
+}
+
+/// Owned boundary buffers of one column, as they arrive from the other side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnedBuffers {
+    /// Validity bitmap, LSB first; `None` when no row is null.
+    pub validity: Option<Vec<u8>>,
+    /// Offsets for variable-width types.
+    pub offsets: Option<Vec<u8>>,
+    /// The values buffer.
+    pub values: Vec<u8>,
+}
+
+/// Decode owned boundary buffers into an arrow array of `data_type` with `num_rows` rows.
+///
+/// The vectors become arrow buffers without a copy when their address is aligned for the
+/// type (the common case for allocator-provided memory); otherwise they are copied once into
+/// aligned memory. Every invariant of the arrow format is checked.
+///
+/// # Errors
+/// [`LayoutError::Unsupported`] for a type that cannot cross, [`LayoutError::Invalid`] with
+/// the first violation for buffers that are not a valid column.
+pub fn decode(
+    data_type: &DataType,
+    num_rows: usize,
+    buffers: OwnedBuffers,
+) -> Result<ArrayRef, LayoutError> {
+    check_type(data_type)?;
+    let invalid = |reason: String| LayoutError::Invalid {
+        data_type: data_type.clone(),
+        num_rows,
+        reason,
+    };
+    let OwnedBuffers {
+        validity,
+        offsets,
+        values,
+    } = buffers;
+
+    let nulls = match validity {
+        None => None,
+        Some(bits) => {
+            let need = num_rows.div_ceil(8);
+            if bits.len() < need {
+                return Err(invalid(format!(
+                    "validity bitmap has {} bytes, {num_rows} rows need {need}",
+                    bits.len()
+                )));
+            }
+            let bools = arrow_buffer::BooleanBuffer::new(Buffer::from_vec(bits), 0, num_rows);
+            Some(NullBuffer::new(bools)).filter(|n| n.null_count() > 0)
+        }
+    };
+
+    let var_width = matches!(
+        data_type,
+        DataType::Utf8 | DataType::Binary | DataType::LargeUtf8 | DataType::LargeBinary
+    );
+    let buffers = match (var_width, offsets) {
+        (true, Some(o)) => {
+            let w = if matches!(data_type, DataType::Utf8 | DataType::Binary) {
+                4
+            } else {
+                8
+            };
+            if o.len() != (num_rows + 1) * w {
+                return Err(invalid(format!(
+                    "offsets buffer has {} bytes, {num_rows} rows need {}",
+                    o.len(),
+                    (num_rows + 1) * w
+                )));
+            }
+            check_offsets(&o, w, values.len()).map_err(invalid)?;
+            vec![Buffer::from_vec(o), Buffer::from_vec(values)]
+        }
+        (true, None) => return Err(invalid("offsets buffer is missing".into())),
+        (false, Some(_)) => {
+            return Err(invalid(
+                "offsets buffer given for a fixed-width type".into(),
+            ));
+        }
+        (false, None) => match data_type {
+            DataType::Null => {
+                if !values.is_empty() {
+                    return Err(invalid(
+                        "values buffer must be empty for the null type".into(),
+                    ));
+                }
+                Vec::new()
+            }
+            DataType::Boolean => {
+                let need = num_rows.div_ceil(8);
+                if values.len() != need {
+                    return Err(invalid(format!(
+                        "values bitmap has {} bytes, {num_rows} rows need {need}",
+                        values.len()
+                    )));
+                }
+                vec![Buffer::from_vec(values)]
+            }
+            other => {
+                let width =
+                    fixed_width(other).expect("check_type admits only fixed-width types here");
+                if values.len() != num_rows * width {
+                    return Err(invalid(format!(
+                        "values buffer has {} bytes, {num_rows} rows of {width} bytes need {}",
+                        values.len(),
+                        num_rows * width
+                    )));
+                }
+                vec![Buffer::from_vec(values)]
+            }
+        },
+    };
+
+    let builder = ArrayDataBuilder::new(data_type.clone())
+        .len(num_rows)
+        .nulls(if matches!(data_type, DataType::Null) {
+            None
+        } else {
+            nulls
+        })
+        .buffers(buffers)
+        .align_buffers(true);
+    let data = builder.build().map_err(|e| invalid(e.to_string()))?;
+    Ok(make_array(data))
+}
+
+/// Offsets must be non-negative, never decrease, and end within `values_len`.
+/// Checked here (rather than only by arrow) so the error names the first bad row.
+fn check_offsets(bytes: &[u8], width: usize, values_len: usize) -> Result<(), String> {
+    let read = |c: &[u8]| -> i64 {
+        if width == 4 {
+            i64::from(i32::from_le_bytes(c.try_into().expect("4 bytes")))
+        } else {
+            i64::from_le_bytes(c.try_into().expect("8 bytes"))
+        }
+    };
+    let mut prev = None;
+    for (i, chunk) in bytes.chunks_exact(width).enumerate() {
+        let v = read(chunk);
+        if v < 0 {
+            return Err(format!("offset {i} is negative ({v})"));
+        }
+        if let Some(p) = prev
+            && v < p
+        {
+            return Err(format!("offsets decrease at row {} ({p} then {v})", i - 1));
+        }
+        if v as u64 > values_len as u64 {
+            return Err(format!(
+                "offset {i} ({v}) is past the end of the values buffer ({values_len} bytes)"
+            ));
+        }
+        prev = Some(v);
+    }
+    Ok(())
+}
+
+/// Convenience: encode into owned buffers (for callers that must hand over ownership).
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_owned(array: &dyn Array) -> Result<OwnedBuffers, LayoutError> {
+    let b = encode(array)?;
+    Ok(OwnedBuffers {
+        validity: b.validity.map(Cow::into_owned),
+        offsets: b.offsets.map(Cow::into_owned),
+        values: b.values.into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,305 @@
+//! The errors of the host, each saying who is at fault.
+//!
+//! [`LoadError`]: a file that is not a usable Quiver plugin, or an engine that cannot start.
+//! [`PluginError`]: a running plugin failed; it carries the plugin's name, version and
+//! sha256, the call and batch, the [`ErrorKind`] (config, data, plugin bug, trap, invalid
+//! output) and the tail of the plugin's stderr.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read plugin file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bytes are not a WebAssembly component (maybe a core module, or not wasm at all).
+    #[error(
+        "{origin} is not a WebAssembly component: {reason}\n  \
+         hint: build plugins with `cargo build --target wasm32-wasip2 --release` (a core \
+         module from wasm32-unknown-unknown or wasm32-wasip1 is not a component)"
+    )]
+    NotAComponent {
+        /// Where the bytes came from.
+        origin: String,
+        /// What wasmtime said.
+        reason: String,
+    },
+    /// A component, but not one that exports the Quiver contract we support.
+    #[error(
+        "{origin} is a component but not a Quiver plugin: it does not export `{expected}`{found}\n  \
+         hint: implement the `plugin` world of wit/transform.wit (the SDKs do this for you)"
+    )]
+    NotAPlugin {
+        /// Where the bytes came from.
+        origin: String,
+        /// The interface we looked for.
+        expected: String,
+        /// What the component exports instead (pre-formatted).
+        found: String,
+    },
+    /// The component imports something the host does not provide.
+    #[error(
+        "{origin} imports something Quiver does not provide: {reason}\n  \
+         hint: plugins may import only quiver:transform/host and WASI 0.2 (filesystem, \
+         environment and network are denied unless granted)"
+    )]
+    Imports {
+        /// Where the bytes came from.
+        origin: String,
+        /// What wasmtime said.
+        reason: String,
+    },
+    /// The plugin loaded but its `metadata()` call failed or returned nonsense.
+    #[error("{origin}: {source}")]
+    Metadata {
+        /// Where the bytes came from.
+        origin: String,
+        /// The failure.
+        source: Box<PluginError>,
+    },
+    /// The plugin's metadata is not acceptable (bad name, version or config schema).
+    #[error("{origin}: invalid plugin metadata: {reason}")]
+    InvalidMetadata {
+        /// Where the bytes came from.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The engine could not be built or the linker set up: a bug or an unusable machine.
+    #[error("cannot set up the wasmtime engine: {0}")]
+    Engine(String),
+}
+
+impl LoadError {
+    pub(crate) fn engine(e: wasmtime::Error) -> Self {
+        Self::Engine(format!("{e:?}"))
+    }
+}
+
+/// Which guest call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `metadata()`.
+    Metadata,
+    /// Instantiating the component.
+    Instantiate,
+    /// `transformer.create(config, schema)`.
+    Create,
+    /// `transformer.output-schema()`.
+    OutputSchema,
+    /// `transformer.process(batch)`.
+    Process,
+    /// `transformer.finish()`.
+    Finish,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Call::Metadata => "metadata",
+            Call::Instantiate => "instantiate",
+            Call::Create => "create",
+            Call::OutputSchema => "output-schema",
+            Call::Process => "process",
+            Call::Finish => "finish",
+        })
+    }
+}
+
+/// How a guest call trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    /// The call ran past its deadline (epoch interruption).
+    Deadline,
+    /// The plugin hit its memory or table cap.
+    OutOfMemory,
+    /// The guest's stack overflowed.
+    StackOverflow,
+    /// The guest aborted: a panic (see the stderr tail) or `unreachable`.
+    Panic,
+    /// Any other trap (out-of-bounds access, division by zero, …).
+    Other,
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrapKind::Deadline => "deadline exceeded",
+            TrapKind::OutOfMemory => "out of memory",
+            TrapKind::StackOverflow => "stack overflow",
+            TrapKind::Panic => "panic",
+            TrapKind::Other => "trap",
+        })
+    }
+}
+
+/// What went wrong in a plugin call, and whose fault it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The plugin rejected its config (the pipeline's fault).
+    Config {
+        /// Path of the key inside the config document (empty: the whole document).
+        key: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin rejected the data (the data's fault).
+    Data {
+        /// Column at fault, when known.
+        column: Option<String>,
+        /// Row within the batch, when known.
+        row: Option<u64>,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin reported a failure of its own (the plugin's fault).
+    Internal(String),
+    /// The plugin trapped; the instance is discarded.
+    Trap {
+        /// Classification of the trap.
+        trap: TrapKind,
+        /// wasmtime's description.
+        message: String,
+    },
+    /// The plugin returned something that breaks the contract (the plugin's fault).
+    InvalidOutput {
+        /// Column at fault, when known.
+        column: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The host was asked to send data the plugin cannot receive (e.g. an unsupported type,
+    /// or a batch whose schema differs from the one the transformer was created with).
+    InvalidInput {
+        /// Column at fault, when known.
+        column: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Config { key, message } if key.is_empty() => {
+                write!(f, "bad config: {message}")
+            }
+            ErrorKind::Config { key, message } => write!(f, "bad config at `{key}`: {message}"),
+            ErrorKind::Data {
+                column,
+                row,
+                message,
+            } => {
+                f.write_str("bad input data")?;
+                if let Some(c) = column {
+                    write!(f, " in column `{c}`")?;
+                }
+                if let Some(r) = row {
+                    write!(f, " at row {r}")?;
+                }
+                write!(f, ": {message}")
+            }
+            ErrorKind::Internal(m) => write!(f, "plugin failure: {m}"),
+            ErrorKind::Trap { trap, message } => write!(f, "trapped ({trap}): {message}"),
+            ErrorKind::InvalidOutput { column, reason } => {
+                f.write_str("invalid output")?;
+                if let Some(c) = column {
+                    write!(f, " in column `{c}`")?;
+                }
+                write!(f, ": {reason}")
+            }
+            ErrorKind::InvalidInput { column, reason } => {
+                f.write_str("cannot send input")?;
+                if let Some(c) = column {
+                    write!(f, " column `{c}`")?;
+                }
+                write!(f, ": {reason}")
+            }
+        }
+    }
+}
+
+/// A failed plugin call, with everything needed to find the cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    /// Plugin name as it declared it.
+    pub plugin: String,
+    /// Plugin version as it declared it.
+    pub version: String,
+    /// sha256 of the component bytes (hex).
+    pub sha256: String,
+    /// The call that failed.
+    pub call: Call,
+    /// Batch number within the stream (from 0) for `process`, else `None`.
+    pub batch: Option<u64>,
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// The last bytes the plugin wrote to stderr (empty if none).
+    pub stderr: String,
+}
+
+impl PluginError {
+    /// Whether the plugin instance is unusable after this error (it trapped).
+    pub fn is_trap(&self) -> bool {
+        matches!(self.kind, ErrorKind::Trap { .. })
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = self.sha256.get(..12).unwrap_or(&self.sha256);
+        write!(
+            f,
+            "plugin {}@{} (sha256 {short}) failed in {}",
+            self.plugin, self.version, self.call
+        )?;
+        if let Some(b) = self.batch {
+            write!(f, " of batch {b}")?;
+        }
+        write!(f, ": {}", self.kind)?;
+        if !self.stderr.is_empty() {
+            write!(f, "\n  plugin stderr (tail):")?;
+            for line in self.stderr.lines() {
+                write!(f, "\n    {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Classify a wasmtime error from a guest call.
+pub(crate) fn classify_trap(e: &wasmtime::Error) -> (TrapKind, String) {
+    let message = format!("{e:?}");
+    let kind = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => TrapKind::Deadline,
+        Some(wasmtime::Trap::StackOverflow) => TrapKind::StackOverflow,
+        Some(wasmtime::Trap::UnreachableCodeReached) => TrapKind::Panic,
+        Some(wasmtime::Trap::AllocationTooLarge) => TrapKind::OutOfMemory,
+        Some(_) => TrapKind::Other,
+        // With `trap_on_grow_failure` a refused memory/table grow is an error that is not a
+        // `Trap`; its message names the limit.
+        None if message.contains("forcing trap when growing memory")
+            || message.contains("forcing a memory growth failure")
+            || message.contains("memory minimum size")
+            || message.contains("grow memory")
+            || message.contains("table") && message.contains("grow") =>
+        {
+            TrapKind::OutOfMemory
+        }
+        None => TrapKind::Other,
+    };
+    let shown = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => e.to_string(),
+    };
+    (kind, shown)
+}

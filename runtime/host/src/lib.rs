@@ -1,0 +1,51 @@
+//! The wasmtime embedding of Quiver: load plugin components and run them, sandboxed, over
+//! Arrow record batches.
+//!
+//! # Tour
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use arrow_array::{Int64Array, RecordBatch};
+//! use quiver_host::{Runtime, RuntimeConfig, Limits};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::new(RuntimeConfig::default())?;          // one per process
+//! let plugin = runtime.load_file("map.wasm".as_ref())?;           // one per plugin version
+//! let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2])) as _)])?;
+//! let mut t = plugin.transformer(r#"{"columns":{"x":{"scale":2}}}"#, batch.schema(), &Limits::default())?;
+//! let out = t.process(&batch)?;                                    // per batch
+//! let rest = t.finish()?;                                          // end of stream
+//! # Ok(()) }
+//! ```
+//!
+//! # Core concepts, and who owns what
+//!
+//! - [`Runtime`]: one per process. Owns the wasmtime `Engine` (pooling allocator, epoch
+//!   interruption), the `Linker` with the host imports and a deny-by-default WASI, the epoch
+//!   ticker thread and the on-disk cache of compiled plugins.
+//! - [`Plugin`]: one per plugin version (content hash). The compiled component, its
+//!   `InstancePre` and the metadata it declared. Cheap to clone.
+//! - [`Transformer`]: one per stream (per parallel instance of a stage). Owns one `Store`
+//!   and the guest `transformer` resource in it; validates every batch in and out; replaces
+//!   its instance after a trap.
+//!
+//! Everything a guest returns is untrusted and validated (`convert`), and every failure is
+//! a [`PluginError`] naming the plugin, its version and hash, the call, the batch and the
+//! kind of fault.
+
+#![deny(missing_docs)]
+
+mod bindings;
+mod cache;
+mod convert;
+mod error;
+mod plugin;
+mod runtime;
+mod state;
+mod transformer;
+
+pub use error::{Call, ErrorKind, LoadError, PluginError, TrapKind};
+pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSION};
+pub use runtime::{Runtime, RuntimeConfig};
+pub use state::{Limits, LogRecord};
+pub use transformer::Transformer;

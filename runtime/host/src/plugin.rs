@@ -1,0 +1,359 @@
+//! A loaded plugin version: the compiled component, its `InstancePre` and its metadata.
+//!
+//! Loading checks, in order, that the bytes are a component, that it exports the
+//! `quiver:transform/transform` interface of the supported version, that its imports are
+//! satisfiable by the host (Quiver host imports + WASI), and that an instance created under
+//! default limits answers `metadata()` with a valid name, version and JSON config schema.
+//! Each failure is a distinct [`LoadError`] that says what to do.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_schema::SchemaRef;
+use sha2::{Digest, Sha256};
+use wasmtime::Store;
+use wasmtime::component::types::ComponentItem;
+
+use crate::bindings;
+use crate::error::{Call, ErrorKind, LoadError, PluginError, classify_trap};
+use crate::runtime::Runtime;
+use crate::state::{Limits, StoreState};
+use crate::transformer::Transformer;
+
+/// The WIT package every plugin targets.
+pub const WIT_PACKAGE: &str = "quiver:transform";
+/// The version of [`WIT_PACKAGE`] this host supports.
+pub const WIT_VERSION: &str = "0.1.0";
+/// The export every plugin must have.
+const EXPORT: &str = "quiver:transform/transform@0.1.0";
+
+/// What a plugin declared about itself through `metadata()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginMetadata {
+    /// Plugin name (lowercase letters, digits, `-`, `_`).
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// One paragraph for humans.
+    pub description: String,
+    /// JSON Schema of its config.
+    pub config_schema: serde_json::Value,
+}
+
+/// Whether a load compiled the component or found it in the on-disk cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadOrigin {
+    /// Compiled by cranelift in this load.
+    Compiled,
+    /// Deserialized from the compiled-plugin cache.
+    Cache,
+}
+
+/// One plugin version, compiled and ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    /// The runtime it was compiled for (instances are created in its engine).
+    runtime: Runtime,
+    /// What the plugin says about itself.
+    metadata: PluginMetadata,
+    /// sha256 of the component bytes, hex: the plugin's identity in lineage and errors.
+    sha256: String,
+    /// Compiled now or loaded from the cache.
+    origin: LoadOrigin,
+    /// Imports resolved once; every instance comes from here.
+    pre: bindings::PluginPre<StoreState>,
+    /// Where the bytes came from (a path, an upload), for messages.
+    source: String,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("metadata", &self.inner.metadata)
+            .field("sha256", &self.inner.sha256)
+            .field("origin", &self.inner.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Load the plugin component in the file at `path`.
+    ///
+    /// # Errors
+    /// A [`LoadError`] saying what is wrong with the file and what to do about it.
+    pub fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.load_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Load a plugin component from memory; `source` names it in messages.
+    ///
+    /// # Errors
+    /// A [`LoadError`] saying what is wrong with the bytes and what to do about it.
+    pub fn load_bytes(&self, bytes: &[u8], source: &str) -> Result<Plugin, LoadError> {
+        let origin = source.to_owned();
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        if !bytes.starts_with(b"\0asm") {
+            return Err(LoadError::NotAComponent {
+                origin,
+                reason: "no WebAssembly magic number".into(),
+            });
+        }
+        let engine = &self.inner.engine;
+        let (component, load_origin) = crate::cache::load_or_compile(
+            engine,
+            self.inner.config.cache_dir.as_deref(),
+            &sha256,
+            bytes,
+        )
+        .map_err(|e| LoadError::NotAComponent {
+            origin: origin.clone(),
+            reason: format!("{e:?}"),
+        })?;
+
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(engine)
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        if !exports.iter().any(|e| e == EXPORT) {
+            let found = if exports.is_empty() {
+                " (it exports no interface)".to_owned()
+            } else if let Some(other) = exports
+                .iter()
+                .find(|e| e.starts_with("quiver:transform/transform@"))
+            {
+                format!(
+                    " (it exports `{other}`: built against another contract version; this host supports {WIT_VERSION})"
+                )
+            } else {
+                format!(" (it exports {})", exports.join(", "))
+            };
+            return Err(LoadError::NotAPlugin {
+                origin,
+                expected: EXPORT.into(),
+                found,
+            });
+        }
+        let pre =
+            self.inner
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Imports {
+                    origin: origin.clone(),
+                    reason: format!("{e}"),
+                })?;
+        let pre = bindings::PluginPre::new(pre).map_err(|e| LoadError::NotAPlugin {
+            origin: origin.clone(),
+            expected: EXPORT.into(),
+            found: format!(" with the expected shape ({e})"),
+        })?;
+
+        // Ask the plugin who it is, in a throw-away instance under default limits.
+        let mut probe = Probe {
+            runtime: self,
+            pre: &pre,
+            sha256: &sha256,
+        };
+        let raw = probe.metadata().map_err(|e| LoadError::Metadata {
+            origin: origin.clone(),
+            source: Box::new(e),
+        })?;
+        let metadata = validate_metadata(raw).map_err(|reason| LoadError::InvalidMetadata {
+            origin: origin.clone(),
+            reason,
+        })?;
+        tracing::debug!(plugin = %metadata.name, version = %metadata.version, sha256 = %sha256, origin = ?load_origin, "plugin loaded");
+        Ok(Plugin {
+            inner: Arc::new(PluginInner {
+                runtime: self.clone(),
+                metadata,
+                sha256,
+                origin: load_origin,
+                pre,
+                source: origin,
+            }),
+        })
+    }
+}
+
+/// Calls `metadata()` before a [`Plugin`] exists.
+struct Probe<'a> {
+    runtime: &'a Runtime,
+    pre: &'a bindings::PluginPre<StoreState>,
+    sha256: &'a str,
+}
+
+impl Probe<'_> {
+    fn metadata(&mut self) -> Result<bindings::types::PluginMetadata, PluginError> {
+        let limits = Limits::default();
+        let unknown = |kind, stderr| PluginError {
+            plugin: "<unknown>".into(),
+            version: "<unknown>".into(),
+            sha256: self.sha256.to_owned(),
+            call: Call::Metadata,
+            batch: None,
+            kind,
+            stderr,
+        };
+        let (mut store, instance) = instantiate(self.runtime, self.pre, "<loading>", &limits)
+            .map_err(|(kind, stderr)| unknown(kind, stderr))?;
+        set_deadline(&mut store, self.runtime, &limits);
+        instance
+            .quiver_transform_transform()
+            .call_metadata(&mut store)
+            .map_err(|e| {
+                let (trap, message) = classify_trap(&e);
+                unknown(
+                    ErrorKind::Trap { trap, message },
+                    store.data().stderr_tail(4096),
+                )
+            })
+    }
+}
+
+fn validate_metadata(m: bindings::types::PluginMetadata) -> Result<PluginMetadata, String> {
+    let name_ok = !m.name.is_empty()
+        && m.name.len() <= 64
+        && m.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err(format!(
+            "name {:?} must be 1 to 64 characters of lowercase letters, digits, `-` and `_`",
+            m.name
+        ));
+    }
+    let version_ok = !m.version.is_empty()
+        && m.version.len() <= 64
+        && m.version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b));
+    if !version_ok {
+        return Err(format!(
+            "version {:?} of plugin {} is not a semantic version",
+            m.version, m.name
+        ));
+    }
+    let config_schema = serde_json::from_str(&m.config_schema)
+        .map_err(|e| format!("config schema of plugin {} is not JSON: {e}", m.name))?;
+    Ok(PluginMetadata {
+        name: m.name,
+        version: m.version,
+        description: m.description,
+        config_schema,
+    })
+}
+
+/// A fresh store and instance, under `limits`.
+pub(crate) fn instantiate(
+    runtime: &Runtime,
+    pre: &bindings::PluginPre<StoreState>,
+    plugin: &str,
+    limits: &Limits,
+) -> Result<(Store<StoreState>, bindings::Plugin), (ErrorKind, String)> {
+    let mut store = Store::new(&runtime.inner.engine, StoreState::new(plugin, limits));
+    store.limiter(|s| &mut s.limits);
+    set_deadline(&mut store, runtime, limits);
+    match pre.instantiate(&mut store) {
+        Ok(instance) => Ok((store, instance)),
+        Err(e) => {
+            let (trap, message) = classify_trap(&e);
+            Err((
+                ErrorKind::Trap { trap, message },
+                store.data().stderr_tail(4096),
+            ))
+        }
+    }
+}
+
+/// Arm the epoch deadline of the next guest call.
+pub(crate) fn set_deadline(store: &mut Store<StoreState>, runtime: &Runtime, limits: &Limits) {
+    let tick = runtime.inner.tick.as_nanos().max(1);
+    let ticks = limits.call_deadline.as_nanos().div_ceil(tick).max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+}
+
+impl Plugin {
+    /// What the plugin declared about itself.
+    pub fn metadata(&self) -> &PluginMetadata {
+        &self.inner.metadata
+    }
+
+    /// Plugin name.
+    pub fn name(&self) -> &str {
+        &self.inner.metadata.name
+    }
+
+    /// Plugin version.
+    pub fn version(&self) -> &str {
+        &self.inner.metadata.version
+    }
+
+    /// sha256 of the component bytes (hex).
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Whether this load compiled the component or took it from the cache.
+    pub fn origin(&self) -> LoadOrigin {
+        self.inner.origin
+    }
+
+    /// Where the plugin was loaded from.
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    pub(crate) fn pre(&self) -> &bindings::PluginPre<StoreState> {
+        &self.inner.pre
+    }
+
+    /// A [`PluginError`] of this plugin.
+    pub(crate) fn error(
+        &self,
+        call: Call,
+        batch: Option<u64>,
+        kind: ErrorKind,
+        stderr: String,
+    ) -> PluginError {
+        PluginError {
+            plugin: self.inner.metadata.name.clone(),
+            version: self.inner.metadata.version.clone(),
+            sha256: self.inner.sha256.clone(),
+            call,
+            batch,
+            kind,
+            stderr,
+        }
+    }
+
+    /// Create a transformer for one stream of `input`, configured by the JSON `config`.
+    ///
+    /// Instantiates the plugin, calls `transformer.create` and `output-schema`; after this
+    /// returns, [`Transformer::output_schema`] is known and no data has flowed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the plugin rejects the config, [`ErrorKind::InvalidInput`]
+    /// when a column of `input` cannot cross the boundary, or any trap.
+    pub fn transformer(
+        &self,
+        config: &str,
+        input: SchemaRef,
+        limits: &Limits,
+    ) -> Result<Transformer, PluginError> {
+        Transformer::new(self.clone(), config, input, limits.clone())
+    }
+}

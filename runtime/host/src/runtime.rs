@@ -1,0 +1,172 @@
+//! The process-wide [`Runtime`]: the wasmtime `Engine`, the `Linker` and the epoch ticker.
+//!
+//! There is one engine per process, configured once: the pooling allocator (instantiation in
+//! tens of microseconds, measured in `../shared/design/BOUNDARY.md`), epoch interruption (a
+//! deadline on every guest call) and a linker that offers the Quiver host imports plus a WASI
+//! whose every capability is denied unless a grant says otherwise. Plugins are loaded through
+//! [`Runtime::load_file`] / [`Runtime::load_bytes`] (see `plugin.rs`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings;
+use crate::error::LoadError;
+use crate::state::StoreState;
+
+/// How the process-wide engine is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Directory of the compiled-plugin cache; `None` disables it. Entries are keyed by the
+    /// component's sha256 and the engine's compatibility hash (wasmtime version + settings).
+    pub cache_dir: Option<PathBuf>,
+    /// Period of the epoch ticker: the resolution of every call deadline.
+    pub epoch_tick: Duration,
+    /// Most plugin instances alive at once in the process (slots of the pooling allocator).
+    pub max_instances: u32,
+    /// Ceiling on any one plugin's linear memory, whatever a stage asks for.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: default_cache_dir(),
+            epoch_tick: Duration::from_millis(10),
+            max_instances: 256,
+            max_memory_bytes: 4 << 30,
+        }
+    }
+}
+
+/// `$QUIVER_CACHE_DIR`, else `$XDG_CACHE_HOME/quiver`, else `$HOME/.cache/quiver`.
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("QUIVER_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("quiver"))
+}
+
+/// The process-wide plugin runtime. Cheap to clone; all clones share one engine.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    /// Compiles and runs every plugin of the process.
+    pub(crate) engine: Engine,
+    /// Host imports + WASI, linked once; every plugin is instantiated through it.
+    pub(crate) linker: Linker<StoreState>,
+    /// As given at construction.
+    pub(crate) config: RuntimeConfig,
+    /// Epoch ticks per millisecond of deadline (derived from `config.epoch_tick`).
+    pub(crate) tick: Duration,
+    /// Stops the ticker thread when the last clone of the runtime goes away.
+    _ticker: Ticker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Build the engine, link the host imports and start the epoch ticker.
+    ///
+    /// # Errors
+    /// [`LoadError::Engine`] when wasmtime refuses the configuration (e.g. the machine cannot
+    /// reserve the pooling allocator's address space).
+    pub fn new(config: RuntimeConfig) -> Result<Self, LoadError> {
+        let engine = Engine::new(&engine_config(&config)).map_err(LoadError::engine)?;
+        let mut linker = Linker::<StoreState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::engine)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(LoadError::engine)?;
+        let ticker = Ticker::start(engine.clone(), config.epoch_tick);
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                tick: config.epoch_tick,
+                config,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The wasmtime engine (for benchmarks and tools that need it directly).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The configuration this runtime was built with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true);
+    c.epoch_interruption(true);
+    // Pooling: instance slots are reserved up front, so instantiation is a few µs of
+    // bookkeeping rather than mmap/munmap per instance.
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(config.max_instances);
+    pool.total_core_instances(config.max_instances * 2);
+    pool.total_memories(config.max_instances * 2);
+    pool.total_tables(config.max_instances * 4);
+    pool.max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+    // Keep a little memory resident per slot so a reused slot does not page-fault afresh.
+    pool.linear_memory_keep_resident(64 << 10);
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+/// A thread that advances the engine's epoch every `tick`, so every guest call can carry a
+/// deadline. Stops when dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("quiver-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        Self {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The host's checks on what goes into a transformer.
+
+use std::sync::Arc;
+
+use arrow_array::*;
+use quiver_host::{ErrorKind, Limits};
+use quiver_tests::{load, plugins, runtime};
+
+#[test]
+fn a_batch_with_another_schema_is_refused_before_it_reaches_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = load(&runtime(dir.path()), plugins::PASSTHROUGH);
+    let a = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)])
+        .unwrap();
+    let b =
+        RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)])
+            .unwrap();
+    let mut t = plugin
+        .transformer("{}", a.schema(), &Limits::default())
+        .unwrap();
+    let err = t.process(&b).unwrap_err();
+    assert!(
+        matches!(&err.kind, ErrorKind::InvalidInput { column: Some(c), .. } if c == "x"),
+        "{err}"
+    );
+    assert_eq!(err.batch, Some(0));
+    assert_eq!(t.process(&a).unwrap(), vec![a]);
+}
+
+#[test]
+fn errors_name_plugin_version_hash_call_and_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = load(&runtime(dir.path()), plugins::MAP);
+    let ok = RecordBatch::try_from_iter([("v", Arc::new(Int16Array::from(vec![1])) as ArrayRef)])
+        .unwrap();
+    let bad =
+        RecordBatch::try_from_iter([("v", Arc::new(Int16Array::from(vec![30_000])) as ArrayRef)])
+            .unwrap();
+    let mut t = plugin
+        .transformer(
+            r#"{"columns":[{"column":"v","scale":2}]}"#,
+            ok.schema(),
+            &Limits::default(),
+        )
+        .unwrap();
+    t.process(&ok).unwrap();
+    let err = t.process(&bad).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("plugin map@0.1.0 (sha256 "), "{msg}");
+    assert!(msg.contains("failed in process of batch 1"), "{msg}");
+    assert!(msg.contains("column `v` at row 0"), "{msg}");
+    assert_eq!(err.sha256, plugin.sha256());
+}
+
+#[test]
+fn unknown_config_keys_are_rejected_at_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = load(&runtime(dir.path()), plugins::PASSTHROUGH);
+    let a = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)])
+        .unwrap();
+    let err = plugin
+        .transformer(r#"{"unexpected": 1}"#, a.schema(), &Limits::default())
+        .unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Config { .. }), "{err}");
+}
