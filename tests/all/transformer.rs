@@ -49,7 +49,7 @@ fn errors_name_plugin_version_hash_call_and_batch() {
     assert!(msg.starts_with("plugin map@0.1.0 (sha256 "), "{msg}");
     assert!(msg.contains("failed in process of batch 1"), "{msg}");
     assert!(msg.contains("column `v` at row 0"), "{msg}");
-    assert_eq!(err.sha256, plugin.sha256());
+    assert_eq!(err.plugin.sha256, plugin.sha256());
 }
 
 #[test]

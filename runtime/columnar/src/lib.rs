@@ -241,7 +241,7 @@ pub fn encode(array: &dyn Array) -> Result<Buffers<'_>, LayoutError> {
 /// offset is not a whole byte.
 fn bitmap_bytes(bytes: &[u8], offset: usize, len: usize) -> Cow<'_, [u8]> {
     let nbytes = len.div_ceil(8);
-    if offset % 8 == 0 {
+    if offset.is_multiple_of(8) {
         Cow::Borrowed(&bytes[offset / 8..offset / 8 + nbytes])
     } else {
         let bits = arrow_buffer::BooleanBuffer::new(Buffer::from_slice_ref(bytes), offset, len);

@@ -224,7 +224,7 @@ fn aligned_vectors_are_adopted_without_copy() {
 #[test]
 fn misaligned_vectors_are_copied_and_still_correct() {
     // Build a Vec<u8> whose data starts at an odd address by slicing off one byte.
-    let mut backing = vec![0u8; 8 * 3 + 1];
+    let mut backing = [0u8; 8 * 3 + 1];
     backing[1..9].copy_from_slice(&7i64.to_le_bytes());
     let values = backing[1..].to_vec();
     let array = decode(

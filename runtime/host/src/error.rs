@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -226,15 +227,22 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A failed plugin call, with everything needed to find the cause.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginError {
+/// Which plugin version: the identity every error and report carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PluginId {
     /// Plugin name as it declared it.
-    pub plugin: String,
+    pub name: String,
     /// Plugin version as it declared it.
     pub version: String,
     /// sha256 of the component bytes (hex).
     pub sha256: String,
+}
+
+/// A failed plugin call, with everything needed to find the cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    /// The plugin version that failed (shared, so errors stay small).
+    pub plugin: Arc<PluginId>,
     /// The call that failed.
     pub call: Call,
     /// Batch number within the stream (from 0) for `process`, else `None`.
@@ -254,11 +262,12 @@ impl PluginError {
 
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let short = self.sha256.get(..12).unwrap_or(&self.sha256);
+        let p = &self.plugin;
+        let short = p.sha256.get(..12).unwrap_or(&p.sha256);
         write!(
             f,
             "plugin {}@{} (sha256 {short}) failed in {}",
-            self.plugin, self.version, self.call
+            p.name, p.version, self.call
         )?;
         if let Some(b) = self.batch {
             write!(f, " of batch {b}")?;

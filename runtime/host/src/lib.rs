@@ -44,7 +44,7 @@ mod runtime;
 mod state;
 mod transformer;
 
-pub use error::{Call, ErrorKind, LoadError, PluginError, TrapKind};
+pub use error::{Call, ErrorKind, LoadError, PluginError, PluginId, TrapKind};
 pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSION};
 pub use runtime::{Runtime, RuntimeConfig};
 pub use state::{Limits, LogRecord};

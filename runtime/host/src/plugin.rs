@@ -15,7 +15,7 @@ use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
 
 use crate::bindings;
-use crate::error::{Call, ErrorKind, LoadError, PluginError, classify_trap};
+use crate::error::{Call, ErrorKind, LoadError, PluginError, PluginId, classify_trap};
 use crate::runtime::Runtime;
 use crate::state::{Limits, StoreState};
 use crate::transformer::Transformer;
@@ -60,8 +60,8 @@ struct PluginInner {
     runtime: Runtime,
     /// What the plugin says about itself.
     metadata: PluginMetadata,
-    /// sha256 of the component bytes, hex: the plugin's identity in lineage and errors.
-    sha256: String,
+    /// Name, version and sha256 of the component bytes: the identity in lineage and errors.
+    id: Arc<PluginId>,
     /// Compiled now or loaded from the cache.
     origin: LoadOrigin,
     /// Imports resolved once; every instance comes from here.
@@ -74,7 +74,7 @@ impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugin")
             .field("metadata", &self.inner.metadata)
-            .field("sha256", &self.inner.sha256)
+            .field("sha256", &self.inner.id.sha256)
             .field("origin", &self.inner.origin)
             .finish_non_exhaustive()
     }
@@ -175,8 +175,12 @@ impl Runtime {
         Ok(Plugin {
             inner: Arc::new(PluginInner {
                 runtime: self.clone(),
+                id: Arc::new(PluginId {
+                    name: metadata.name.clone(),
+                    version: metadata.version.clone(),
+                    sha256,
+                }),
                 metadata,
-                sha256,
                 origin: load_origin,
                 pre,
                 source: origin,
@@ -195,10 +199,13 @@ struct Probe<'a> {
 impl Probe<'_> {
     fn metadata(&mut self) -> Result<bindings::types::PluginMetadata, PluginError> {
         let limits = Limits::default();
-        let unknown = |kind, stderr| PluginError {
-            plugin: "<unknown>".into(),
+        let id = Arc::new(PluginId {
+            name: "<unknown>".into(),
             version: "<unknown>".into(),
             sha256: self.sha256.to_owned(),
+        });
+        let unknown = |kind, stderr| PluginError {
+            plugin: Arc::clone(&id),
             call: Call::Metadata,
             batch: None,
             kind,
@@ -300,7 +307,12 @@ impl Plugin {
 
     /// sha256 of the component bytes (hex).
     pub fn sha256(&self) -> &str {
-        &self.inner.sha256
+        &self.inner.id.sha256
+    }
+
+    /// Name, version and hash together (what errors and reports carry).
+    pub fn id(&self) -> &Arc<PluginId> {
+        &self.inner.id
     }
 
     /// Whether this load compiled the component or took it from the cache.
@@ -330,9 +342,7 @@ impl Plugin {
         stderr: String,
     ) -> PluginError {
         PluginError {
-            plugin: self.inner.metadata.name.clone(),
-            version: self.inner.metadata.version.clone(),
-            sha256: self.inner.sha256.clone(),
+            plugin: Arc::clone(&self.inner.id),
             call,
             batch,
             kind,

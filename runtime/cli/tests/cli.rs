@@ -1,0 +1,156 @@
+//! The `quiver` binary end to end: real processes, real plugin components, real files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use quiver_tests::plugins;
+
+fn quiver(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .env("QUIVER_CACHE_DIR", cache)
+        .output()
+        .expect("running quiver")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn inspect_prints_name_version_wit_and_config_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quiver(&["plugin", "inspect", plugins::FILTER], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "name:        filter",
+        "version:     0.1.0",
+        "wit:         quiver:transform@0.1.0",
+        "\"required\"",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+
+    let out = quiver(&["plugin", "inspect", "--json", plugins::MAP], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["name"], "map");
+    assert_eq!(doc["wit"], "quiver:transform@0.1.0");
+    assert_eq!(
+        doc["config_schema"]["required"],
+        serde_json::json!(["columns"])
+    );
+}
+
+#[test]
+fn inspect_of_a_file_that_is_not_a_plugin_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"\0asm\x01\0\0\0garbage").unwrap();
+    let out = quiver(&["plugin", "inspect", bogus.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is not a WebAssembly component") && !err.contains("panicked"),
+        "{err}"
+    );
+
+    let out = quiver(&["plugin", "inspect", "/nonexistent.wasm"], dir.path());
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read plugin file /nonexistent.wasm"));
+}
+
+fn write_pipeline(dir: &Path, stages: &str, sink: &str) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("in.csv"),
+        "id,name,amount\n1,ann,10.5\n2,bob,\n1,ann,10.5\n3,cy,-4\n",
+    )
+    .unwrap();
+    let text = format!(
+        "[source]\npath = \"in.csv\"\nbatch_rows = 2\n\n{stages}\n[sink]\npath = \"{sink}\"\n"
+    );
+    let p = dir.join("pipeline.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn run_executes_stages_writes_the_sink_and_a_lineage_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ keys = [\"id\"] }}\n\n[[stage]]\nplugin = {:?}\nconfig = {{ column = \"amount\", op = \"ge\", value = 0, nulls = \"keep\" }}\n",
+        plugins::DEDUPE,
+        plugins::FILTER
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let report = dir.path().join("report.json");
+    let out = quiver(
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(written, "id,name,amount\n1,ann,10.5\n2,bob,\n");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["rows_read"], 4);
+    assert_eq!(r["rows_written"], 2);
+    assert_eq!(r["stages"][0]["plugin"], "dedupe");
+    assert_eq!(r["stages"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(r["stages"][0]["counters"]["rows-dropped"], 1);
+    assert_eq!(r["stages"][1]["rows_in"], 3);
+    assert_eq!(r["stages"][1]["rows_out"], 2);
+}
+
+#[test]
+fn a_config_the_plugin_rejects_exits_78_names_the_key_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ column = \"nope\", op = \"eq\", value = 1 }}\n",
+        plugins::FILTER
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.parquet");
+    let out = quiver(&["run", pipeline.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad config at `column`") && err.contains("filter@0.1.0"),
+        "{err}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        !leftovers
+            .iter()
+            .any(|n| n.to_string_lossy().contains("out.parquet")),
+        "{leftovers:?}"
+    );
+}
+
+#[test]
+fn an_unknown_field_in_the_pipeline_file_exits_78_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write_pipeline(
+        dir.path(),
+        "[[stage]]\nplugin = \"x.wasm\"\nconfg = {}\n",
+        "out.csv",
+    );
+    let out = quiver(&["run", pipeline.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown field `confg`"),
+        "{}",
+        stderr(&out)
+    );
+}
