@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::*;
-use quiver_host::{ErrorKind, Limits};
+use quiver_host::{ErrorKind, Limits, TrapKind};
 use quiver_tests::{load, plugins, runtime};
 
 #[test]
@@ -62,4 +62,47 @@ fn unknown_config_keys_are_rejected_at_create() {
         .transformer(r#"{"unexpected": 1}"#, a.schema(), &Limits::default())
         .unwrap_err();
     assert!(matches!(err.kind, ErrorKind::Config { .. }), "{err}");
+}
+
+#[test]
+fn after_a_trap_the_next_batch_runs_on_a_fresh_instance_with_correct_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = load(&runtime(dir.path()), plugins::DEDUPE);
+    // 4 MiB is enough to instantiate and to de-duplicate small batches, not to receive a
+    // batch of ~16 MiB: the guest's allocation fails, the instance traps.
+    let limits = Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let small = |ids: Vec<i64>| {
+        RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(ids)) as ArrayRef)]).unwrap()
+    };
+    let huge = small((0..2_000_000).collect());
+    let mut t = plugin
+        .transformer(r#"{"keys":["id"]}"#, huge.schema(), &limits)
+        .unwrap();
+    assert_eq!(
+        t.process(&small(vec![1, 2, 1])).unwrap(),
+        vec![small(vec![1, 2])]
+    );
+
+    let err = t.process(&huge).unwrap_err();
+    assert!(
+        matches!(
+            err.kind,
+            ErrorKind::Trap {
+                trap: TrapKind::OutOfMemory,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.batch, Some(1));
+
+    // The trapped instance is gone; a fresh one (with fresh state) serves the next batch.
+    assert_eq!(
+        t.process(&small(vec![1, 3, 3])).unwrap(),
+        vec![small(vec![1, 3])]
+    );
+    assert_eq!(t.instances_created(), 2);
 }

@@ -259,35 +259,24 @@ impl Transformer {
             ));
         }
         self.check_input(batch, n)?;
-        let unpacked = convert::unpack_dictionaries(batch).map_err(|(column, reason)| {
+        let invalid = |(column, reason): convert::Violation| {
             self.err(
                 Call::Process,
                 Some(n),
                 ErrorKind::InvalidInput { column, reason },
                 String::new(),
             )
-        })?;
-        let encoded = convert::encode_batch(&unpacked).map_err(|(column, reason)| {
-            self.err(
-                Call::Process,
-                Some(n),
-                ErrorKind::InvalidInput { column, reason },
-                String::new(),
-            )
-        })?;
+        };
+        let unpacked = convert::unpack_dictionaries(batch).map_err(invalid)?;
+        let encoded = convert::encode_batch(&unpacked).map_err(invalid)?;
         let rows = u32::try_from(unpacked.num_rows()).map_err(|_| {
-            self.err(
-                Call::Process,
-                Some(n),
-                ErrorKind::InvalidInput {
-                    column: None,
-                    reason: format!(
-                        "{} rows exceed one batch's limit of 2^32-1",
-                        unpacked.num_rows()
-                    ),
-                },
-                String::new(),
-            )
+            invalid((
+                None,
+                format!(
+                    "{} rows exceed one batch's limit of 2^32-1",
+                    unpacked.num_rows()
+                ),
+            ))
         })?;
         let mut live = self.live()?;
         let runtime = self.plugin.runtime().clone();
