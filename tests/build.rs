@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The guest crates, in the order their constants are emitted.
-const PLUGINS: &[&str] = &["passthrough", "map", "filter", "dedupe"];
+const PLUGINS: &[&str] = &["passthrough", "map", "filter", "dedupe", "evil"];
 
 fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

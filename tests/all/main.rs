@@ -6,8 +6,11 @@
 //! - `plugins`: exact expected outputs of `map`, `filter` and `dedupe` over several
 //!   batches, and each config error naming its key;
 //! - `loading`: the compiled-plugin cache and the errors for files that are not plugins;
-//! - `transformer`: the host's checks on what goes in.
+//! - `transformer`: the host's checks on what goes in;
+//! - `evil`: the sandbox against every attack of `plugins/evil`, quarantine, fuel, grants,
+//!   the operator's ceiling and accounting.
 
+mod evil;
 mod loading;
 mod plugins;
 mod roundtrip;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema};
-use quiver_host::{ErrorKind, Limits, Plugin};
+use quiver_host::{ErrorKind, Plugin, Sandbox};
 use quiver_tests::{check, load, plugins, run, runtime};
 
 /// A batch whose columns are all declared nullable, whatever they hold (so expected and
@@ -15,7 +15,7 @@ fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
 }
 
 fn config_error(plugin: &Plugin, config: &str, schema: &RecordBatch) -> (String, String) {
-    match plugin.transformer(config, schema.schema(), &Limits::default()) {
+    match plugin.transformer(config, schema.schema(), &Sandbox::default()) {
         Err(e) => match e.kind {
             ErrorKind::Config { key, message } => (key, message),
             other => panic!("expected a config error, got {other}"),
@@ -97,7 +97,7 @@ fn map_reports_integer_overflow_with_column_and_row() {
         .transformer(
             r#"{"columns":[{"column":"small","scale":2}]}"#,
             input.schema(),
-            &Limits::default(),
+            &Sandbox::default(),
         )
         .unwrap();
     let err = t.process(&input).unwrap_err();
@@ -253,7 +253,11 @@ fn dedupe_drops_repeats_across_batches_and_counts_them() {
         people(vec![], vec![]),
     ];
     let mut t = plugin
-        .transformer(r#"{"keys":["id"]}"#, inputs[0].schema(), &Limits::default())
+        .transformer(
+            r#"{"keys":["id"]}"#,
+            inputs[0].schema(),
+            &Sandbox::default(),
+        )
         .unwrap();
     let got: Vec<RecordBatch> = inputs.iter().flat_map(|b| t.process(b).unwrap()).collect();
     assert_eq!(

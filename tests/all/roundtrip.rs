@@ -7,7 +7,7 @@ use arrow_array::builder::StringDictionaryBuilder;
 use arrow_array::types::Int32Type;
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema};
-use quiver_host::Limits;
+use quiver_host::Sandbox;
 use quiver_tests::{load, plugins, runtime};
 
 /// A batch of `n` rows with one column of every supported type; every third row is null
@@ -264,7 +264,7 @@ fn every_type_with_nulls_round_trips_bit_exact_at_every_batch_size() {
     for n in [0, 1, 1000, 70_000] {
         let input = all_types(n);
         let mut t = plugin
-            .transformer("{}", input.schema(), &Limits::default())
+            .transformer("{}", input.schema(), &Sandbox::default())
             .unwrap();
         assert_eq!(
             t.output_schema(),
@@ -290,7 +290,7 @@ fn sliced_input_round_trips() {
     // An odd offset exercises bitmap re-packing and offset rebasing on the way in.
     let sliced = full.slice(13, 501);
     let mut t = plugin
-        .transformer("{}", sliced.schema(), &Limits::default())
+        .transformer("{}", sliced.schema(), &Sandbox::default())
         .unwrap();
     let out = t.process(&sliced).unwrap();
     assert_eq!(out, vec![sliced]);
@@ -313,7 +313,7 @@ fn dictionary_strings_cross_unpacked() {
     let dict: ArrayRef = Arc::new(b.finish());
     let input = RecordBatch::try_from_iter([("colour", dict.clone())]).unwrap();
     let mut t = plugin
-        .transformer("{}", input.schema(), &Limits::default())
+        .transformer("{}", input.schema(), &Sandbox::default())
         .unwrap();
     let want_schema = Arc::new(Schema::new(vec![Field::new(
         "colour",
@@ -334,7 +334,7 @@ fn nested_columns_are_refused_naming_the_column() {
     let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
     let input = RecordBatch::try_from_iter([("tags", Arc::new(list) as ArrayRef)]).unwrap();
     let err = plugin
-        .transformer("{}", input.schema(), &Limits::default())
+        .transformer("{}", input.schema(), &Sandbox::default())
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`tags`") && msg.contains("nested"), "{msg}");

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use arrow_array::*;
-use quiver_host::{ErrorKind, Limits, TrapKind};
+use bytesize::ByteSize;
+use quiver_host::{ErrorKind, Limits, Sandbox, TrapKind};
 use quiver_tests::{load, plugins, runtime};
 
 #[test]
@@ -16,7 +17,7 @@ fn a_batch_with_another_schema_is_refused_before_it_reaches_the_plugin() {
         RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)])
             .unwrap();
     let mut t = plugin
-        .transformer("{}", a.schema(), &Limits::default())
+        .transformer("{}", a.schema(), &Sandbox::default())
         .unwrap();
     let err = t.process(&b).unwrap_err();
     assert!(
@@ -40,7 +41,7 @@ fn errors_name_plugin_version_hash_call_and_batch() {
         .transformer(
             r#"{"columns":[{"column":"v","scale":2}]}"#,
             ok.schema(),
-            &Limits::default(),
+            &Sandbox::default(),
         )
         .unwrap();
     t.process(&ok).unwrap();
@@ -59,7 +60,7 @@ fn unknown_config_keys_are_rejected_at_create() {
     let a = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1])) as ArrayRef)])
         .unwrap();
     let err = plugin
-        .transformer(r#"{"unexpected": 1}"#, a.schema(), &Limits::default())
+        .transformer(r#"{"unexpected": 1}"#, a.schema(), &Sandbox::default())
         .unwrap_err();
     assert!(matches!(err.kind, ErrorKind::Config { .. }), "{err}");
 }
@@ -70,16 +71,16 @@ fn after_a_trap_the_next_batch_runs_on_a_fresh_instance_with_correct_output() {
     let plugin = load(&runtime(dir.path()), plugins::DEDUPE);
     // 4 MiB is enough to instantiate and to de-duplicate small batches, not to receive a
     // batch of ~16 MiB: the guest's allocation fails, the instance traps.
-    let limits = Limits {
-        memory_bytes: 4 << 20,
+    let sandbox = Sandbox::with_limits(Limits {
+        memory: ByteSize::mib(4),
         ..Limits::default()
-    };
+    });
     let small = |ids: Vec<i64>| {
         RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(ids)) as ArrayRef)]).unwrap()
     };
     let huge = small((0..2_000_000).collect());
     let mut t = plugin
-        .transformer(r#"{"keys":["id"]}"#, huge.schema(), &limits)
+        .transformer(r#"{"keys":["id"]}"#, huge.schema(), &sandbox)
         .unwrap();
     assert_eq!(
         t.process(&small(vec![1, 2, 1])).unwrap(),

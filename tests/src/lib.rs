@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use arrow_array::RecordBatch;
-use quiver_host::{Limits, Plugin, Runtime, RuntimeConfig};
+use quiver_host::{Plugin, Runtime, RuntimeConfig, Sandbox};
 
 /// Paths of the compiled guest plugins (built by `build.rs`).
 pub mod plugins {
@@ -43,7 +43,7 @@ pub fn load(runtime: &Runtime, path: &str) -> Plugin {
 pub fn run(plugin: &Plugin, config: &str, inputs: &[RecordBatch]) -> Vec<RecordBatch> {
     let schema = inputs.first().expect("at least one input batch").schema();
     let mut t = plugin
-        .transformer(config, schema, &Limits::default())
+        .transformer(config, schema, &Sandbox::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
     for b in inputs {
@@ -64,4 +64,40 @@ pub fn check(plugin: &Plugin, config: &str, inputs: &[RecordBatch], expected: &[
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {
         assert_eq!(g, e, "output batch {i} differs");
     }
+}
+
+/// The batch the `evil` plugin is attacked with: `x` (Int64 with a null), `s` (Utf8) and
+/// the boolean `attack` column, true in every row when `attack` is set (which sets the
+/// plugin's attack off) and false otherwise (it passes the batch through).
+pub fn evil_input(rows: usize, attack: bool) -> RecordBatch {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, Int64Array, StringArray};
+
+    let x: Int64Array = (0..rows as i64)
+        .map(|i| (i % 7 != 3).then_some(i))
+        .collect();
+    let s: StringArray = (0..rows).map(|i| Some(format!("row-{i}"))).collect();
+    let a = BooleanArray::from(vec![attack; rows]);
+    // Every column nullable, whatever the row count, so every size has one schema.
+    RecordBatch::try_from_iter_with_nullable([
+        ("x", Arc::new(x) as ArrayRef, true),
+        ("s", Arc::new(s) as ArrayRef, true),
+        ("attack", Arc::new(a) as ArrayRef, true),
+    ])
+    .expect("a valid batch")
+}
+
+/// Resident set size of this process, in bytes (from `/proc/self/status`).
+///
+/// # Panics
+/// When `/proc` is not available (not Linux): the leak tests need it.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kb * 1024
 }

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
-use quiver_host::{Limits, Runtime, RuntimeConfig, Transformer};
+use quiver_host::{Grants, Limits, Metering, Runtime, Sandbox, Transformer};
 use serde::Deserialize;
 
+use crate::ceiling::CeilingArgs;
 use crate::exit::Coded;
 use crate::io::{Sink, open_source};
 
@@ -27,6 +28,8 @@ pub struct RunArgs {
     /// Write a JSON run report to this file.
     #[arg(long, env = "QUIVER_REPORT")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    ceiling: CeilingArgs,
 }
 
 /// A pipeline file.
@@ -66,6 +69,13 @@ struct StageSpec {
     /// The plugin's config (any TOML table; passed to the plugin as JSON).
     #[serde(default)]
     config: Option<toml::Table>,
+    /// Resource limits of the stage (defaults: see `quiver_host::Limits`).
+    #[serde(default)]
+    limits: Limits,
+    /// Capabilities granted to the stage (default: none). Directory paths are relative to
+    /// the pipeline file.
+    #[serde(default)]
+    grants: Grants,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +101,39 @@ struct StageReport {
     batches_out: u64,
     busy_ms: f64,
     counters: std::collections::BTreeMap<String, u64>,
+    usage: UsageReport,
+}
+
+/// What one stage's plugin used (see `quiver_host::Usage`).
+#[derive(Debug, Default, serde::Serialize)]
+struct UsageReport {
+    calls: u64,
+    fuel_consumed: Option<u64>,
+    peak_memory_bytes: u64,
+    instances_created: u64,
+    errors: std::collections::BTreeMap<&'static str, u64>,
+    stdout_bytes: u64,
+    stderr_bytes: u64,
+    logs_dropped: u64,
+    capability_denials: u64,
+    quarantined: bool,
+}
+
+impl From<&quiver_host::Usage> for UsageReport {
+    fn from(u: &quiver_host::Usage) -> Self {
+        Self {
+            calls: u.calls,
+            fuel_consumed: u.fuel_consumed,
+            peak_memory_bytes: u.peak_memory_bytes,
+            instances_created: u.instances_created,
+            errors: u.errors.clone(),
+            stdout_bytes: u.stdout_bytes,
+            stderr_bytes: u.stderr_bytes,
+            logs_dropped: u.logs_dropped,
+            capability_denials: u.capability_denials,
+            quarantined: u.quarantined,
+        }
+    }
 }
 
 /// The run report (`--report`): what ran, on what, with what result.
@@ -126,7 +169,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let base = args.pipeline.parent().unwrap_or(Path::new("."));
     let started = Instant::now();
 
-    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let runtime = Runtime::new(args.ceiling.runtime_config())?;
     let input = resolve(base, &spec.source.path);
     let source = open_source(&input, spec.source.batch_rows.max(1))?;
 
@@ -135,12 +178,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut stages: Vec<(Transformer, StageReport, Duration)> =
         Vec::with_capacity(spec.stages.len());
     for (i, s) in spec.stages.iter().enumerate() {
+        let metering = if s.limits.fuel.is_some() {
+            Metering::Fuel
+        } else {
+            Metering::Epoch
+        };
         let plugin = runtime
-            .load_file(&resolve(base, &s.plugin))
+            .load_file_metered(&resolve(base, &s.plugin), metering)
             .with_context(|| format!("stage[{i}].plugin"))?;
         let config = serde_json::to_string(&s.config.clone().unwrap_or_default())?;
+        let mut grants = s.grants.clone();
+        for d in &mut grants.dirs {
+            d.host = resolve(base, &d.host);
+        }
+        let sandbox = Sandbox {
+            limits: s.limits.clone(),
+            grants,
+        };
         let t = plugin
-            .transformer(&config, schema.clone(), &Limits::default())
+            .transformer(&config, schema.clone(), &sandbox)
             .with_context(|| format!("stage[{i}] ({}): creating the transformer", plugin.name()))?;
         schema = t.output_schema();
         let report = StageReport {
@@ -187,6 +243,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map(|(t, mut r, busy)| {
             r.busy_ms = busy.as_secs_f64() * 1e3;
             r.counters = t.counters().clone();
+            r.usage = UsageReport::from(t.usage());
             r
         })
         .collect();

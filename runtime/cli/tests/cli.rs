@@ -79,6 +79,22 @@ fn write_pipeline(dir: &Path, stages: &str, sink: &str) -> std::path::PathBuf {
     p
 }
 
+/// Run `pipeline` successfully with `--report` and return the parsed report.
+fn run_with_report(dir: &Path, pipeline: &Path) -> serde_json::Value {
+    let report = dir.join("report.json");
+    let out = quiver(
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+}
+
 #[test]
 fn run_executes_stages_writes_the_sink_and_a_lineage_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,20 +104,9 @@ fn run_executes_stages_writes_the_sink_and_a_lineage_report() {
         plugins::FILTER
     );
     let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
-    let report = dir.path().join("report.json");
-    let out = quiver(
-        &[
-            "run",
-            pipeline.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    let r = run_with_report(dir.path(), &pipeline);
     let written = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
     assert_eq!(written, "id,name,amount\n1,ann,10.5\n2,bob,\n");
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["rows_read"], 4);
     assert_eq!(r["rows_written"], 2);
     assert_eq!(r["stages"][0]["plugin"], "dedupe");
@@ -152,5 +157,63 @@ fn an_unknown_field_in_the_pipeline_file_exits_78_and_names_it() {
         stderr(&out).contains("unknown field `confg`"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn stage_limits_stop_a_runaway_plugin_and_nothing_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"loop-process\" }}\nlimits = {{ deadline = \"200ms\", memory = \"32MiB\" }}\n",
+        plugins::EVIL
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let out = quiver(&["run", pipeline.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("evil@0.1.0")
+            && err.contains("process of batch 0")
+            && err.contains("deadline exceeded"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out.csv").exists());
+}
+
+#[test]
+fn fuel_and_grants_in_the_pipeline_file_reach_the_plugin_and_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"spin\", iterations = 1000 }}\n\
+         limits = {{ fuel = 100000000 }}\ngrants = {{ dirs = [{{ host = \"models\", guest = \"/models\" }}] }}\n",
+        plugins::EVIL
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let r = run_with_report(dir.path(), &pipeline);
+    let usage = &r["stages"][0]["usage"];
+    assert!(usage["fuel_consumed"].as_u64().unwrap() > 2000, "{usage}");
+    assert_eq!(usage["instances_created"], 1);
+    assert!(usage["peak_memory_bytes"].as_u64().unwrap() > 0, "{usage}");
+    assert_eq!(usage["quarantined"], false);
+}
+
+#[test]
+fn limits_over_the_operators_ceiling_exit_78_and_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{}}\nlimits = {{ memory = \"512MiB\" }}\n",
+        plugins::PASSTHROUGH
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let out = quiver(
+        &["run", pipeline.to_str().unwrap(), "--max-memory", "128MiB"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("limits.memory") && err.contains("ceiling of 128.0 MiB"),
+        "{err}"
     );
 }

@@ -123,8 +123,12 @@ pub enum TrapKind {
     OutOfMemory,
     /// The guest's stack overflowed.
     StackOverflow,
+    /// The call burned its whole fuel budget.
+    FuelExhausted,
     /// The guest aborted: a panic (see the stderr tail) or `unreachable`.
     Panic,
+    /// The guest called `exit`.
+    Exit,
     /// Any other trap (out-of-bounds access, division by zero, …).
     Other,
 }
@@ -135,7 +139,9 @@ impl fmt::Display for TrapKind {
             TrapKind::Deadline => "deadline exceeded",
             TrapKind::OutOfMemory => "out of memory",
             TrapKind::StackOverflow => "stack overflow",
+            TrapKind::FuelExhausted => "fuel exhausted",
             TrapKind::Panic => "panic",
+            TrapKind::Exit => "exit",
             TrapKind::Other => "trap",
         })
     }
@@ -175,6 +181,18 @@ pub enum ErrorKind {
         column: Option<String>,
         /// What is wrong.
         reason: String,
+    },
+    /// The plugin asked for a capability it was not granted (network, …) and failed.
+    CapabilityDenied {
+        /// What it asked for.
+        capability: String,
+        /// How the call then ended (the plugin's own error, or its trap).
+        cause: Box<ErrorKind>,
+    },
+    /// The stage failed this many times in a row and is not restarted again in this run.
+    Quarantined {
+        /// Consecutive failures (traps, invalid outputs) that led here.
+        failures: u32,
     },
     /// The host was asked to send data the plugin cannot receive (e.g. an unsupported type,
     /// or a batch whose schema differs from the one the transformer was created with).
@@ -216,6 +234,17 @@ impl fmt::Display for ErrorKind {
                 }
                 write!(f, ": {reason}")
             }
+            ErrorKind::CapabilityDenied { capability, cause } => write!(
+                f,
+                "capability denied ({capability}; grant it in the stage's `grants` if the \
+                 plugin needs it), then {cause}"
+            ),
+            ErrorKind::Quarantined { failures } => write!(
+                f,
+                "quarantined after {failures} failures in a row; the plugin is not restarted \
+                 again in this run (fix the plugin or the data, or raise \
+                 limits.max_consecutive_failures)"
+            ),
             ErrorKind::InvalidInput { column, reason } => {
                 f.write_str("cannot send input")?;
                 if let Some(c) = column {
@@ -258,6 +287,35 @@ impl PluginError {
     pub fn is_trap(&self) -> bool {
         matches!(self.kind, ErrorKind::Trap { .. })
     }
+
+    /// A short stable name of the kind, for reports and metrics (`deadline`, `data`, …).
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+impl ErrorKind {
+    /// A short stable name of the kind, for reports and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::Config { .. } => "config",
+            ErrorKind::Data { .. } => "data",
+            ErrorKind::Internal(_) => "internal",
+            ErrorKind::Trap { trap, .. } => match trap {
+                TrapKind::Deadline => "deadline",
+                TrapKind::OutOfMemory => "out-of-memory",
+                TrapKind::StackOverflow => "stack-overflow",
+                TrapKind::FuelExhausted => "fuel-exhausted",
+                TrapKind::Panic => "panic",
+                TrapKind::Exit => "exit",
+                TrapKind::Other => "trap",
+            },
+            ErrorKind::InvalidOutput { .. } => "invalid-output",
+            ErrorKind::CapabilityDenied { .. } => "capability-denied",
+            ErrorKind::Quarantined { .. } => "quarantined",
+            ErrorKind::InvalidInput { .. } => "invalid-input",
+        }
+    }
 }
 
 impl fmt::Display for PluginError {
@@ -293,7 +351,9 @@ pub(crate) fn classify_trap(e: &wasmtime::Error) -> (TrapKind, String) {
         Some(wasmtime::Trap::StackOverflow) => TrapKind::StackOverflow,
         Some(wasmtime::Trap::UnreachableCodeReached) => TrapKind::Panic,
         Some(wasmtime::Trap::AllocationTooLarge) => TrapKind::OutOfMemory,
+        Some(wasmtime::Trap::OutOfFuel) => TrapKind::FuelExhausted,
         Some(_) => TrapKind::Other,
+        None if e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => TrapKind::Exit,
         // With `trap_on_grow_failure` a refused memory/table grow is an error that is not a
         // `Trap`; its message names the limit.
         None if message.contains("forcing trap when growing memory")
@@ -306,9 +366,32 @@ pub(crate) fn classify_trap(e: &wasmtime::Error) -> (TrapKind, String) {
         }
         None => TrapKind::Other,
     };
-    let shown = match e.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => trap.to_string(),
-        None => e.to_string(),
+    let shown = match (
+        e.downcast_ref::<wasmtime::Trap>(),
+        e.downcast_ref::<wasmtime_wasi::I32Exit>(),
+    ) {
+        (Some(trap), _) => trap.to_string(),
+        (None, Some(exit)) => format!("the plugin called exit({})", exit.0),
+        (None, None) => e.to_string(),
     };
     (kind, shown)
+}
+
+/// The message of the Rust panic at the end of `stderr`, if there is one: the lines after
+/// the last `panicked at <location>:` line, up to the `note:` line.
+pub(crate) fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("panicked at ")?;
+    let rest = &stderr[start..];
+    let mut lines = rest.lines();
+    let first = lines.next()?;
+    let location = first
+        .strip_prefix("panicked at ")
+        .map(|l| l.trim_end_matches(':'))
+        .unwrap_or_default();
+    let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note: ")).collect();
+    let message = message.join("\n");
+    if message.is_empty() {
+        return None;
+    }
+    Some(format!("{message} (at {location})"))
 }

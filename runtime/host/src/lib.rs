@@ -6,13 +6,13 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use arrow_array::{Int64Array, RecordBatch};
-//! use quiver_host::{Runtime, RuntimeConfig, Limits};
+//! use quiver_host::{Runtime, RuntimeConfig, Sandbox};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let runtime = Runtime::new(RuntimeConfig::default())?;          // one per process
 //! let plugin = runtime.load_file("map.wasm".as_ref())?;           // one per plugin version
 //! let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2])) as _)])?;
-//! let mut t = plugin.transformer(r#"{"columns":{"x":{"scale":2}}}"#, batch.schema(), &Limits::default())?;
+//! let mut t = plugin.transformer(r#"{"columns":{"x":{"scale":2}}}"#, batch.schema(), &Sandbox::default())?;
 //! let out = t.process(&batch)?;                                    // per batch
 //! let rest = t.finish()?;                                          // end of stream
 //! # Ok(()) }
@@ -39,13 +39,19 @@ mod bindings;
 mod cache;
 mod convert;
 mod error;
+mod limits;
 mod plugin;
 mod runtime;
+mod sandbox;
 mod state;
 mod transformer;
 
 pub use error::{Call, ErrorKind, LoadError, PluginError, PluginId, TrapKind};
+pub use limits::{
+    DirGrant, Grants, LimitViolation, Limits, MAX_BATCHES_PER_CALL, OUTPUT_BYTES_FLOOR,
+    OUTPUT_ROWS_FLOOR, Sandbox,
+};
 pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSION};
-pub use runtime::{Runtime, RuntimeConfig};
-pub use state::{Limits, LogRecord};
-pub use transformer::Transformer;
+pub use runtime::{Metering, Runtime, RuntimeConfig};
+pub use state::LogRecord;
+pub use transformer::{Transformer, Usage};

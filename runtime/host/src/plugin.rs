@@ -16,8 +16,9 @@ use wasmtime::component::types::ComponentItem;
 
 use crate::bindings;
 use crate::error::{Call, ErrorKind, LoadError, PluginError, PluginId, classify_trap};
-use crate::runtime::Runtime;
-use crate::state::{Limits, StoreState};
+use crate::limits::{Limits, Sandbox};
+use crate::runtime::{Metering, Runtime};
+use crate::state::StoreState;
 use crate::transformer::Transformer;
 
 /// The WIT package every plugin targets.
@@ -66,6 +67,8 @@ struct PluginInner {
     origin: LoadOrigin,
     /// Imports resolved once; every instance comes from here.
     pre: bindings::PluginPre<StoreState>,
+    /// The engine it was compiled for: metered by fuel or not.
+    metering: Metering,
     /// Where the bytes came from (a path, an upload), for messages.
     source: String,
 }
@@ -86,11 +89,20 @@ impl Runtime {
     /// # Errors
     /// A [`LoadError`] saying what is wrong with the file and what to do about it.
     pub fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        self.load_file_metered(path, Metering::Epoch)
+    }
+
+    /// Load the plugin component in the file at `path` for the engine of `metering`
+    /// ([`Metering::Fuel`] is needed for stages with a fuel budget).
+    ///
+    /// # Errors
+    /// A [`LoadError`] saying what is wrong with the file and what to do about it.
+    pub fn load_file_metered(&self, path: &Path, metering: Metering) -> Result<Plugin, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
             path: path.to_owned(),
             source,
         })?;
-        self.load_bytes(&bytes, &path.display().to_string())
+        self.load_bytes_metered(&bytes, &path.display().to_string(), metering)
     }
 
     /// Load a plugin component from memory; `source` names it in messages.
@@ -98,6 +110,19 @@ impl Runtime {
     /// # Errors
     /// A [`LoadError`] saying what is wrong with the bytes and what to do about it.
     pub fn load_bytes(&self, bytes: &[u8], source: &str) -> Result<Plugin, LoadError> {
+        self.load_bytes_metered(bytes, source, Metering::Epoch)
+    }
+
+    /// [`Self::load_bytes`] for the engine of `metering`.
+    ///
+    /// # Errors
+    /// As [`Self::load_bytes`].
+    pub fn load_bytes_metered(
+        &self,
+        bytes: &[u8],
+        source: &str,
+        metering: Metering,
+    ) -> Result<Plugin, LoadError> {
         let origin = source.to_owned();
         let sha256 = hex::encode(Sha256::digest(bytes));
         if !bytes.starts_with(b"\0asm") {
@@ -106,7 +131,8 @@ impl Runtime {
                 reason: "no WebAssembly magic number".into(),
             });
         }
-        let engine = &self.inner.engine;
+        let engines = self.engines(metering)?;
+        let engine = &engines.engine;
         let (component, load_origin) = crate::cache::load_or_compile(
             engine,
             self.inner.config.cache_dir.as_deref(),
@@ -143,14 +169,13 @@ impl Runtime {
                 found,
             });
         }
-        let pre =
-            self.inner
-                .linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::Imports {
-                    origin: origin.clone(),
-                    reason: format!("{e}"),
-                })?;
+        let pre = engines
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Imports {
+                origin: origin.clone(),
+                reason: format!("{e}"),
+            })?;
         let pre = bindings::PluginPre::new(pre).map_err(|e| LoadError::NotAPlugin {
             origin: origin.clone(),
             expected: EXPORT.into(),
@@ -162,6 +187,7 @@ impl Runtime {
             runtime: self,
             pre: &pre,
             sha256: &sha256,
+            metering,
         };
         let raw = probe.metadata().map_err(|e| LoadError::Metadata {
             origin: origin.clone(),
@@ -183,6 +209,7 @@ impl Runtime {
                 metadata,
                 origin: load_origin,
                 pre,
+                metering,
                 source: origin,
             }),
         })
@@ -194,11 +221,12 @@ struct Probe<'a> {
     runtime: &'a Runtime,
     pre: &'a bindings::PluginPre<StoreState>,
     sha256: &'a str,
+    metering: Metering,
 }
 
 impl Probe<'_> {
     fn metadata(&mut self) -> Result<bindings::types::PluginMetadata, PluginError> {
-        let limits = Limits::default();
+        let sandbox = Sandbox::default();
         let id = Arc::new(PluginId {
             name: "<unknown>".into(),
             version: "<unknown>".into(),
@@ -211,9 +239,10 @@ impl Probe<'_> {
             kind,
             stderr,
         };
-        let (mut store, instance) = instantiate(self.runtime, self.pre, "<loading>", &limits)
-            .map_err(|(kind, stderr)| unknown(kind, stderr))?;
-        set_deadline(&mut store, self.runtime, &limits);
+        let (mut store, instance) =
+            instantiate(self.runtime, self.pre, self.metering, "<loading>", &sandbox)
+                .map_err(|(kind, stderr)| unknown(kind, stderr))?;
+        arm(&mut store, self.runtime, &sandbox.limits);
         instance
             .quiver_transform_transform()
             .call_metadata(&mut store)
@@ -260,16 +289,31 @@ fn validate_metadata(m: bindings::types::PluginMetadata) -> Result<PluginMetadat
     })
 }
 
-/// A fresh store and instance, under `limits`.
+/// A fresh store and instance, in `sandbox`.
 pub(crate) fn instantiate(
     runtime: &Runtime,
     pre: &bindings::PluginPre<StoreState>,
+    metering: Metering,
     plugin: &str,
-    limits: &Limits,
+    sandbox: &Sandbox,
 ) -> Result<(Store<StoreState>, bindings::Plugin), (ErrorKind, String)> {
-    let mut store = Store::new(&runtime.inner.engine, StoreState::new(plugin, limits));
-    store.limiter(|s| &mut s.limits);
-    set_deadline(&mut store, runtime, limits);
+    let engine = pre.engine();
+    let state = StoreState::new(plugin, sandbox).map_err(|g| {
+        (
+            ErrorKind::Config {
+                key: format!("grants.{}", g.key),
+                message: g.message,
+            },
+            String::new(),
+        )
+    })?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    if metering == Metering::Fuel {
+        // Instantiation runs start functions; give them the call budget too.
+        let _ = store.set_fuel(sandbox.limits.fuel.unwrap_or(u64::MAX));
+    }
+    arm(&mut store, runtime, &sandbox.limits);
     match pre.instantiate(&mut store) {
         Ok(instance) => Ok((store, instance)),
         Err(e) => {
@@ -282,11 +326,13 @@ pub(crate) fn instantiate(
     }
 }
 
-/// Arm the epoch deadline of the next guest call.
-pub(crate) fn set_deadline(store: &mut Store<StoreState>, runtime: &Runtime, limits: &Limits) {
+/// Arm the deadline of the next guest call: the epoch deadline for guest code, and the
+/// instant host sleeps are cut short at.
+pub(crate) fn arm(store: &mut Store<StoreState>, runtime: &Runtime, limits: &Limits) {
     let tick = runtime.inner.tick.as_nanos().max(1);
-    let ticks = limits.call_deadline.as_nanos().div_ceil(tick).max(1);
+    let ticks = limits.deadline.as_nanos().div_ceil(tick).max(1);
     store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.data_mut().deadline_at = std::time::Instant::now().checked_add(limits.deadline);
 }
 
 impl Plugin {
@@ -333,6 +379,11 @@ impl Plugin {
         &self.inner.pre
     }
 
+    /// Whether this plugin runs fuel-metered.
+    pub fn metering(&self) -> Metering {
+        self.inner.metering
+    }
+
     /// A [`PluginError`] of this plugin.
     pub(crate) fn error(
         &self,
@@ -355,15 +406,41 @@ impl Plugin {
     /// Instantiates the plugin, calls `transformer.create` and `output-schema`; after this
     /// returns, [`Transformer::output_schema`] is known and no data has flowed.
     ///
+    /// Every instance of the stream runs in `sandbox`: its limits (checked against the
+    /// runtime's ceiling first) and its grants.
+    ///
     /// # Errors
-    /// [`ErrorKind::Config`] when the plugin rejects the config, [`ErrorKind::InvalidInput`]
-    /// when a column of `input` cannot cross the boundary, or any trap.
+    /// [`ErrorKind::Config`] when the plugin rejects the config, when a limit breaks the
+    /// ceiling (key `limits.<name>`), when a grant cannot be honoured (key
+    /// `grants.<name>`) or when a fuel budget is asked of a plugin not loaded with
+    /// [`Metering::Fuel`]; [`ErrorKind::InvalidInput`] when a column of `input` cannot cross
+    /// the boundary; or any trap.
     pub fn transformer(
         &self,
         config: &str,
         input: SchemaRef,
-        limits: &Limits,
+        sandbox: &Sandbox,
     ) -> Result<Transformer, PluginError> {
-        Transformer::new(self.clone(), config, input, limits.clone())
+        let config_error = |key: String, message: String| {
+            self.error(
+                Call::Create,
+                None,
+                ErrorKind::Config { key, message },
+                String::new(),
+            )
+        };
+        let ceiling = &self.runtime().config().ceiling;
+        if let Some(v) = sandbox.limits.violations(ceiling).into_iter().next() {
+            return Err(config_error(format!("limits.{}", v.key), v.message));
+        }
+        if sandbox.limits.fuel.is_some() && self.metering() != Metering::Fuel {
+            return Err(config_error(
+                "limits.fuel".into(),
+                "a fuel budget needs the plugin loaded with fuel metering \
+                 (Runtime::load_file_metered with Metering::Fuel)"
+                    .into(),
+            ));
+        }
+        Transformer::new(self.clone(), config, input, sandbox.clone())
     }
 }

@@ -1,14 +1,18 @@
-//! The process-wide [`Runtime`]: the wasmtime `Engine`, the `Linker` and the epoch ticker.
+//! The process-wide [`Runtime`]: the wasmtime engines, their `Linker`s and epoch tickers.
 //!
-//! There is one engine per process, configured once: the pooling allocator (instantiation in
-//! tens of microseconds, measured in `../shared/design/BOUNDARY.md`), epoch interruption (a
-//! deadline on every guest call) and a linker that offers the Quiver host imports plus a WASI
-//! whose every capability is denied unless a grant says otherwise. Plugins are loaded through
-//! [`Runtime::load_file`] / [`Runtime::load_bytes`] (see `plugin.rs`).
+//! There is one engine per process for ordinary plugins, configured once: the pooling
+//! allocator (instantiation in tens of microseconds, measured in
+//! `../shared/design/BOUNDARY.md`), epoch interruption (a deadline on every guest call) and a
+//! linker that offers the Quiver host imports plus a WASI whose every capability is denied
+//! unless a grant says otherwise (`sandbox.rs`). A second engine, with fuel metering on top,
+//! is built the first time a stage asks for a fuel budget: metering costs 13–21% of compute
+//! (BOUNDARY.md) and code compiled with it differs, so plugins that do not need it never pay.
+//! Plugins are loaded through [`Runtime::load_file`] / [`Runtime::load_bytes`] (see
+//! `plugin.rs`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,6 +21,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings;
 use crate::error::LoadError;
+use crate::limits::Limits;
 use crate::state::StoreState;
 
 /// How the process-wide engine is set up.
@@ -29,8 +34,19 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Most plugin instances alive at once in the process (slots of the pooling allocator).
     pub max_instances: u32,
-    /// Ceiling on any one plugin's linear memory, whatever a stage asks for.
-    pub max_memory_bytes: u64,
+    /// The operator's ceiling: no stage may ask for more than these limits (a stage's
+    /// `fuel` must also stay under a ceiling `fuel` when one is set). `ceiling.memory` also
+    /// sizes the pooling allocator's memory slots.
+    pub ceiling: Limits,
+}
+
+/// How a plugin's execution is bounded besides its wall-clock deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metering {
+    /// Epoch interruption only (the default; cheapest).
+    Epoch,
+    /// Epoch interruption and fuel: deterministic budgets, same verdict on any machine.
+    Fuel,
 }
 
 impl Default for RuntimeConfig {
@@ -39,7 +55,7 @@ impl Default for RuntimeConfig {
             cache_dir: default_cache_dir(),
             epoch_tick: Duration::from_millis(10),
             max_instances: 256,
-            max_memory_bytes: 4 << 30,
+            ceiling: Limits::default_ceiling(),
         }
     }
 }
@@ -62,16 +78,41 @@ pub struct Runtime {
 }
 
 pub(crate) struct RuntimeInner {
-    /// Compiles and runs every plugin of the process.
+    /// Compiles and runs every plugin that is not fuel-metered.
+    pub(crate) epoch: Engines,
+    /// The fuel-metered engine, built on first use (`Err` if it could not be).
+    fuel: OnceLock<Result<Engines, String>>,
+    /// As given at construction.
+    pub(crate) config: RuntimeConfig,
+    /// Period of the epoch tickers: one deadline tick.
+    pub(crate) tick: Duration,
+}
+
+/// One engine with its linker and its epoch ticker.
+pub(crate) struct Engines {
+    /// Compiles and runs plugins.
     pub(crate) engine: Engine,
     /// Host imports + WASI, linked once; every plugin is instantiated through it.
     pub(crate) linker: Linker<StoreState>,
-    /// As given at construction.
-    pub(crate) config: RuntimeConfig,
-    /// Epoch ticks per millisecond of deadline (derived from `config.epoch_tick`).
-    pub(crate) tick: Duration,
-    /// Stops the ticker thread when the last clone of the runtime goes away.
+    /// Stops the ticker thread when the runtime goes away.
     _ticker: Ticker,
+}
+
+impl Engines {
+    fn new(config: &RuntimeConfig, metering: Metering) -> Result<Self, LoadError> {
+        let engine = Engine::new(&engine_config(config, metering)).map_err(LoadError::engine)?;
+        let mut linker = Linker::<StoreState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::engine)?;
+        crate::sandbox::link(&mut linker).map_err(LoadError::engine)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(LoadError::engine)?;
+        let ticker = Ticker::start(engine.clone(), config.epoch_tick);
+        Ok(Self {
+            engine,
+            linker,
+            _ticker: ticker,
+        })
+    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -89,26 +130,35 @@ impl Runtime {
     /// [`LoadError::Engine`] when wasmtime refuses the configuration (e.g. the machine cannot
     /// reserve the pooling allocator's address space).
     pub fn new(config: RuntimeConfig) -> Result<Self, LoadError> {
-        let engine = Engine::new(&engine_config(&config)).map_err(LoadError::engine)?;
-        let mut linker = Linker::<StoreState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::engine)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
-            .map_err(LoadError::engine)?;
-        let ticker = Ticker::start(engine.clone(), config.epoch_tick);
+        let epoch = Engines::new(&config, Metering::Epoch)?;
         Ok(Self {
             inner: Arc::new(RuntimeInner {
-                engine,
-                linker,
+                epoch,
+                fuel: OnceLock::new(),
                 tick: config.epoch_tick,
                 config,
-                _ticker: ticker,
             }),
         })
     }
 
-    /// The wasmtime engine (for benchmarks and tools that need it directly).
+    /// The engine (and linker) for plugins run under `metering`.
+    pub(crate) fn engines(&self, metering: Metering) -> Result<&Engines, LoadError> {
+        match metering {
+            Metering::Epoch => Ok(&self.inner.epoch),
+            Metering::Fuel => self
+                .inner
+                .fuel
+                .get_or_init(|| {
+                    Engines::new(&self.inner.config, Metering::Fuel).map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(|e| LoadError::Engine(e.clone())),
+        }
+    }
+
+    /// The wasmtime engine of unmetered plugins (for benchmarks and tools).
     pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+        &self.inner.epoch.engine
     }
 
     /// The configuration this runtime was built with.
@@ -117,10 +167,11 @@ impl Runtime {
     }
 }
 
-fn engine_config(config: &RuntimeConfig) -> Config {
+fn engine_config(config: &RuntimeConfig, metering: Metering) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
+    c.consume_fuel(metering == Metering::Fuel);
     // Pooling: instance slots are reserved up front, so instantiation is a few µs of
     // bookkeeping rather than mmap/munmap per instance.
     let mut pool = PoolingAllocationConfig::default();
@@ -128,7 +179,7 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     pool.total_core_instances(config.max_instances * 2);
     pool.total_memories(config.max_instances * 2);
     pool.total_tables(config.max_instances * 4);
-    pool.max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+    pool.max_memory_size(usize::try_from(config.ceiling.memory.0).unwrap_or(usize::MAX));
     // Keep a little memory resident per slot so a reused slot does not page-fault afresh.
     pool.linear_memory_keep_resident(64 << 10);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

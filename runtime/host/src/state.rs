@@ -1,45 +1,22 @@
-//! Per-instance store data: the sandbox (deny-by-default WASI), the limits of one plugin
-//! instance, and the host side of the `quiver:transform/host` imports (logs and counters).
+//! Per-instance store data: the sandbox (deny-by-default WASI), the memory/table limiter of one
+//! plugin instance, and the host side of the `quiver:transform/host` imports (logs and counters).
 //!
-//! One [`StoreState`] lives in each `Store`, and one `Store` per plugin instance.
+//! One [`StoreState`] lives in each `Store`, and one `Store` per plugin instance. The WASI
+//! pieces it holds (captured pipes, grants) are built in `sandbox.rs`; the limits come from
+//! `limits.rs`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::Level;
 use crate::bindings::quiver::transform::{host, types};
-
-/// Limits of one plugin instance. The defaults are safe for untrusted code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Cap on the instance's linear memory, in bytes.
-    pub memory_bytes: u64,
-    /// Cap on table elements (function references) of the instance.
-    pub table_elements: u32,
-    /// Wall-clock deadline of any one call into the plugin (create, process, finish).
-    pub call_deadline: Duration,
-    /// Bytes of stdout and of stderr kept from the plugin (each), attached to its errors.
-    pub captured_output_bytes: usize,
-    /// Log records and their bytes kept per call; beyond that they are counted, not kept.
-    pub log_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            memory_bytes: 256 << 20,
-            table_elements: 100_000,
-            call_deadline: Duration::from_secs(30),
-            captured_output_bytes: 64 << 10,
-            log_bytes: 1 << 20,
-        }
-    }
-}
+use crate::limits::Sandbox;
+use crate::sandbox::{Denials, GrantError, TailPipe, wasi_ctx};
 
 /// A structured log record emitted by a plugin through the `host.log` import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,18 +29,75 @@ pub struct LogRecord {
     pub fields: Vec<(String, String)>,
 }
 
+/// The memory and table caps of one instance, remembering the largest memory it reached.
+pub(crate) struct Limiter {
+    caps: StoreLimits,
+    /// Largest linear memory (bytes) this instance was allowed to grow to.
+    pub(crate) peak_memory: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.caps.memory_growing(current, desired, maximum)?;
+        if ok {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(ok)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.caps.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.caps.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.caps.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.caps.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.caps.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.caps.memories()
+    }
+}
+
 /// The data of one `Store`: everything a single plugin instance may touch.
 pub(crate) struct StoreState {
-    /// WASI context: no preopens, no environment, no network, stdio captured.
+    /// WASI context: deny by default, plus the stage's grants; stdio captured.
     wasi: WasiCtx,
     /// Resource handles of WASI.
     table: ResourceTable,
     /// Memory and table caps, enforced by wasmtime on every grow.
-    pub(crate) limits: StoreLimits,
-    /// Captured stderr of the guest (bounded); its tail travels with every plugin error.
-    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) limiter: Limiter,
+    /// Captured stdout (tail only), counted in the stage's accounting.
+    pub(crate) stdout: TailPipe,
+    /// Captured stderr (tail only); its tail travels with every plugin error.
+    pub(crate) stderr: TailPipe,
+    /// When the current call's deadline passes; host sleeps are cut short there.
+    pub(crate) deadline_at: Option<Instant>,
+    /// Capabilities the plugin asked for and was refused during the current call.
+    pub(crate) denials: Arc<Mutex<Denials>>,
     /// Plugin name, for log records forwarded to `tracing`.
-    pub(crate) plugin: String,
+    pub(crate) plugin: Arc<str>,
     /// Log records since the host last drained them.
     pub(crate) logs: Vec<LogRecord>,
     /// Bytes of `logs` kept so far (bounded by `log_cap`).
@@ -77,34 +111,44 @@ pub(crate) struct StoreState {
 }
 
 impl StoreState {
-    pub(crate) fn new(plugin: &str, limits: &Limits) -> Self {
-        // Stdout is captured (bounded) so a chatty plugin cannot write to the host's stdout;
-        // only stderr is kept for error reports.
-        let stdout = MemoryOutputPipe::new(limits.captured_output_bytes);
-        let stderr = MemoryOutputPipe::new(limits.captured_output_bytes);
-        // Deny by default: the builder's defaults give no preopened directory, no
-        // environment variable, no argument, no network and an empty stdin.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout)
-            .stderr(stderr.clone())
-            .build();
-        Self {
+    pub(crate) fn new(plugin: &str, sandbox: &Sandbox) -> Result<Self, GrantError> {
+        let limits = &sandbox.limits;
+        let cap = usize::try_from(limits.captured_output.0).unwrap_or(usize::MAX);
+        let stdout = TailPipe::new(cap);
+        let stderr = TailPipe::new(cap);
+        let wasi = wasi_ctx(&sandbox.grants, &stdout, &stderr)?;
+        Ok(Self {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
-                .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
-                .instances(16)
-                .trap_on_grow_failure(true)
-                .build(),
+            limiter: Limiter {
+                caps: StoreLimitsBuilder::new()
+                    .memory_size(usize::try_from(limits.memory.0).unwrap_or(usize::MAX))
+                    .table_elements(usize::try_from(limits.table_elements).unwrap_or(usize::MAX))
+                    .instances(16)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                peak_memory: 0,
+            },
+            stdout,
             stderr,
-            plugin: plugin.to_owned(),
+            deadline_at: None,
+            denials: Arc::default(),
+            plugin: Arc::from(plugin),
             logs: Vec::new(),
             log_bytes: 0,
-            log_cap: limits.log_bytes,
+            log_cap: usize::try_from(limits.log.0).unwrap_or(usize::MAX),
             logs_dropped: 0,
             counters: BTreeMap::new(),
-        }
+        })
+    }
+
+    /// Take the capability denials recorded since the last call: what was asked, and how
+    /// many requests in all.
+    pub(crate) fn take_denials(&mut self) -> (Vec<String>, u64) {
+        let mut d = self.denials.lock().unwrap_or_else(PoisonError::into_inner);
+        let asked = std::mem::take(&mut d.asked);
+        let n = asked.len() as u64 + std::mem::take(&mut d.dropped);
+        (asked, n)
     }
 
     /// Forget the log records kept since the last call (they were already forwarded to

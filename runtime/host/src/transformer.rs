@@ -1,12 +1,16 @@
 //! One stream through one plugin instance: the host side of the guest `transformer` resource.
 //!
 //! A [`Transformer`] owns one `Store` (one plugin instance) and the `transformer` resource
-//! created in it. It checks every batch going in against the schema it was created with,
-//! validates every batch coming out against the schema the plugin declared, arms a deadline
-//! on every call, and after a trap discards the instance: the next batch runs on a fresh
-//! instance from the same `InstancePre`, re-created with the same config.
+//! created in it. Around every guest call it arms the deadline (and the fuel budget of a
+//! metered plugin), and afterwards it accounts for what the call used ([`Usage`]). It checks
+//! every batch going in against the schema it was created with, and every batch coming out
+//! against the schema the plugin declared and the output-size limits. After a trap or an
+//! invalid output it discards the instance: the next batch runs on a fresh instance from the
+//! same `InstancePre`, re-created with the same config — until the stage has failed
+//! `limits.max_consecutive_failures` times in a row, when it is quarantined for the run.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -15,19 +19,58 @@ use wasmtime::component::ResourceAny;
 
 use crate::bindings;
 use crate::convert;
-use crate::error::{Call, ErrorKind, PluginError, classify_trap};
-use crate::plugin::{Plugin, instantiate, set_deadline};
-use crate::state::{Limits, StoreState};
+use crate::error::{Call, ErrorKind, PluginError, TrapKind, classify_trap, panic_message};
+use crate::limits::{MAX_BATCHES_PER_CALL, Sandbox};
+use crate::plugin::{Plugin, arm, instantiate};
+use crate::runtime::Metering;
+use crate::state::StoreState;
 
 /// Bytes of guest stderr attached to an error.
 const STDERR_TAIL: usize = 4096;
 
-/// A live plugin instance holding a `transformer` resource.
-struct Live {
+/// What one stream used, summed over all its instances and calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Guest calls made (instantiation excluded).
+    pub calls: u64,
+    /// Wall-clock time inside guest calls.
+    pub busy: Duration,
+    /// Fuel burned, when the plugin runs metered.
+    pub fuel_consumed: Option<u64>,
+    /// Largest linear memory any instance grew to, in bytes.
+    pub peak_memory_bytes: u64,
+    /// Instances created (1, plus one per restart after a failure).
+    pub instances_created: u64,
+    /// Failed calls by kind (`deadline`, `out-of-memory`, `invalid-output`, `data`, …).
+    pub errors: BTreeMap<&'static str, u64>,
+    /// Bytes the plugin wrote to stdout (all of them; only a tail is kept).
+    pub stdout_bytes: u64,
+    /// Bytes the plugin wrote to stderr (all of them; only a tail is kept).
+    pub stderr_bytes: u64,
+    /// Log records over the log limit, counted and dropped.
+    pub logs_dropped: u64,
+    /// Capabilities the plugin asked for and was refused.
+    pub capability_denials: u64,
+    /// Whether the stage was quarantined.
+    pub quarantined: bool,
+}
+
+/// One plugin instance.
+struct Inst {
     /// The instance's store: its memory, its WASI context, its limits.
     store: Store<StoreState>,
     /// Typed handles to the instance's exports.
     instance: bindings::Plugin,
+    /// stdout/stderr bytes of this instance already added to the usage.
+    seen_output: (u64, u64),
+    /// Capabilities refused during the last call.
+    denied: Vec<String>,
+}
+
+/// A live plugin instance holding a `transformer` resource.
+struct Live {
+    /// The instance.
+    inst: Inst,
     /// The guest `transformer` resource of this stream.
     handle: ResourceAny,
 }
@@ -42,16 +85,20 @@ pub struct Transformer {
     input: SchemaRef,
     /// Schema the plugin declared for its output; checked on every batch it returns.
     output: SchemaRef,
-    /// Limits applied to every instance of this stream.
-    limits: Limits,
+    /// Limits and grants applied to every instance of this stream.
+    sandbox: Sandbox,
     /// The current instance; `None` after a trap until the next call re-creates it.
     live: Option<Live>,
     /// Batches sent so far: the number of the next batch.
     batches: u64,
-    /// Instances created for this stream (1 + restarts after traps).
-    instances: u64,
+    /// Rows and bytes sent so far (the input a `finish` is measured against).
+    input_totals: (u64, u64),
+    /// Failures (traps, invalid outputs) since the last successful call.
+    consecutive_failures: u32,
     /// Counters the plugin bumped, summed over all its instances.
     counters: BTreeMap<String, u64>,
+    /// What the stream used.
+    usage: Usage,
     /// Set once `finish` has run.
     finished: bool,
 }
@@ -81,25 +128,39 @@ fn wit_error_kind(e: bindings::types::Error) -> ErrorKind {
     }
 }
 
+/// Whether a failure means the instance cannot be trusted with another call.
+fn discards_instance(kind: &ErrorKind) -> bool {
+    match kind {
+        ErrorKind::Trap { .. } | ErrorKind::InvalidOutput { .. } => true,
+        ErrorKind::CapabilityDenied { cause, .. } => discards_instance(cause),
+        _ => false,
+    }
+}
+
 impl Transformer {
     pub(crate) fn new(
         plugin: Plugin,
         config: &str,
         input: SchemaRef,
-        limits: Limits,
+        sandbox: Sandbox,
     ) -> Result<Self, PluginError> {
         let mut t = Self {
             plugin,
             config: config.to_owned(),
             input,
             output: std::sync::Arc::new(arrow_schema::Schema::empty()),
-            limits,
+            sandbox,
             live: None,
             batches: 0,
-            instances: 0,
+            input_totals: (0, 0),
+            consecutive_failures: 0,
             counters: BTreeMap::new(),
+            usage: Usage::default(),
             finished: false,
         };
+        if t.plugin.metering() == Metering::Fuel {
+            t.usage.fuel_consumed = Some(0);
+        }
         let (live, output) = t.start()?;
         t.live = Some(live);
         t.output = output;
@@ -123,7 +184,12 @@ impl Transformer {
 
     /// Instances created for this stream so far (1, plus one per restart after a trap).
     pub fn instances_created(&self) -> u64 {
-        self.instances
+        self.usage.instances_created
+    }
+
+    /// What this stream used so far: time, fuel, memory, instances, errors by kind.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// Counters the plugin bumped through `host.counter-add`, over all its instances.
@@ -131,84 +197,205 @@ impl Transformer {
         &self.counters
     }
 
-    fn err(&self, call: Call, batch: Option<u64>, kind: ErrorKind, stderr: String) -> PluginError {
+    /// Whether the stage failed too often in a row and refuses further calls.
+    pub fn is_quarantined(&self) -> bool {
+        self.usage.quarantined
+    }
+
+    /// Build an error of this plugin and count it; failures that discard the instance count
+    /// towards quarantine.
+    fn fail(
+        &mut self,
+        call: Call,
+        batch: Option<u64>,
+        kind: ErrorKind,
+        stderr: String,
+    ) -> PluginError {
+        *self.usage.errors.entry(kind.name()).or_default() += 1;
+        if discards_instance(&kind) {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+            if self.consecutive_failures >= self.sandbox.limits.max_consecutive_failures {
+                self.usage.quarantined = true;
+                tracing::error!(
+                    plugin = %self.plugin.name(),
+                    failures = self.consecutive_failures,
+                    "plugin quarantined for the rest of the run"
+                );
+            }
+        }
         self.plugin.error(call, batch, kind, stderr)
+    }
+
+    /// The error every call gets once the stage is quarantined.
+    fn quarantined(&self, call: Call, batch: Option<u64>) -> PluginError {
+        self.plugin.error(
+            call,
+            batch,
+            ErrorKind::Quarantined {
+                failures: self.consecutive_failures,
+            },
+            String::new(),
+        )
+    }
+
+    /// Arm the deadline and fuel budget, run `f` against the live instance, and account for
+    /// the time, fuel and memory it used.
+    fn guest_call<R>(
+        &mut self,
+        live: &mut Inst,
+        f: impl FnOnce(&mut Inst) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        let runtime = self.plugin.runtime().clone();
+        let limits = &self.sandbox.limits;
+        let budget = limits.fuel.unwrap_or(u64::MAX);
+        let metered = self.plugin.metering() == Metering::Fuel;
+        if metered {
+            // Cannot fail: the engine consumes fuel.
+            let _ = live.store.set_fuel(budget);
+        }
+        arm(&mut live.store, &runtime, limits);
+        live.store.data_mut().take_denials();
+        let started = Instant::now();
+        let result = f(live);
+        self.usage.busy += started.elapsed();
+        self.usage.calls += 1;
+        let (denied, n) = live.store.data_mut().take_denials();
+        self.usage.capability_denials += n;
+        live.denied = denied;
+        if metered {
+            let left = live.store.get_fuel().unwrap_or(0);
+            let used = budget.saturating_sub(left);
+            let total = self.usage.fuel_consumed.get_or_insert(0);
+            *total = total.saturating_add(used);
+        }
+        result
     }
 
     /// Instantiate, create the guest transformer and read its output schema.
     fn start(&mut self) -> Result<(Live, SchemaRef), PluginError> {
         let runtime = self.plugin.runtime().clone();
-        let (mut store, instance) = instantiate(
+        let (store, instance) = match instantiate(
             &runtime,
             self.plugin.pre(),
+            self.plugin.metering(),
             self.plugin.name(),
-            &self.limits,
-        )
-        .map_err(|(kind, stderr)| self.err(Call::Instantiate, None, kind, stderr))?;
-        self.instances += 1;
-        let schema = convert::WitSchema::new(&self.input).map_err(|(column, reason)| {
-            self.err(
-                Call::Create,
-                None,
-                ErrorKind::InvalidInput { column, reason },
-                String::new(),
-            )
-        })?;
-        let guest = instance.quiver_transform_transform().transformer();
-        set_deadline(&mut store, &runtime, &self.limits);
-        let handle = match guest.call_create(&mut store, &self.config, schema.param()) {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) => {
-                let stderr = store.data().stderr_tail(STDERR_TAIL);
-                return Err(self.err(Call::Create, None, wit_error_kind(e), stderr));
-            }
-            Err(e) => return Err(self.trap(Call::Create, None, &e, &store)),
+            &self.sandbox,
+        ) {
+            Ok(pair) => pair,
+            Err((kind, stderr)) => return Err(self.fail(Call::Instantiate, None, kind, stderr)),
         };
-        set_deadline(&mut store, &runtime, &self.limits);
-        let declared = guest
-            .call_output_schema(&mut store, handle)
-            .map_err(|e| self.trap(Call::OutputSchema, None, &e, &store))?;
-        let output = convert::schema_from_wit(declared).map_err(|(column, reason)| {
-            self.err(
-                Call::OutputSchema,
-                None,
-                ErrorKind::InvalidOutput { column, reason },
-                String::new(),
-            )
-        })?;
-        let mut live = Live {
+        self.usage.instances_created += 1;
+        let mut live = Inst {
             store,
             instance,
-            handle,
+            seen_output: (0, 0),
+            denied: Vec::new(),
         };
+        let input = self.input.clone();
+        let schema = match convert::WitSchema::new(&input) {
+            Ok(s) => s,
+            Err((column, reason)) => {
+                return Err(self.fail(
+                    Call::Create,
+                    None,
+                    ErrorKind::InvalidInput { column, reason },
+                    String::new(),
+                ));
+            }
+        };
+        let config = self.config.clone();
+        let created = self.guest_call(&mut live, |l| {
+            l.instance
+                .quiver_transform_transform()
+                .transformer()
+                .call_create(&mut l.store, &config, schema.param())
+        });
+        let handle = match created {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                self.collect(&mut live);
+                return Err(self.guest_error(&live, Call::Create, None, wit_error_kind(e)));
+            }
+            Err(e) => {
+                self.collect(&mut live);
+                return Err(self.trap(Call::Create, None, &e, &live));
+            }
+        };
+        let declared = self.guest_call(&mut live, |l| {
+            l.instance
+                .quiver_transform_transform()
+                .transformer()
+                .call_output_schema(&mut l.store, handle)
+        });
         self.collect(&mut live);
-        Ok((live, output))
+        let declared = match declared {
+            Ok(d) => d,
+            Err(e) => return Err(self.trap(Call::OutputSchema, None, &e, &live)),
+        };
+        let output = match convert::schema_from_wit(declared) {
+            Ok(o) => o,
+            Err((column, reason)) => {
+                return Err(self.fail(
+                    Call::OutputSchema,
+                    None,
+                    ErrorKind::InvalidOutput { column, reason },
+                    String::new(),
+                ));
+            }
+        };
+        Ok((Live { inst: live, handle }, output))
+    }
+
+    /// The error of a call that returned `Err`: the plugin's own report, or "capability
+    /// denied" when it had just been refused one.
+    fn guest_error(
+        &mut self,
+        live: &Inst,
+        call: Call,
+        batch: Option<u64>,
+        kind: ErrorKind,
+    ) -> PluginError {
+        let stderr = live.store.data().stderr_tail(STDERR_TAIL);
+        let kind = with_denials(live, kind);
+        self.fail(call, batch, kind, stderr)
     }
 
     fn trap(
-        &self,
+        &mut self,
         call: Call,
         batch: Option<u64>,
         e: &wasmtime::Error,
-        store: &Store<StoreState>,
+        live: &Inst,
     ) -> PluginError {
-        let (trap, message) = classify_trap(e);
-        self.err(
-            call,
-            batch,
-            ErrorKind::Trap { trap, message },
-            store.data().stderr_tail(STDERR_TAIL),
-        )
+        let (trap, mut message) = classify_trap(e);
+        let stderr = live.store.data().stderr_tail(STDERR_TAIL);
+        if trap == TrapKind::Panic
+            && let Some(panic) = panic_message(&stderr)
+        {
+            message = format!("panicked: {panic}");
+        }
+        let kind = with_denials(live, ErrorKind::Trap { trap, message });
+        self.fail(call, batch, kind, stderr)
     }
 
-    /// Move what the plugin reported during the last call (counters, logs) to the stream.
-    fn collect(&mut self, live: &mut Live) {
+    /// Move what the plugin reported or used during the last call (counters, logs, output
+    /// bytes, memory) to the stream.
+    fn collect(&mut self, live: &mut Inst) {
         let data = live.store.data_mut();
         for (k, v) in std::mem::take(&mut data.counters) {
             let c = self.counters.entry(k).or_default();
             *c = c.saturating_add(v);
         }
         data.drain_logs();
+        self.usage.logs_dropped += std::mem::take(&mut data.logs_dropped);
+        let (out, err) = (data.stdout.total(), data.stderr.total());
+        self.usage.stdout_bytes += out - live.seen_output.0;
+        self.usage.stderr_bytes += err - live.seen_output.1;
+        live.seen_output = (out, err);
+        self.usage.peak_memory_bytes = self
+            .usage
+            .peak_memory_bytes
+            .max(data.limiter.peak_memory as u64);
     }
 
     /// The live instance, re-created after a trap.
@@ -218,16 +405,17 @@ impl Transformer {
             None => {
                 let (live, output) = self.start()?;
                 if output != self.output {
-                    return Err(self.err(
+                    let reason = format!(
+                        "the re-created instance declared a different output schema ({output:?}) \
+                         than the first ({:?})",
+                        self.output
+                    );
+                    return Err(self.fail(
                         Call::OutputSchema,
                         None,
                         ErrorKind::InvalidOutput {
                             column: None,
-                            reason: format!(
-                                "the re-created instance declared a different output schema \
-                                 ({output:?}) than the first ({:?})",
-                                self.output
-                            ),
+                            reason,
                         },
                         String::new(),
                     ));
@@ -243,12 +431,13 @@ impl Transformer {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] when `batch` does not have the input schema; whatever the
     /// plugin reports; a trap (the instance is then discarded and the next call starts a new
-    /// one); [`ErrorKind::InvalidOutput`] when a returned batch breaks the contract.
+    /// one); [`ErrorKind::InvalidOutput`] when a returned batch breaks the contract or the
+    /// output limits; [`ErrorKind::Quarantined`] once the stage failed too often in a row.
     pub fn process(&mut self, batch: &RecordBatch) -> Result<Vec<RecordBatch>, PluginError> {
         let n = self.batches;
         self.batches += 1;
         if self.finished {
-            return Err(self.err(
+            return Err(self.plugin.error(
                 Call::Process,
                 Some(n),
                 ErrorKind::InvalidInput {
@@ -258,9 +447,12 @@ impl Transformer {
                 String::new(),
             ));
         }
+        if self.usage.quarantined {
+            return Err(self.quarantined(Call::Process, Some(n)));
+        }
         self.check_input(batch, n)?;
         let invalid = |(column, reason): convert::Violation| {
-            self.err(
+            self.plugin.error(
                 Call::Process,
                 Some(n),
                 ErrorKind::InvalidInput { column, reason },
@@ -278,20 +470,36 @@ impl Transformer {
                 ),
             ))
         })?;
+        let bytes: u64 = encoded
+            .iter()
+            .map(|b| {
+                (b.validity.as_ref().map_or(0, |v| v.len())
+                    + b.offsets.as_ref().map_or(0, |o| o.len())
+                    + b.values.len()) as u64
+            })
+            .sum();
+        self.input_totals.0 += u64::from(rows);
+        self.input_totals.1 += bytes;
         let mut live = self.live()?;
-        let runtime = self.plugin.runtime().clone();
-        set_deadline(&mut live.store, &runtime, &self.limits);
         let columns = convert::column_params(&encoded);
         let input = bindings::types::BatchParam {
             num_rows: rows,
             columns: &columns,
         };
-        let result = live
-            .instance
-            .quiver_transform_transform()
-            .transformer()
-            .call_process(&mut live.store, live.handle, input);
-        self.settle(live, Call::Process, Some(n), result)
+        let handle = live.handle;
+        let result = self.guest_call(&mut live.inst, |l| {
+            l.instance
+                .quiver_transform_transform()
+                .transformer()
+                .call_process(&mut l.store, handle, input)
+        });
+        self.settle(
+            live,
+            Call::Process,
+            Some(n),
+            (u64::from(rows), bytes),
+            result,
+        )
     }
 
     /// End of stream: return what the plugin still holds, then release the instance.
@@ -303,15 +511,19 @@ impl Transformer {
             return Ok(Vec::new());
         }
         self.finished = true;
+        if self.usage.quarantined {
+            return Err(self.quarantined(Call::Finish, None));
+        }
         let mut live = self.live()?;
-        let runtime = self.plugin.runtime().clone();
-        set_deadline(&mut live.store, &runtime, &self.limits);
-        let result = live
-            .instance
-            .quiver_transform_transform()
-            .transformer()
-            .call_finish(&mut live.store, live.handle);
-        let out = self.settle(live, Call::Finish, None, result);
+        let handle = live.handle;
+        let result = self.guest_call(&mut live.inst, |l| {
+            l.instance
+                .quiver_transform_transform()
+                .transformer()
+                .call_finish(&mut l.store, handle)
+        });
+        let totals = self.input_totals;
+        let out = self.settle(live, Call::Finish, None, totals, result);
         // The stream is over: drop the instance (and with it the resource and its memory).
         self.live = None;
         out
@@ -324,17 +536,32 @@ impl Transformer {
         mut live: Live,
         call: Call,
         batch: Option<u64>,
+        input: (u64, u64),
         result: wasmtime::Result<Result<Vec<bindings::types::BatchResult>, bindings::types::Error>>,
     ) -> Result<Vec<RecordBatch>, PluginError> {
-        self.collect(&mut live);
+        self.collect(&mut live.inst);
         match result {
-            Err(e) => Err(self.trap(call, batch, &e, &live.store)),
+            Err(e) => Err(self.trap(call, batch, &e, &live.inst)),
             Ok(Err(e)) => {
-                let stderr = live.store.data().stderr_tail(STDERR_TAIL);
-                self.live = Some(live);
-                Err(self.err(call, batch, wit_error_kind(e), stderr))
+                let err = self.guest_error(&live.inst, call, batch, wit_error_kind(e));
+                if !discards_instance(&err.kind) {
+                    self.live = Some(live);
+                }
+                Err(err)
             }
             Ok(Ok(batches)) => {
+                if let Some(reason) = self.oversized(&batches, input) {
+                    let stderr = live.inst.store.data().stderr_tail(STDERR_TAIL);
+                    return Err(self.fail(
+                        call,
+                        batch,
+                        ErrorKind::InvalidOutput {
+                            column: None,
+                            reason,
+                        },
+                        stderr,
+                    ));
+                }
                 let mut out = Vec::with_capacity(batches.len());
                 for b in batches {
                     match convert::batch_from_wit(b, &self.output) {
@@ -342,8 +569,8 @@ impl Transformer {
                         Err((column, reason)) => {
                             // A plugin that broke the contract once is not trusted with the
                             // next batch: its instance is dropped here.
-                            let stderr = live.store.data().stderr_tail(STDERR_TAIL);
-                            return Err(self.err(
+                            let stderr = live.inst.store.data().stderr_tail(STDERR_TAIL);
+                            return Err(self.fail(
                                 call,
                                 batch,
                                 ErrorKind::InvalidOutput { column, reason },
@@ -352,48 +579,104 @@ impl Transformer {
                         }
                     }
                 }
+                self.consecutive_failures = 0;
                 self.live = Some(live);
                 Ok(out)
             }
         }
     }
 
+    /// Why `batches`, the result of a call that received `input` (rows, bytes), is more than
+    /// the limits allow; `None` when it fits.
+    fn oversized(
+        &self,
+        batches: &[bindings::types::BatchResult],
+        input: (u64, u64),
+    ) -> Option<String> {
+        let limits = &self.sandbox.limits;
+        if batches.len() > MAX_BATCHES_PER_CALL {
+            return Some(format!(
+                "returned {} batches from one call; at most {MAX_BATCHES_PER_CALL} are accepted \
+                 (return fewer, larger batches)",
+                batches.len()
+            ));
+        }
+        let rows: u64 = batches.iter().map(|b| u64::from(b.num_rows)).sum();
+        let max_rows = limits.max_output_rows(input.0);
+        if rows > max_rows {
+            return Some(format!(
+                "returned {rows} rows for {} input rows; limits.output_rows_ratio = {} allows at \
+                 most {max_rows} (raise it if this plugin legitimately multiplies rows)",
+                input.0, limits.output_rows_ratio
+            ));
+        }
+        let bytes: u64 = batches
+            .iter()
+            .flat_map(|b| &b.columns)
+            .map(|c| {
+                (c.validity.as_ref().map_or(0, Vec::len)
+                    + c.offsets.as_ref().map_or(0, Vec::len)
+                    + c.values.len()) as u64
+            })
+            .sum();
+        let max_bytes = limits.max_output_bytes(input.1);
+        if bytes > max_bytes {
+            return Some(format!(
+                "returned {bytes} bytes for {} input bytes; limits.output_bytes_ratio = {} allows \
+                 at most {max_bytes}",
+                input.1, limits.output_bytes_ratio
+            ));
+        }
+        None
+    }
+
     fn check_input(&self, batch: &RecordBatch, n: u64) -> Result<(), PluginError> {
         let got = batch.schema_ref();
-        if got.fields().len() != self.input.fields().len() {
-            return Err(self.err(
+        let invalid = |column: Option<String>, reason: String| {
+            self.plugin.error(
                 Call::Process,
                 Some(n),
-                ErrorKind::InvalidInput {
-                    column: None,
-                    reason: format!(
-                        "batch has {} columns, the stream was created with {}",
-                        got.fields().len(),
-                        self.input.fields().len()
-                    ),
-                },
+                ErrorKind::InvalidInput { column, reason },
                 String::new(),
+            )
+        };
+        if got.fields().len() != self.input.fields().len() {
+            return Err(invalid(
+                None,
+                format!(
+                    "batch has {} columns, the stream was created with {}",
+                    got.fields().len(),
+                    self.input.fields().len()
+                ),
             ));
         }
         for (g, w) in got.fields().iter().zip(self.input.fields()) {
             if g.name() != w.name() || g.data_type() != w.data_type() {
-                return Err(self.err(
-                    Call::Process,
-                    Some(n),
-                    ErrorKind::InvalidInput {
-                        column: Some(w.name().clone()),
-                        reason: format!(
-                            "batch column `{}` of type {} does not match the stream's `{}` of type {}",
-                            g.name(),
-                            g.data_type(),
-                            w.name(),
-                            w.data_type()
-                        ),
-                    },
-                    String::new(),
+                return Err(invalid(
+                    Some(w.name().clone()),
+                    format!(
+                        "batch column `{}` of type {} does not match the stream's `{}` of type {}",
+                        g.name(),
+                        g.data_type(),
+                        w.name(),
+                        w.data_type()
+                    ),
                 ));
             }
         }
         Ok(())
+    }
+}
+
+/// `kind`, or "capability denied" wrapping it when the failed call had been refused a
+/// capability just before.
+fn with_denials(live: &Inst, kind: ErrorKind) -> ErrorKind {
+    let denials = &live.denied;
+    if denials.is_empty() {
+        return kind;
+    }
+    ErrorKind::CapabilityDenied {
+        capability: denials.join("; "),
+        cause: Box::new(kind),
     }
 }
