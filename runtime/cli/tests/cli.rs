@@ -217,3 +217,28 @@ fn limits_over_the_operators_ceiling_exit_78_and_name_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn what_a_plugin_prints_reaches_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"stderr-flood\", bytes = 12 }}\n",
+        plugins::EVIL
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let out = quiver(
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--log",
+            "quiver::plugin=info",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("EEEEEEEEEEEE") && err.contains("plugin=evil"),
+        "{err}"
+    );
+}

@@ -73,6 +73,15 @@ impl TailPipe {
         t.bytes.iter().copied().collect()
     }
 
+    /// The kept part of what was written after the first `seen` bytes (all of it unless it
+    /// outgrew the tail).
+    pub(crate) fn written_since(&self, seen: u64) -> Vec<u8> {
+        let t = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let new = usize::try_from(t.total.saturating_sub(seen)).unwrap_or(usize::MAX);
+        let skip = t.bytes.len().saturating_sub(new);
+        t.bytes.iter().skip(skip).copied().collect()
+    }
+
     /// Every byte ever written, kept or not.
     pub(crate) fn total(&self) -> u64 {
         self.inner
@@ -350,8 +359,13 @@ mod tests {
         p.push(b"hello ");
         p.push(b"world");
         assert_eq!(p.contents(), b"lo world");
+        assert_eq!(p.written_since(6), b"world");
+        assert_eq!(p.written_since(9), b"ld");
+        assert_eq!(p.written_since(0), b"lo world");
         p.push(b"0123456789abcdef");
         assert_eq!(p.contents(), b"89abcdef");
         assert_eq!(p.total(), 27);
+        assert_eq!(p.written_since(11), b"89abcdef");
+        assert_eq!(p.written_since(27), b"");
     }
 }

@@ -389,6 +389,20 @@ impl Transformer {
         data.drain_logs();
         self.usage.logs_dropped += std::mem::take(&mut data.logs_dropped);
         let (out, err) = (data.stdout.total(), data.stderr.total());
+        // What the plugin printed goes to the logs too (the kept tail of it), a line each.
+        let logged = tracing::enabled!(target: "quiver::plugin", tracing::Level::INFO);
+        for (stream, pipe, seen) in [
+            ("stdout", &data.stdout, live.seen_output.0),
+            ("stderr", &data.stderr, live.seen_output.1),
+        ] {
+            if !logged {
+                break;
+            }
+            let new = pipe.written_since(seen);
+            for line in String::from_utf8_lossy(&new).lines() {
+                tracing::info!(target: "quiver::plugin", plugin = %data.plugin, stream, "{line}");
+            }
+        }
         self.usage.stdout_bytes += out - live.seen_output.0;
         self.usage.stderr_bytes += err - live.seen_output.1;
         live.seen_output = (out, err);
