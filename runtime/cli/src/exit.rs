@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use quiver_host::{ErrorKind, LoadError, PluginError};
+use quiver_pipeline::RunError;
 
 /// An error that already knows its exit code (e.g. a pipeline file that does not parse).
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +30,15 @@ impl Coded {
 
     /// Bad input data (65).
     pub fn data(message: impl Into<String>) -> anyhow::Error {
+        Self::data_error(message).into()
+    }
+
+    /// Bad input data (65), as the error itself (for boxing into other errors' causes).
+    pub fn data_error(message: impl Into<String>) -> Self {
         Coded {
             code: 65,
             message: message.into(),
         }
-        .into()
     }
 }
 
@@ -51,12 +56,20 @@ pub fn code(e: &anyhow::Error) -> ExitCode {
             });
         }
         if let Some(p) = cause.downcast_ref::<PluginError>() {
-            return ExitCode::from(match p.kind {
-                ErrorKind::Config { .. } => 78,
-                ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => 65,
-                _ => 1,
-            });
+            return plugin_code(p);
+        }
+        if let Some(RunError::Stage { error, .. }) = cause.downcast_ref::<RunError>() {
+            return plugin_code(error);
         }
     }
     ExitCode::from(70)
+}
+
+/// A plugin's failure: the pipeline's config (78), the data (65), or the plugin (1).
+fn plugin_code(p: &PluginError) -> ExitCode {
+    ExitCode::from(match p.kind {
+        ErrorKind::Config { .. } => 78,
+        ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => 65,
+        _ => 1,
+    })
 }

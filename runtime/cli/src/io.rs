@@ -58,7 +58,7 @@ pub struct Source {
     /// Schema of every batch.
     pub schema: SchemaRef,
     /// The batches, in file order.
-    pub batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>,
+    pub batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
 }
 
 fn open(path: &Path) -> Result<File> {

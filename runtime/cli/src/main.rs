@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod ceiling;
+mod dead_letter;
 mod exit;
 mod inspect;
 mod io;

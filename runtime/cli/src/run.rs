@@ -1,21 +1,22 @@
-//! `quiver run PIPELINE`: a pipeline file (TOML) read once, run batch by batch, summarised.
+//! `quiver run PIPELINE`: a pipeline file (TOML) read once, run by the engine, summarised.
 //!
-//! This is the first, sequential form of the pipeline engine: one source file, an ordered
-//! list of plugin stages, one sink file. Schemas are negotiated through every stage (each
-//! transformer is created from the previous stage's output schema) before the first batch is
-//! read; at end of stream `finish` is called on every stage in order and what a stage
-//! flushes flows through the stages after it. The sink is committed only when everything
-//! succeeded.
+//! This file turns the pipeline file into the engine's terms (`quiver_pipeline::StagePlan`s,
+//! a source, a sink, an optional dead-letter file), runs it, commits the outputs only when
+//! everything succeeded, and prints the summary and the JSON report (the run's lineage:
+//! inputs, outputs, every plugin's name, version and sha256).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
-use quiver_host::{Grants, Limits, Metering, Runtime, Sandbox, Transformer};
+use quiver_host::{Grants, Limits, Metering, Runtime, Sandbox};
+use quiver_pipeline::engine::BoxError;
+use quiver_pipeline::{BatchSink, ErrorPolicy, Progress, StagePlan, StageStats};
 use serde::Deserialize;
 
 use crate::ceiling::CeilingArgs;
+use crate::dead_letter::DeadLetterFile;
 use crate::exit::Coded;
 use crate::io::{Sink, open_source};
 
@@ -43,6 +44,8 @@ struct PipelineSpec {
     stages: Vec<StageSpec>,
     /// Where the batches go.
     sink: SinkSpec,
+    /// Where batches of `on_error = "dead-letter"` stages go (NDJSON).
+    dead_letter: Option<SinkSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +79,18 @@ struct StageSpec {
     /// the pipeline file.
     #[serde(default)]
     grants: Grants,
+    /// Plugin instances side by side (order is kept); only for stateless plugins.
+    #[serde(default = "one")]
+    parallelism: usize,
+    /// `fail` (default), `skip` or `dead-letter`.
+    #[serde(default)]
+    on_error: ErrorPolicy,
+    /// Re-cut incoming batches to this many rows.
+    batch_rows: Option<usize>,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,64 +103,27 @@ struct SinkSpec {
     overwrite: bool,
 }
 
-/// What one stage did.
-#[derive(Debug, Default, serde::Serialize)]
-struct StageReport {
-    name: String,
-    plugin: String,
-    version: String,
-    sha256: String,
-    rows_in: u64,
-    rows_out: u64,
-    batches_in: u64,
-    batches_out: u64,
-    busy_ms: f64,
-    counters: std::collections::BTreeMap<String, u64>,
-    usage: UsageReport,
-}
-
-/// What one stage's plugin used (see `quiver_host::Usage`).
-#[derive(Debug, Default, serde::Serialize)]
-struct UsageReport {
-    calls: u64,
-    fuel_consumed: Option<u64>,
-    peak_memory_bytes: u64,
-    instances_created: u64,
-    errors: std::collections::BTreeMap<&'static str, u64>,
-    stdout_bytes: u64,
-    stderr_bytes: u64,
-    logs_dropped: u64,
-    capability_denials: u64,
-    quarantined: bool,
-}
-
-impl From<&quiver_host::Usage> for UsageReport {
-    fn from(u: &quiver_host::Usage) -> Self {
-        Self {
-            calls: u.calls,
-            fuel_consumed: u.fuel_consumed,
-            peak_memory_bytes: u.peak_memory_bytes,
-            instances_created: u.instances_created,
-            errors: u.errors.clone(),
-            stdout_bytes: u.stdout_bytes,
-            stderr_bytes: u.stderr_bytes,
-            logs_dropped: u.logs_dropped,
-            capability_denials: u.capability_denials,
-            quarantined: u.quarantined,
-        }
-    }
-}
-
 /// The run report (`--report`): what ran, on what, with what result.
 #[derive(Debug, serde::Serialize)]
 struct RunReport {
     pipeline: String,
     input: String,
     output: String,
+    dead_letter: Option<String>,
     rows_read: u64,
     rows_written: u64,
+    rows_dead_lettered: u64,
     elapsed_ms: f64,
-    stages: Vec<StageReport>,
+    stages: Vec<StageStats>,
+}
+
+/// The engine's sink: the output file.
+struct FileSink(Sink);
+
+impl BatchSink for FileSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        self.0.write(batch).map_err(BoxError::from)
+    }
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -174,9 +152,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let source = open_source(&input, spec.source.batch_rows.max(1))?;
 
     // Negotiate schemas through every stage before any data is read.
-    let mut schema = source.schema.clone();
-    let mut stages: Vec<(Transformer, StageReport, Duration)> =
-        Vec::with_capacity(spec.stages.len());
+    let mut plans = Vec::with_capacity(spec.stages.len());
     for (i, s) in spec.stages.iter().enumerate() {
         let metering = if s.limits.fuel.is_some() {
             Metering::Fuel
@@ -186,75 +162,83 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let plugin = runtime
             .load_file_metered(&resolve(base, &s.plugin), metering)
             .with_context(|| format!("stage[{i}].plugin"))?;
-        let config = serde_json::to_string(&s.config.clone().unwrap_or_default())?;
         let mut grants = s.grants.clone();
         for d in &mut grants.dirs {
             d.host = resolve(base, &d.host);
         }
-        let sandbox = Sandbox {
-            limits: s.limits.clone(),
-            grants,
-        };
-        let t = plugin
-            .transformer(&config, schema.clone(), &sandbox)
-            .with_context(|| format!("stage[{i}] ({}): creating the transformer", plugin.name()))?;
-        schema = t.output_schema();
-        let report = StageReport {
+        if s.parallelism == 0 {
+            return Err(Coded::config(format!(
+                "stage[{i}].parallelism must be at least 1"
+            )));
+        }
+        plans.push(StagePlan {
             name: s.name.clone().unwrap_or_else(|| plugin.name().to_owned()),
-            plugin: plugin.name().to_owned(),
-            version: plugin.version().to_owned(),
-            sha256: plugin.sha256().to_owned(),
-            ..StageReport::default()
-        };
-        stages.push((t, report, Duration::ZERO));
+            config: serde_json::to_string(&s.config.clone().unwrap_or_default())?,
+            plugin,
+            sandbox: Sandbox {
+                limits: s.limits.clone(),
+                grants,
+            },
+            parallelism: s.parallelism,
+            on_error: s.on_error,
+            batch_rows: s.batch_rows,
+        });
     }
+    let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
+    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(|errors| {
+        let mut e = anyhow::Error::new(errors[0].error.clone());
+        e = e.context(format!(
+            "stage[{}] ({}): creating the transformer",
+            errors[0].index, errors[0].name
+        ));
+        e
+    })?;
     let output = resolve(base, &spec.sink.path);
-    let mut sink = Sink::create(&output, &schema, spec.sink.overwrite)?;
+    let mut sink = FileSink(Sink::create(
+        &output,
+        &prepared.output_schema(),
+        spec.sink.overwrite,
+    )?);
+    let mut dead_letter = match &spec.dead_letter {
+        Some(d) => Some(DeadLetterFile::create(
+            &resolve(base, &d.path),
+            d.overwrite,
+        )?),
+        None => None,
+    };
 
-    let mut rows_read = 0u64;
-    let mut rows_written = 0u64;
-    for batch in source.batches {
-        let batch = batch.map_err(|e| Coded::data(format!("{}: {e}", input.display())))?;
-        rows_read += batch.num_rows() as u64;
-        for out in push(&mut stages, 0, vec![batch])? {
-            rows_written += out.num_rows() as u64;
-            sink.write(&out)?;
-        }
-    }
-    // End of stream: finish every stage in order; what it flushes goes through the rest.
-    for i in 0..stages.len() {
-        let (t, report, busy) = &mut stages[i];
-        let t0 = Instant::now();
-        let flushed = t
-            .finish()
-            .with_context(|| format!("stage {} finishing", report.name))?;
-        *busy += t0.elapsed();
-        report.batches_out += flushed.len() as u64;
-        report.rows_out += flushed.iter().map(|b| b.num_rows() as u64).sum::<u64>();
-        for out in push(&mut stages, i + 1, flushed)? {
-            rows_written += out.num_rows() as u64;
-            sink.write(&out)?;
-        }
-    }
-    let committed = sink.commit()?;
+    let progress = Progress::new(names);
+    let shown = input.display().to_string();
+    let batches =
+        Box::new(source.batches.map(move |b| {
+            b.map_err(|e| BoxError::from(Coded::data_error(format!("{shown}: {e}"))))
+        }));
+    let outcome = quiver_pipeline::run(
+        prepared,
+        batches,
+        &mut sink,
+        dead_letter
+            .as_mut()
+            .map(|d| d as &mut dyn quiver_pipeline::DeadLetter),
+        &progress,
+    )?;
+    // Everything succeeded: only now do the outputs appear at their paths.
+    let committed = sink.0.commit()?;
+    let dead_lettered = match dead_letter {
+        Some(d) => d.commit()?,
+        None => None,
+    };
 
-    let stages: Vec<StageReport> = stages
-        .into_iter()
-        .map(|(t, mut r, busy)| {
-            r.busy_ms = busy.as_secs_f64() * 1e3;
-            r.counters = t.counters().clone();
-            r.usage = UsageReport::from(t.usage());
-            r
-        })
-        .collect();
     let report = RunReport {
         pipeline: args.pipeline.display().to_string(),
         input: input.display().to_string(),
         output: committed.display().to_string(),
-        rows_read,
-        rows_written,
+        dead_letter: dead_lettered.map(|p| p.display().to_string()),
+        rows_read: outcome.rows_read,
+        rows_written: outcome.rows_written,
+        rows_dead_lettered: outcome.rows_dead_lettered,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-        stages,
+        stages: outcome.stages,
     };
     print_summary(&report);
     if let Some(path) = &args.report {
@@ -262,31 +246,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
             .with_context(|| format!("writing the report {}", path.display()))?;
     }
     Ok(())
-}
-
-/// Send `batches` through stages `from..` and return what comes out of the last one.
-fn push(
-    stages: &mut [(Transformer, StageReport, Duration)],
-    from: usize,
-    mut batches: Vec<RecordBatch>,
-) -> Result<Vec<RecordBatch>> {
-    for (t, report, busy) in stages.iter_mut().skip(from) {
-        let mut next = Vec::with_capacity(batches.len());
-        for b in &batches {
-            report.batches_in += 1;
-            report.rows_in += b.num_rows() as u64;
-            let t0 = Instant::now();
-            let out = t
-                .process(b)
-                .with_context(|| format!("stage {}", report.name))?;
-            *busy += t0.elapsed();
-            report.batches_out += out.len() as u64;
-            report.rows_out += out.iter().map(|b| b.num_rows() as u64).sum::<u64>();
-            next.extend(out);
-        }
-        batches = next;
-    }
-    Ok(batches)
 }
 
 fn print_summary(r: &RunReport) {
@@ -314,6 +273,12 @@ fn print_summary(r: &RunReport) {
             s.batches_in,
             s.busy_ms
         );
+        if s.rows_skipped + s.rows_dead_lettered > 0 {
+            println!(
+                "{:<14}   failed rows: {} skipped, {} dead-lettered ({:?})",
+                "", s.rows_skipped, s.rows_dead_lettered, s.errors
+            );
+        }
         for (k, v) in &s.counters {
             println!("{:<14}   {k}: {v}", "");
         }

@@ -191,7 +191,7 @@ fn fuel_and_grants_in_the_pipeline_file_reach_the_plugin_and_the_report() {
     );
     let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
     let r = run_with_report(dir.path(), &pipeline);
-    let usage = &r["stages"][0]["usage"];
+    let usage = &r["stages"][0];
     assert!(usage["fuel_consumed"].as_u64().unwrap() > 2000, "{usage}");
     assert_eq!(usage["instances_created"], 1);
     assert!(usage["peak_memory_bytes"].as_u64().unwrap() > 0, "{usage}");
@@ -240,5 +240,57 @@ fn what_a_plugin_prints_reaches_the_logs() {
     assert!(
         err.contains("EEEEEEEEEEEE") && err.contains("plugin=evil"),
         "{err}"
+    );
+}
+
+#[test]
+fn failed_batches_go_to_the_dead_letter_file_with_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    // Batches of 2 rows; `wrong-row-count` fails every batch; half the stage input is
+    // dead-lettered, the other stage keeps going.
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"wrong-row-count\" }}\non_error = \"dead-letter\"\n\n\
+         [dead_letter]\npath = \"failed.ndjson\"\n",
+        plugins::EVIL
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let r = run_with_report(dir.path(), &pipeline);
+    assert_eq!(r["rows_read"], 4);
+    assert_eq!(r["rows_written"], 0);
+    assert_eq!(r["rows_dead_lettered"], 4);
+    assert_eq!(r["stages"][0]["errors"]["invalid-output"], 2);
+    let text = std::fs::read_to_string(dir.path().join("failed.ndjson")).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["id"], 1);
+    assert_eq!(rows[0]["name"], "ann");
+    assert_eq!(rows[3]["_quiver_row"], 3);
+    assert_eq!(rows[0]["_quiver_plugin"], "evil");
+    assert_eq!(rows[0]["_quiver_error_kind"], "invalid-output");
+    assert_eq!(rows[0]["_quiver_sha256"].as_str().unwrap().len(), 64);
+    // The sink is committed, empty: every row is accounted for in the dead-letter file.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn skip_drops_failed_batches_and_the_summary_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"panic\" }}\non_error = \"skip\"\nparallelism = 2\n",
+        plugins::EVIL
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let out = quiver(&["run", pipeline.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("failed rows: 4 skipped, 0 dead-lettered"),
+        "{}",
+        stdout(&out)
     );
 }

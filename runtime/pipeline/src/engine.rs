@@ -1,0 +1,566 @@
+//! Running a prepared pipeline: threads, bounded channels, order, error policies.
+//!
+//! ```text
+//! source thread ──ch──▶ stage 0: N worker threads ──▶ collector ──ch──▶ stage 1 … ──ch──▶ caller: sink
+//!                                   │ (dead-letter records) ───────────────────────────▶ caller: dead-letter sink
+//! ```
+//!
+//! - Every channel between threads is bounded, and each stage lets at most `2 × N` batches
+//!   be in flight past its slowest one, so memory stays bounded whatever the input size:
+//!   a slow sink or stage makes the source wait (backpressure).
+//! - Plugin calls run on plain threads owned by the run: never on an async runtime's I/O
+//!   threads.
+//! - A stage with N instances hands batches to whichever instance is free; the collector puts
+//!   the outputs back in input order. At end of stream each instance's `finish` runs, and
+//!   what they flush follows, in instance order.
+//! - A failure under the `fail` policy (or any failure of the source, the sink, `finish`, or
+//!   a quarantined stage) cancels the run: every thread stops at its next step, nothing
+//!   more is written, and the first failure is returned. The caller then must not commit.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+use quiver_host::{ErrorKind, PluginError, PluginId, Transformer};
+
+use crate::plan::{ErrorPolicy, Prepared, StagePlan};
+use crate::rechunk::Rechunker;
+use crate::stats::{Progress, StageCounters, StageStats, add};
+
+/// A boxed error from a source, sink or dead-letter sink.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where batches come from: an iterator run on a thread of its own.
+pub type BatchSource = Box<dyn Iterator<Item = Result<RecordBatch, BoxError>> + Send>;
+
+/// Where the batches of the last stage go. Called on the caller's thread, in order.
+pub trait BatchSink {
+    /// Write one batch.
+    ///
+    /// # Errors
+    /// Whatever the sink reports; the run is cancelled.
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError>;
+}
+
+/// Where failed batches go under the `dead-letter` policy. Called on the caller's thread.
+pub trait DeadLetter {
+    /// Record one failed batch and why it failed.
+    ///
+    /// # Errors
+    /// Whatever the sink reports; the run is cancelled (a dead letter is never dropped).
+    fn write(&mut self, record: &DeadLetterRecord) -> Result<(), BoxError>;
+}
+
+/// A batch a stage failed on, with everything needed to find out why and replay it.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRecord {
+    /// The stage's name.
+    pub stage: String,
+    /// The plugin version that failed.
+    pub plugin: Arc<PluginId>,
+    /// The error.
+    pub error: PluginError,
+    /// The batch, as the stage received it.
+    pub batch: RecordBatch,
+    /// Position of the batch's first row in the stage's input stream (for stage 0, in the
+    /// source).
+    pub first_row: u64,
+}
+
+/// Why a run stopped. The message says where; the cause (`source()`) says what.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The source failed (unreadable or bad data).
+    #[error("reading the source")]
+    Source(#[source] BoxError),
+    /// A stage failed under the `fail` policy, in `finish`, or was quarantined.
+    #[error("stage `{stage}`")]
+    Stage {
+        /// The stage's name.
+        stage: String,
+        /// The plugin's error.
+        #[source]
+        error: Box<PluginError>,
+    },
+    /// The sink failed.
+    #[error("writing the sink")]
+    Sink(#[source] BoxError),
+    /// The dead-letter sink failed, or a stage has the `dead-letter` policy and there is
+    /// no dead-letter sink.
+    #[error("writing the dead-letter sink")]
+    DeadLetter(#[source] BoxError),
+    /// Batches could not be re-cut (a bug: batches of different schemas).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// [`Progress::cancel`] was called.
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Rows read from the source.
+    pub rows_read: u64,
+    /// Rows handed to the sink.
+    pub rows_written: u64,
+    /// Rows handed to the dead-letter sink.
+    pub rows_dead_lettered: u64,
+    /// Per stage, in order.
+    pub stages: Vec<StageStats>,
+}
+
+/// A batch on its way into a stage.
+struct Item {
+    /// Position in the stage's input stream (batches).
+    seq: u64,
+    /// Position of its first row in the stage's input stream.
+    first_row: u64,
+    batch: RecordBatch,
+}
+
+/// What a worker hands its stage's collector.
+enum Done {
+    /// The outputs for input `seq` (empty when the batch was skipped or dead-lettered).
+    Batch { seq: u64, out: Vec<RecordBatch> },
+    /// What instance `worker` flushed at end of stream.
+    Finished {
+        worker: usize,
+        out: Vec<RecordBatch>,
+    },
+}
+
+/// The first failure of a run; later ones are only logged.
+struct Failure {
+    first: Mutex<Option<RunError>>,
+}
+
+impl Failure {
+    fn set(&self, progress: &Progress, e: RunError) {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        if first.is_none() {
+            *first = Some(e);
+        } else {
+            tracing::debug!("further failure after the run was cancelled: {e}");
+        }
+        progress.cancel();
+    }
+}
+
+/// Sends batches downstream in order, re-cut to the next stage's size, numbered.
+struct Emitter {
+    tx: Sender<Item>,
+    rechunk: Option<Rechunker>,
+    seq: u64,
+    rows: u64,
+}
+
+impl Emitter {
+    fn new(tx: Sender<Item>, next: Option<&StagePlan>, schema: arrow_schema::SchemaRef) -> Self {
+        Self {
+            tx,
+            rechunk: next
+                .and_then(|p| p.batch_rows)
+                .map(|n| Rechunker::new(schema, n)),
+            seq: 0,
+            rows: 0,
+        }
+    }
+
+    /// Send `batch` on (possibly re-cut). `false` when downstream has gone away.
+    fn emit(&mut self, batch: RecordBatch) -> Result<bool, RunError> {
+        let batches = match &mut self.rechunk {
+            Some(r) => r
+                .push(batch)
+                .map_err(|e| RunError::Internal(e.to_string()))?,
+            None => vec![batch],
+        };
+        Ok(batches.into_iter().all(|b| self.send(b)))
+    }
+
+    fn flush(&mut self) -> Result<bool, RunError> {
+        match &mut self.rechunk {
+            Some(r) => match r.flush().map_err(|e| RunError::Internal(e.to_string()))? {
+                Some(b) => Ok(self.send(b)),
+                None => Ok(true),
+            },
+            None => Ok(true),
+        }
+    }
+
+    fn send(&mut self, batch: RecordBatch) -> bool {
+        if batch.num_rows() == 0 {
+            return true;
+        }
+        let rows = batch.num_rows() as u64;
+        let item = Item {
+            seq: self.seq,
+            first_row: self.rows,
+            batch,
+        };
+        self.seq += 1;
+        self.rows += rows;
+        self.tx.send(item).is_ok()
+    }
+}
+
+/// Run `prepared` from `source` to `sink`, sending failed batches of `dead-letter` stages
+/// to `dead_letter`. Blocks until the run is over.
+///
+/// # Errors
+/// The first failure; the sink has then received only part of the data and must not be
+/// committed.
+pub fn run(
+    prepared: Prepared,
+    source: BatchSource,
+    sink: &mut dyn BatchSink,
+    mut dead_letter: Option<&mut dyn DeadLetter>,
+    progress: &Progress,
+) -> Result<RunOutcome, RunError> {
+    if dead_letter.is_none()
+        && let Some((p, _)) = prepared
+            .stages
+            .iter()
+            .find(|(p, _)| p.on_error == ErrorPolicy::DeadLetter)
+    {
+        return Err(RunError::DeadLetter(
+            format!(
+                "stage `{}` has on_error = \"dead-letter\" but the pipeline has no \
+                 dead_letter sink; add one or change the policy",
+                p.name
+            )
+            .into(),
+        ));
+    }
+    let failure = Failure {
+        first: Mutex::new(None),
+    };
+    let Prepared { input, stages } = prepared;
+    let (plans, instance_sets): (Vec<StagePlan>, Vec<Vec<Transformer>>) =
+        stages.into_iter().unzip();
+    debug_assert_eq!(plans.len(), progress.stages.len());
+    let (dl_tx, dl_rx) = unbounded::<DeadLetterRecord>();
+    let mut rows_written = 0;
+    let mut rows_dead_lettered = 0;
+
+    let stats = std::thread::scope(|scope| {
+        // Source → stage 0 (or straight to the sink when there are no stages).
+        let (first_tx, mut rx) = bounded::<Item>(2);
+        {
+            let failure = &failure;
+            let mut emitter = Emitter::new(first_tx, plans.first(), input.clone());
+            let mut source = source;
+            scope.spawn(move || {
+                for next in source.by_ref() {
+                    if progress.is_cancelled() {
+                        return;
+                    }
+                    match next {
+                        Ok(batch) => {
+                            add(&progress.rows_read, batch.num_rows() as u64);
+                            match emitter.emit(batch) {
+                                Ok(true) => {}
+                                Ok(false) => return,
+                                Err(e) => return failure.set(progress, e),
+                            }
+                        }
+                        Err(e) => return failure.set(progress, RunError::Source(e)),
+                    }
+                }
+                if let Err(e) = emitter.flush() {
+                    failure.set(progress, e);
+                }
+            });
+        }
+
+        let mut handles = Vec::with_capacity(plans.len());
+        for (i, (plan, instances)) in plans.iter().zip(instance_sets).enumerate() {
+            let (out_tx, out_rx) = bounded::<Item>(2);
+            let schema = instances
+                .first()
+                .map_or_else(|| input.clone(), Transformer::output_schema);
+            handles.push(spawn_stage(
+                scope,
+                plan,
+                instances,
+                rx,
+                Emitter::new(out_tx, plans.get(i + 1), schema),
+                &progress.stages[i].1,
+                dl_tx.clone(),
+                progress,
+                &failure,
+            ));
+            rx = out_rx;
+        }
+        drop(dl_tx);
+
+        // The caller's thread: the sink and the dead-letter sink.
+        let mut dl_open = true;
+        let mut out_open = true;
+        while out_open || dl_open {
+            select! {
+                recv(rx) -> item => match item {
+                    Ok(item) => {
+                        if progress.is_cancelled() {
+                            continue;
+                        }
+                        let rows = item.batch.num_rows() as u64;
+                        match sink.write(&item.batch) {
+                            Ok(()) => {
+                                rows_written += rows;
+                                add(&progress.rows_written, rows);
+                            }
+                            Err(e) => failure.set(progress, RunError::Sink(e)),
+                        }
+                    }
+                    Err(_) => out_open = false,
+                },
+                recv(dl_rx) -> record => match record {
+                    Ok(record) => {
+                        if progress.is_cancelled() {
+                            continue;
+                        }
+                        let rows = record.batch.num_rows() as u64;
+                        let written = match dead_letter.as_deref_mut() {
+                            Some(dl) => dl.write(&record).map_err(RunError::DeadLetter),
+                            None => Err(RunError::DeadLetter("no dead-letter sink".into())),
+                        };
+                        match written {
+                            Ok(()) => rows_dead_lettered += rows,
+                            Err(e) => failure.set(progress, e),
+                        }
+                    }
+                    Err(_) => dl_open = false,
+                },
+            }
+        }
+        handles
+            .into_iter()
+            .zip(&plans)
+            .enumerate()
+            .map(|(i, (h, plan))| {
+                let instances = h.join().unwrap_or_else(|_| Vec::new());
+                let usages: Vec<_> = instances
+                    .iter()
+                    .map(|t| (t.usage(), t.counters()))
+                    .collect();
+                let id = plan.plugin.id();
+                StageStats::new(
+                    &plan.name,
+                    id,
+                    plan.parallelism.max(1),
+                    &progress.stages[i].1,
+                    &usages,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+
+    let failed = failure
+        .first
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if progress.is_cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    Ok(RunOutcome {
+        rows_read: progress
+            .rows_read
+            .load(std::sync::atomic::Ordering::Relaxed),
+        rows_written,
+        rows_dead_lettered,
+        stages: stats,
+    })
+}
+
+/// Start the workers and the collector of one stage; the handle yields its transformers
+/// back (for their usage) when the stage is done.
+#[allow(clippy::too_many_arguments)]
+fn spawn_stage<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    plan: &'env StagePlan,
+    instances: Vec<Transformer>,
+    rx: Receiver<Item>,
+    mut emitter: Emitter,
+    counters: &'env StageCounters,
+    dl_tx: Sender<DeadLetterRecord>,
+    progress: &'env Progress,
+    failure: &'env Failure,
+) -> std::thread::ScopedJoinHandle<'scope, Vec<Transformer>> {
+    let n = instances.len();
+    // At most `window` batches of this stage are in flight between the oldest unfinished
+    // one and the newest taken: the collector's reorder buffer stays bounded.
+    let window = 2 * n;
+    let (token_tx, token_rx) = bounded::<()>(window);
+    for _ in 0..window {
+        let _ = token_tx.send(());
+    }
+    let (done_tx, done_rx) = unbounded::<Done>();
+    let mut workers = Vec::with_capacity(n);
+    for (w, mut t) in instances.into_iter().enumerate() {
+        let rx = rx.clone();
+        let token_rx = token_rx.clone();
+        let done_tx = done_tx.clone();
+        let dl_tx = dl_tx.clone();
+        workers.push(scope.spawn(move || {
+            loop {
+                if token_rx.recv().is_err() {
+                    break;
+                }
+                let Ok(item) = rx.recv() else { break };
+                let seq = item.seq;
+                let out = if progress.is_cancelled() {
+                    Vec::new()
+                } else {
+                    work(&mut t, item, plan, counters, &dl_tx, progress, failure)
+                };
+                // Every batch taken is reported, even when dropped, so the collector moves on
+                // and hands the stage's window back.
+                if done_tx.send(Done::Batch { seq, out }).is_err() {
+                    break;
+                }
+            }
+            if !progress.is_cancelled() {
+                match t.finish() {
+                    Ok(out) => {
+                        let _ = done_tx.send(Done::Finished { worker: w, out });
+                    }
+                    Err(error) => failure.set(
+                        progress,
+                        RunError::Stage {
+                            stage: plan.name.clone(),
+                            error: Box::new(error),
+                        },
+                    ),
+                }
+            }
+            t
+        }));
+    }
+    drop(done_tx);
+    drop(dl_tx);
+    drop(rx);
+    drop(token_rx);
+    scope.spawn(move || {
+        let mut pending: BTreeMap<u64, Vec<RecordBatch>> = BTreeMap::new();
+        let mut finished: Vec<Option<Vec<RecordBatch>>> = (0..n).map(|_| None).collect();
+        let mut next = 0_u64;
+        let mut open = true;
+        let emit = |batches: Vec<RecordBatch>, emitter: &mut Emitter| -> bool {
+            for b in batches {
+                add(&counters.rows_out, b.num_rows() as u64);
+                add(&counters.batches_out, 1);
+                add(&counters.bytes_out, b.get_array_memory_size() as u64);
+                match emitter.emit(b) {
+                    Ok(true) => {}
+                    Ok(false) => return false,
+                    Err(e) => {
+                        failure.set(progress, e);
+                        return false;
+                    }
+                }
+            }
+            true
+        };
+        for done in done_rx.iter() {
+            match done {
+                Done::Batch { seq, out } => {
+                    pending.insert(seq, out);
+                    while let Some(out) = pending.remove(&next) {
+                        next += 1;
+                        // One more batch may now enter the stage.
+                        let _ = token_tx.try_send(());
+                        if open && !progress.is_cancelled() {
+                            open = emit(out, &mut emitter);
+                        }
+                    }
+                }
+                Done::Finished { worker, out } => finished[worker] = Some(out),
+            }
+        }
+        drop(token_tx);
+        if open && !progress.is_cancelled() {
+            for out in finished.into_iter().flatten() {
+                if !emit(out, &mut emitter) {
+                    return;
+                }
+            }
+            if let Err(e) = emitter.flush() {
+                failure.set(progress, e);
+            }
+        }
+        // Dropping the emitter closes the channel to the next stage.
+    });
+    scope.spawn(move || {
+        workers
+            .into_iter()
+            .flat_map(|h| h.join().ok())
+            .collect::<Vec<Transformer>>()
+    })
+}
+
+/// Send one batch through one instance and apply the stage's error policy; the outputs
+/// (none when the batch failed).
+fn work(
+    t: &mut Transformer,
+    item: Item,
+    plan: &StagePlan,
+    counters: &StageCounters,
+    dl_tx: &Sender<DeadLetterRecord>,
+    progress: &Progress,
+    failure: &Failure,
+) -> Vec<RecordBatch> {
+    let rows = item.batch.num_rows() as u64;
+    add(&counters.rows_in, rows);
+    add(&counters.batches_in, 1);
+    add(
+        &counters.bytes_in,
+        item.batch.get_array_memory_size() as u64,
+    );
+    let error = match t.process(&item.batch) {
+        Ok(out) => return out,
+        Err(error) => error,
+    };
+    add(&counters.errors, 1);
+    // A quarantined stage would fail every batch from here on: never skip the rest of the
+    // data silently.
+    let fatal = matches!(error.kind, ErrorKind::Quarantined { .. }) || t.is_quarantined();
+    match plan.on_error {
+        ErrorPolicy::Fail => {}
+        _ if fatal => {}
+        ErrorPolicy::Skip => {
+            tracing::warn!(stage = %plan.name, rows, first_row = item.first_row, "batch skipped: {error}");
+            add(&counters.rows_skipped, rows);
+            return Vec::new();
+        }
+        ErrorPolicy::DeadLetter => {
+            add(&counters.rows_dead_lettered, rows);
+            let record = DeadLetterRecord {
+                stage: plan.name.clone(),
+                plugin: Arc::clone(plan.plugin.id()),
+                error,
+                batch: item.batch,
+                first_row: item.first_row,
+            };
+            if dl_tx.send(record).is_err() {
+                failure.set(
+                    progress,
+                    RunError::DeadLetter("the dead-letter sink is gone".into()),
+                );
+            }
+            return Vec::new();
+        }
+    }
+    failure.set(
+        progress,
+        RunError::Stage {
+            stage: plan.name.clone(),
+            error: Box::new(error),
+        },
+    );
+    Vec::new()
+}
