@@ -171,6 +171,9 @@ impl Sink {
             Format::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    // A row group is buffered whole before it is written: bound it so the
+                    // sink's memory does not grow with the input.
+                    .set_max_row_group_row_count(Some(128 * 1024))
                     .build();
                 Writer::Parquet(ArrowWriter::try_new(file, schema.clone(), Some(props))?)
             }

@@ -114,7 +114,23 @@ struct RunReport {
     rows_written: u64,
     rows_dead_lettered: u64,
     elapsed_ms: f64,
+    /// Peak resident memory of this process (Linux `VmHWM`), when known.
+    peak_rss_bytes: Option<u64>,
     stages: Vec<StageStats>,
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux only).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// The engine's sink: the output file.
@@ -238,6 +254,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         rows_written: outcome.rows_written,
         rows_dead_lettered: outcome.rows_dead_lettered,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        peak_rss_bytes: peak_rss_bytes(),
         stages: outcome.stages,
     };
     print_summary(&report);

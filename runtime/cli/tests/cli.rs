@@ -294,3 +294,112 @@ fn skip_drops_failed_batches_and_the_summary_counts_them() {
         stdout(&out)
     );
 }
+
+/// A CSV of `rows` rows (id, name, amount) at `path`.
+fn big_csv(path: &Path, rows: u64) {
+    use std::io::Write as _;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(w, "id,name,amount").unwrap();
+    for i in 0..rows {
+        writeln!(w, "{i},customer-{},{}.{:02}", i % 977, i % 5000, i % 100).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+fn pipeline_over(dir: &Path, input: &str, stages: &str, sink: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{input}.toml"));
+    std::fs::write(
+        &p,
+        format!("[source]\npath = \"{input}\"\n\n{stages}\n[sink]\npath = \"{sink}\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_run_killed_mid_way_leaves_no_output_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    big_csv(&dir.path().join("in.csv"), 300_000);
+    // A slow stage, so the run is surely mid-way when it is killed.
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ mode = \"spin\", iterations = 20000000 }}\n",
+        plugins::EVIL
+    );
+    let pipeline = pipeline_over(dir.path(), "in.csv", &stages, "out.parquet");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["run", pipeline.to_str().unwrap()])
+        .env("QUIVER_CACHE_DIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the sink's temporary file exists: the run is writing.
+    let partial = || {
+        std::fs::read_dir(dir.path()).unwrap().any(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.starts_with(".out.parquet.") && name.ends_with(".partial")
+        })
+    };
+    let mut waited = 0;
+    while !partial() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+        assert!(waited < 6000, "the sink never started writing");
+    }
+    // SIGKILL: no destructor, no cleanup handler runs.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !dir.path().join("out.parquet").exists(),
+        "a killed run left its output visible"
+    );
+}
+
+#[test]
+fn peak_memory_does_not_grow_with_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    big_csv(&dir.path().join("small.csv"), 200_000);
+    big_csv(&dir.path().join("large.csv"), 2_000_000);
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{}}\nparallelism = 2\n\n[[stage]]\nplugin = {:?}\nconfig = {{ column = \"amount\", op = \"ge\", value = 10 }}\n",
+        plugins::PASSTHROUGH,
+        plugins::FILTER
+    );
+    let peak = |input: &str| {
+        let pipeline = pipeline_over(dir.path(), input, &stages, &format!("{input}.parquet"));
+        let r = run_with_report(dir.path(), &pipeline);
+        assert_eq!(
+            r["rows_read"].as_u64().unwrap(),
+            if input == "small.csv" {
+                200_000
+            } else {
+                2_000_000
+            }
+        );
+        r["peak_rss_bytes"]
+            .as_u64()
+            .expect("peak_rss_bytes on Linux")
+    };
+    // The first run compiles the plugins (compilation has its own peak); measure warm runs.
+    peak("small.csv");
+    std::fs::remove_file(dir.path().join("small.csv.parquet")).unwrap();
+    let small = peak("small.csv");
+    let large = peak("large.csv");
+    eprintln!(
+        "peak resident memory: {} MiB for 200k rows, {} MiB for 2M rows",
+        small >> 20,
+        large >> 20
+    );
+    // Ten times the input; a generous bound that a buffering pipeline (10x the data in
+    // memory) would still break.
+    assert!(
+        large < small + small / 2 + (64 << 20),
+        "peak memory grew from {} MiB to {} MiB with 10x the input",
+        small >> 20,
+        large >> 20
+    );
+}
