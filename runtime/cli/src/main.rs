@@ -13,6 +13,7 @@ mod exit;
 mod inspect;
 mod io;
 mod run;
+mod validate;
 
 // The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
 // churn on that path measured up to 10x slower (../shared/design/BOUNDARY.md).
@@ -38,6 +39,8 @@ enum Command {
     Plugin(PluginCommand),
     /// Run a pipeline file: source → plugin stages → sink.
     Run(run::RunArgs),
+    /// Check a pipeline file without running it: plugins load, configs and schemas fit.
+    Validate(validate::ValidateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Validate(args) => validate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,26 +36,26 @@ pub struct RunArgs {
 /// A pipeline file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PipelineSpec {
+pub(crate) struct PipelineSpec {
     /// Where the batches come from.
-    source: SourceSpec,
+    pub(crate) source: SourceSpec,
     /// Plugin stages, in order.
     #[serde(default, rename = "stage")]
-    stages: Vec<StageSpec>,
+    pub(crate) stages: Vec<StageSpec>,
     /// Where the batches go.
-    sink: SinkSpec,
+    pub(crate) sink: SinkSpec,
     /// Where batches of `on_error = "dead-letter"` stages go (NDJSON).
-    dead_letter: Option<SinkSpec>,
+    pub(crate) dead_letter: Option<SinkSpec>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SourceSpec {
+pub(crate) struct SourceSpec {
     /// Input file, relative to the pipeline file.
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Rows per batch read from the source.
     #[serde(default = "default_batch_rows")]
-    batch_rows: usize,
+    pub(crate) batch_rows: usize,
 }
 
 fn default_batch_rows() -> usize {
@@ -64,7 +64,7 @@ fn default_batch_rows() -> usize {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StageSpec {
+pub(crate) struct StageSpec {
     /// Stage name, for reports (defaults to the plugin's name).
     name: Option<String>,
     /// Plugin component, relative to the pipeline file.
@@ -95,7 +95,7 @@ fn one() -> usize {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SinkSpec {
+pub(crate) struct SinkSpec {
     /// Output file, relative to the pipeline file.
     path: PathBuf,
     /// Replace an existing file (default: refuse).
@@ -142,7 +142,7 @@ impl BatchSink for FileSink {
     }
 }
 
-fn resolve(base: &Path, p: &Path) -> PathBuf {
+pub(crate) fn resolve(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_owned()
     } else {
@@ -150,46 +150,64 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Run the pipeline and print its summary.
-pub fn run(args: &RunArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.pipeline).map_err(|e| {
-        Coded::config(format!(
-            "cannot read pipeline file {}: {e}",
-            args.pipeline.display()
-        ))
-    })?;
+/// Read and parse a pipeline file; the directory its relative paths start from.
+pub(crate) fn load_spec(path: &Path) -> Result<(PipelineSpec, PathBuf)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Coded::config(format!("cannot read pipeline file {}: {e}", path.display())))?;
     let spec: PipelineSpec = toml::from_str(&text)
-        .map_err(|e| Coded::config(format!("pipeline file {}: {e}", args.pipeline.display())))?;
-    let base = args.pipeline.parent().unwrap_or(Path::new("."));
-    let started = Instant::now();
+        .map_err(|e| Coded::config(format!("pipeline file {}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+    Ok((spec, base))
+}
 
-    let runtime = Runtime::new(args.ceiling.runtime_config())?;
-    let input = resolve(base, &spec.source.path);
-    let source = open_source(&input, spec.source.batch_rows.max(1))?;
-
-    // Negotiate schemas through every stage before any data is read.
+/// Load every stage's plugin and build its plan. All stages are tried: the error lists
+/// every stage that failed, each naming its key in the pipeline file.
+pub(crate) fn build_plans(
+    spec: &PipelineSpec,
+    base: &Path,
+    runtime: &Runtime,
+) -> Result<Vec<StagePlan>, Vec<anyhow::Error>> {
     let mut plans = Vec::with_capacity(spec.stages.len());
+    let mut problems = Vec::new();
     for (i, s) in spec.stages.iter().enumerate() {
         let metering = if s.limits.fuel.is_some() {
             Metering::Fuel
         } else {
             Metering::Epoch
         };
-        let plugin = runtime
-            .load_file_metered(&resolve(base, &s.plugin), metering)
-            .with_context(|| format!("stage[{i}].plugin"))?;
+        if s.parallelism == 0 {
+            problems.push(Coded::config(format!(
+                "stage[{i}].parallelism must be at least 1"
+            )));
+        }
+        if s.batch_rows == Some(0) {
+            problems.push(Coded::config(format!(
+                "stage[{i}].batch_rows must be at least 1"
+            )));
+        }
+        let plugin = match runtime.load_file_metered(&resolve(base, &s.plugin), metering) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(anyhow::Error::new(e).context(format!("stage[{i}].plugin")));
+                continue;
+            }
+        };
         let mut grants = s.grants.clone();
         for d in &mut grants.dirs {
             d.host = resolve(base, &d.host);
         }
-        if s.parallelism == 0 {
-            return Err(Coded::config(format!(
-                "stage[{i}].parallelism must be at least 1"
-            )));
-        }
+        let config = match serde_json::to_string(&s.config.clone().unwrap_or_default()) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(Coded::config(format!(
+                    "stage[{i}].config cannot be passed to the plugin as JSON: {e}"
+                )));
+                continue;
+            }
+        };
         plans.push(StagePlan {
             name: s.name.clone().unwrap_or_else(|| plugin.name().to_owned()),
-            config: serde_json::to_string(&s.config.clone().unwrap_or_default())?,
+            config,
             plugin,
             sandbox: Sandbox {
                 limits: s.limits.clone(),
@@ -200,6 +218,35 @@ pub fn run(args: &RunArgs) -> Result<()> {
             batch_rows: s.batch_rows,
         });
     }
+    if problems.is_empty() {
+        Ok(plans)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A list of problems as one error (exit code of the first).
+pub(crate) fn all_problems(mut problems: Vec<anyhow::Error>) -> anyhow::Error {
+    if problems.len() == 1 {
+        return problems.remove(0);
+    }
+    let text: Vec<String> = problems.iter().map(|p| format!("  - {p:#}")).collect();
+    let first = problems.remove(0);
+    first.context(format!("{} problems:\n{}", text.len(), text.join("\n")))
+}
+
+/// Run the pipeline and print its summary.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let (spec, base) = load_spec(&args.pipeline)?;
+    let base = base.as_path();
+    let started = Instant::now();
+
+    let runtime = Runtime::new(args.ceiling.runtime_config())?;
+    let input = resolve(base, &spec.source.path);
+    let source = open_source(&input, spec.source.batch_rows.max(1))?;
+
+    // Negotiate schemas through every stage before any data is read.
+    let plans = build_plans(&spec, base, &runtime).map_err(all_problems)?;
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
     let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(|errors| {
         let mut e = anyhow::Error::new(errors[0].error.clone());

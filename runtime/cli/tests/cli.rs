@@ -403,3 +403,60 @@ fn peak_memory_does_not_grow_with_the_input() {
         large >> 20
     );
 }
+
+#[test]
+fn validate_reports_every_problem_not_just_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = \"missing-a.wasm\"\n\n[[stage]]\nplugin = {:?}\nparallelism = 0\n\n[[stage]]\nplugin = \"missing-b.wasm\"\n",
+        plugins::PASSTHROUGH
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let out = quiver(&["validate", pipeline.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    let err = stderr(&out);
+    for needle in [
+        "3 problems",
+        "stage[0].plugin",
+        "missing-a.wasm",
+        "stage[1].parallelism must be at least 1",
+        "stage[2].plugin",
+        "missing-b.wasm",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn validate_negotiates_schemas_and_names_the_stage_that_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ columns = [{{ column = \"amount\", scale = 2.0, output = \"double\" }}] }}\n",
+        plugins::MAP
+    );
+    let pipeline = write_pipeline(dir.path(), &good, "out.csv");
+    let out = quiver(&["validate", pipeline.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("valid") && text.contains("after stage map:"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("out.csv").exists(),
+        "validate must not run"
+    );
+
+    let bad = format!(
+        "{good}\n[[stage]]\nplugin = {:?}\nconfig = {{ column = \"nope\", op = \"eq\", value = 1 }}\n",
+        plugins::FILTER
+    );
+    let pipeline = write_pipeline(dir.path(), &bad, "out.csv");
+    let out = quiver(&["validate", pipeline.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stage[1] (filter)") && stderr(&out).contains("`column`"),
+        "{}",
+        stderr(&out)
+    );
+}
