@@ -13,6 +13,7 @@ mod exit;
 mod inspect;
 mod io;
 mod run;
+mod spec;
 mod validate;
 
 // The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
@@ -41,6 +42,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a pipeline file without running it: plugins load, configs and schemas fit.
     Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of pipeline files (for editors and CI linters).
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +66,9 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Schema => serde_json::to_string_pretty(&spec::json_schema())
+            .map(|text| println!("{text}"))
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,15 +10,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
-use quiver_host::{Grants, Limits, Metering, Runtime, Sandbox};
+use quiver_host::{Metering, Runtime, Sandbox};
 use quiver_pipeline::engine::BoxError;
-use quiver_pipeline::{BatchSink, ErrorPolicy, Progress, StagePlan, StageStats};
-use serde::Deserialize;
+use quiver_pipeline::{BatchSink, Progress, StagePlan, StageStats};
 
 use crate::ceiling::CeilingArgs;
 use crate::dead_letter::DeadLetterFile;
 use crate::exit::Coded;
 use crate::io::{Sink, open_source};
+use crate::spec::{PipelineSpec, SpecArgs, load_spec};
 
 /// Arguments of `quiver run`.
 #[derive(Debug, clap::Args)]
@@ -30,77 +30,9 @@ pub struct RunArgs {
     #[arg(long, env = "QUIVER_REPORT")]
     report: Option<PathBuf>,
     #[command(flatten)]
+    overrides: SpecArgs,
+    #[command(flatten)]
     ceiling: CeilingArgs,
-}
-
-/// A pipeline file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PipelineSpec {
-    /// Where the batches come from.
-    pub(crate) source: SourceSpec,
-    /// Plugin stages, in order.
-    #[serde(default, rename = "stage")]
-    pub(crate) stages: Vec<StageSpec>,
-    /// Where the batches go.
-    pub(crate) sink: SinkSpec,
-    /// Where batches of `on_error = "dead-letter"` stages go (NDJSON).
-    pub(crate) dead_letter: Option<SinkSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SourceSpec {
-    /// Input file, relative to the pipeline file.
-    pub(crate) path: PathBuf,
-    /// Rows per batch read from the source.
-    #[serde(default = "default_batch_rows")]
-    pub(crate) batch_rows: usize,
-}
-
-fn default_batch_rows() -> usize {
-    8192
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StageSpec {
-    /// Stage name, for reports (defaults to the plugin's name).
-    name: Option<String>,
-    /// Plugin component, relative to the pipeline file.
-    plugin: PathBuf,
-    /// The plugin's config (any TOML table; passed to the plugin as JSON).
-    #[serde(default)]
-    config: Option<toml::Table>,
-    /// Resource limits of the stage (defaults: see `quiver_host::Limits`).
-    #[serde(default)]
-    limits: Limits,
-    /// Capabilities granted to the stage (default: none). Directory paths are relative to
-    /// the pipeline file.
-    #[serde(default)]
-    grants: Grants,
-    /// Plugin instances side by side (order is kept); only for stateless plugins.
-    #[serde(default = "one")]
-    parallelism: usize,
-    /// `fail` (default), `skip` or `dead-letter`.
-    #[serde(default)]
-    on_error: ErrorPolicy,
-    /// Re-cut incoming batches to this many rows.
-    batch_rows: Option<usize>,
-}
-
-fn one() -> usize {
-    1
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SinkSpec {
-    /// Output file, relative to the pipeline file.
-    path: PathBuf,
-    /// Replace an existing file (default: refuse).
-    #[serde(default)]
-    overwrite: bool,
 }
 
 /// The run report (`--report`): what ran, on what, with what result.
@@ -148,16 +80,6 @@ pub(crate) fn resolve(base: &Path, p: &Path) -> PathBuf {
     } else {
         base.join(p)
     }
-}
-
-/// Read and parse a pipeline file; the directory its relative paths start from.
-pub(crate) fn load_spec(path: &Path) -> Result<(PipelineSpec, PathBuf)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Coded::config(format!("cannot read pipeline file {}: {e}", path.display())))?;
-    let spec: PipelineSpec = toml::from_str(&text)
-        .map_err(|e| Coded::config(format!("pipeline file {}: {e}", path.display())))?;
-    let base = path.parent().unwrap_or(Path::new(".")).to_owned();
-    Ok((spec, base))
 }
 
 /// Load every stage's plugin and build its plan. All stages are tried: the error lists
@@ -237,7 +159,7 @@ pub(crate) fn all_problems(mut problems: Vec<anyhow::Error>) -> anyhow::Error {
 
 /// Run the pipeline and print its summary.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let (spec, base) = load_spec(&args.pipeline)?;
+    let (spec, base) = load_spec(&args.pipeline, &args.overrides)?;
     let base = base.as_path();
     let started = Instant::now();
 

@@ -13,7 +13,8 @@ use quiver_host::Runtime;
 
 use crate::ceiling::CeilingArgs;
 use crate::io::open_source;
-use crate::run::{all_problems, build_plans, load_spec, resolve};
+use crate::run::{all_problems, build_plans, resolve};
+use crate::spec::{SpecArgs, load_spec};
 
 /// Arguments of `quiver validate`.
 #[derive(Debug, clap::Args)]
@@ -22,12 +23,14 @@ pub struct ValidateArgs {
     #[arg(env = "QUIVER_PIPELINE")]
     pipeline: PathBuf,
     #[command(flatten)]
+    overrides: SpecArgs,
+    #[command(flatten)]
     ceiling: CeilingArgs,
 }
 
 /// Check the pipeline and print what flows through it.
 pub fn run(args: &ValidateArgs) -> Result<()> {
-    let (spec, base) = load_spec(&args.pipeline)?;
+    let (spec, base) = load_spec(&args.pipeline, &args.overrides)?;
     let runtime = Runtime::new(args.ceiling.runtime_config())?;
     let mut problems = Vec::new();
     let source = open_source(&resolve(&base, &spec.source.path), 1);

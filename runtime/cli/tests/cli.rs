@@ -460,3 +460,83 @@ fn validate_negotiates_schemas_and_names_the_stage_that_does_not_fit() {
         stderr(&out)
     );
 }
+
+#[test]
+fn schema_prints_the_json_schema_of_pipeline_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quiver(&["schema"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["source", "sink"]),
+        "{schema}"
+    );
+    let stage = &schema["$defs"]["StageSpec"]["properties"];
+    for key in [
+        "plugin",
+        "config",
+        "limits",
+        "grants",
+        "parallelism",
+        "on_error",
+    ] {
+        assert!(stage.get(key).is_some(), "stage has no `{key}`: {stage}");
+    }
+    assert_eq!(
+        schema["$defs"]["StageSpec"]["additionalProperties"], false,
+        "unknown stage keys must be refused"
+    );
+}
+
+#[test]
+fn set_overrides_values_and_env_values_are_used_but_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ column = \"${{env:QUIVER_TEST_COLUMN}}\", op = \"ge\", value = 100 }}\n",
+        plugins::FILTER
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let run = |extra: &[&str], column: &str| {
+        let mut args = vec!["run", pipeline.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(&args)
+            .env("QUIVER_CACHE_DIR", dir.path())
+            .env("QUIVER_TEST_COLUMN", column)
+            .output()
+            .unwrap()
+    };
+    // --set lowers the threshold from 100 to 0 and names another sink.
+    let out = run(
+        &[
+            "--set",
+            "stage.0.config.value=0",
+            "--set",
+            "sink.path=over.csv",
+        ],
+        "amount",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("over.csv")).unwrap(),
+        "id,name,amount\n1,ann,10.5\n1,ann,10.5\n"
+    );
+    // A value from the environment that breaks the spec is not echoed.
+    let out = run(
+        &["--set", "stage.0.parallelism=${env:QUIVER_TEST_COLUMN}"],
+        "s3cr3t-value",
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("stage[0].parallelism"), "{err}");
+    assert!(!err.contains("s3cr3t-value"), "{err}");
+    // A --set into a stage that does not exist says so.
+    let out = run(&["--set", "stage.5.config.value=1"], "amount");
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("there is no `stage.5`"),
+        "{}",
+        stderr(&out)
+    );
+}

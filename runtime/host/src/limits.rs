@@ -11,19 +11,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Limits of one plugin stage. The defaults are safe for untrusted code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Cap on the instance's linear memory (`"256MiB"`).
+    #[schemars(with = "SizeSchema")]
     pub memory: ByteSize,
     /// Cap on table elements (function references) of the instance.
     pub table_elements: u32,
     /// Wall-clock deadline of any one call into the plugin: create, process, finish
     /// (`"30s"`, `"500ms"`). Host sleeps the plugin asks for are cut short at the deadline.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationSchema")]
     pub deadline: Duration,
     /// Fuel (roughly: wasm instructions) one call may burn. Off by default; when set the
     /// plugin runs metered, and the same input gets the same verdict on every machine.
@@ -34,13 +37,31 @@ pub struct Limits {
     /// Most bytes one call may return per input byte, on top of a floor of 16 MiB per call.
     pub output_bytes_ratio: u32,
     /// Bytes of stdout and of stderr kept per instance (the tail; the rest is counted).
+    #[schemars(with = "SizeSchema")]
     pub captured_output: ByteSize,
     /// Bytes of log records kept per call (further records are counted, not kept).
+    #[schemars(with = "SizeSchema")]
     pub log: ByteSize,
     /// Traps (or invalid outputs) in a row after which the stage is quarantined for the
     /// rest of the run instead of being restarted again.
     pub max_consecutive_failures: u32,
 }
+
+/// A size: bytes as an integer, or a string with a unit (`"64MiB"`, `"1GB"`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SizeSchema {
+    /// Bytes.
+    Bytes(u64),
+    /// A number with a unit: B, KiB, MiB, GiB (powers of two) or KB, MB, GB (of ten).
+    WithUnit(String),
+}
+
+/// A duration with a unit (`"500ms"`, `"30s"`, `"2m"`, `"1h 30m"`).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct DurationSchema(String);
 
 /// Rows any call may return, whatever its input.
 pub const OUTPUT_ROWS_FLOOR: u64 = 8192;
@@ -194,7 +215,7 @@ impl Limits {
 }
 
 /// What a plugin may touch beyond its own memory. Nothing by default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Grants {
     /// Host directories the plugin may read (never write), e.g. a model directory.
@@ -205,7 +226,7 @@ pub struct Grants {
 }
 
 /// One read-only directory visible to a plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirGrant {
     /// The directory on the host.

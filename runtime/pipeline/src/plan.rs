@@ -10,7 +10,9 @@ use quiver_host::{Plugin, PluginError, Sandbox, Transformer};
 use serde::{Deserialize, Serialize};
 
 /// What happens to a batch a stage fails on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorPolicy {
     /// Stop the run; nothing is committed (the default).
