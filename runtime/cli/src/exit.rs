@@ -44,16 +44,21 @@ impl Coded {
 
 /// The exit code for `e`, from the first error in its chain that decides one.
 pub fn code(e: &anyhow::Error) -> ExitCode {
+    ExitCode::from(code_of(e))
+}
+
+/// [`code`] as a number.
+pub fn code_of(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
         if let Some(c) = cause.downcast_ref::<Coded>() {
-            return ExitCode::from(c.code);
+            return c.code;
         }
         if let Some(l) = cause.downcast_ref::<LoadError>() {
-            return ExitCode::from(match l {
+            return match l {
                 LoadError::Io { .. } => 78,
                 LoadError::Engine(_) => 70,
                 _ => 65,
-            });
+            };
         }
         if let Some(p) = cause.downcast_ref::<PluginError>() {
             return plugin_code(p);
@@ -62,14 +67,14 @@ pub fn code(e: &anyhow::Error) -> ExitCode {
             return plugin_code(error);
         }
     }
-    ExitCode::from(70)
+    70
 }
 
 /// A plugin's failure: the pipeline's config (78), the data (65), or the plugin (1).
-fn plugin_code(p: &PluginError) -> ExitCode {
-    ExitCode::from(match p.kind {
+fn plugin_code(p: &PluginError) -> u8 {
+    match p.kind {
         ErrorKind::Config { .. } => 78,
         ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => 65,
         _ => 1,
-    })
+    }
 }

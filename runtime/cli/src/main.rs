@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod ceiling;
 mod dead_letter;
 mod exit;
+mod golden;
 mod inspect;
 mod io;
 mod run;
@@ -44,6 +45,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of pipeline files (for editors and CI linters).
     Schema,
+    /// Run golden test cases: folders with case.toml, input.csv and expected.csv.
+    Test(golden::TestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Test(args) => golden::run(&args),
         Command::Schema => serde_json::to_string_pretty(&spec::json_schema())
             .map(|text| println!("{text}"))
             .map_err(anyhow::Error::from),

@@ -147,14 +147,18 @@ pub(crate) fn build_plans(
     }
 }
 
-/// A list of problems as one error (exit code of the first).
+/// A list of problems as one error, with the exit code of the first.
 pub(crate) fn all_problems(mut problems: Vec<anyhow::Error>) -> anyhow::Error {
     if problems.len() == 1 {
         return problems.remove(0);
     }
+    let code = problems.first().map_or(70, crate::exit::code_of);
     let text: Vec<String> = problems.iter().map(|p| format!("  - {p:#}")).collect();
-    let first = problems.remove(0);
-    first.context(format!("{} problems:\n{}", text.len(), text.join("\n")))
+    Coded {
+        code,
+        message: format!("{} problems:\n{}", text.len(), text.join("\n")),
+    }
+    .into()
 }
 
 /// Run the pipeline and print its summary.

@@ -540,3 +540,53 @@ fn set_overrides_values_and_env_values_are_used_but_never_printed() {
         stderr(&out)
     );
 }
+
+#[test]
+fn golden_cases_pass_fail_with_a_diff_write_junit_and_bless() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin_dir = Path::new(plugins::PASSTHROUGH).parent().unwrap();
+    let case = dir.path().join("cases/filter-positive");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(
+        case.join("case.toml"),
+        "[[stage]]\nplugin = \"filter\"\nconfig = { column = \"x\", op = \"gt\", value = 0 }\n",
+    )
+    .unwrap();
+    std::fs::write(case.join("input.csv"), "x\n1\n-2\n3\n").unwrap();
+    std::fs::write(case.join("expected.csv"), "x\n1\n4\n").unwrap();
+    let junit = dir.path().join("junit.xml");
+    let cases = dir.path().join("cases");
+    let args = [
+        "test",
+        cases.to_str().unwrap(),
+        "--plugin-dir",
+        plugin_dir.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ];
+    let out = quiver(&args, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAILED")
+            && text.contains("line    3  expected: 4")
+            && text.contains("actual:   3"),
+        "{text}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("filter-positive") && xml.contains("<failure"),
+        "{xml}"
+    );
+
+    let mut bless = args.to_vec();
+    bless.push("--bless");
+    assert!(quiver(&bless, dir.path()).status.success());
+    assert_eq!(
+        std::fs::read_to_string(case.join("expected.csv")).unwrap(),
+        "x\n1\n3\n"
+    );
+    let out = quiver(&args, dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 cases: 1 passed, 0 failed"));
+}

@@ -13,12 +13,12 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read plugin file {path}: {source}")]
+    #[error("cannot read plugin file {path}: {reason}")]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The bytes are not a WebAssembly component (maybe a core module, or not wasm at all).
     #[error(
@@ -58,12 +58,12 @@ pub enum LoadError {
         reason: String,
     },
     /// The plugin loaded but its `metadata()` call failed or returned nonsense.
-    #[error("{origin}: {source}")]
+    #[error("{origin}: {error}")]
     Metadata {
         /// Where the bytes came from.
         origin: String,
         /// The failure.
-        source: Box<PluginError>,
+        error: Box<PluginError>,
     },
     /// The plugin's metadata is not acceptable (bad name, version or config schema).
     #[error("{origin}: invalid plugin metadata: {reason}")]

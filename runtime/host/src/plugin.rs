@@ -98,9 +98,9 @@ impl Runtime {
     /// # Errors
     /// A [`LoadError`] saying what is wrong with the file and what to do about it.
     pub fn load_file_metered(&self, path: &Path, metering: Metering) -> Result<Plugin, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        let bytes = std::fs::read(path).map_err(|reason| LoadError::Io {
             path: path.to_owned(),
-            source,
+            reason,
         })?;
         self.load_bytes_metered(&bytes, &path.display().to_string(), metering)
     }
@@ -191,7 +191,7 @@ impl Runtime {
         };
         let raw = probe.metadata().map_err(|e| LoadError::Metadata {
             origin: origin.clone(),
-            source: Box::new(e),
+            error: Box::new(e),
         })?;
         let metadata = validate_metadata(raw).map_err(|reason| LoadError::InvalidMetadata {
             origin: origin.clone(),
