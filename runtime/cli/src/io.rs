@@ -134,6 +134,10 @@ pub struct Sink {
     /// The hidden temporary file beside `path`; deleted if the sink is dropped uncommitted.
     tmp: tempfile::TempPath,
     writer: Writer,
+    /// Schema of the output (for the header of a CSV that received no batch).
+    schema: SchemaRef,
+    /// Whether any batch was written.
+    written: bool,
 }
 
 impl Sink {
@@ -189,11 +193,14 @@ impl Sink {
             overwrite,
             tmp,
             writer,
+            schema: schema.clone(),
+            written: false,
         })
     }
 
     /// Append one batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.written = true;
         match &mut self.writer {
             Writer::Csv(w) => w.write(batch)?,
             Writer::Parquet(w) => w.write(batch)?,
@@ -204,7 +211,12 @@ impl Sink {
     }
 
     /// Finish the file, flush it to disk and move it to its final path.
-    pub fn commit(self) -> Result<PathBuf> {
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if !self.written {
+            // A CSV with no rows still says what its columns are.
+            let empty = RecordBatch::new_empty(self.schema.clone());
+            self.write(&empty)?;
+        }
         let file = match self.writer {
             Writer::Csv(w) => w.into_inner(),
             Writer::Parquet(w) => w.into_inner()?,

@@ -271,10 +271,11 @@ fn failed_batches_go_to_the_dead_letter_file_with_their_context() {
     assert_eq!(rows[0]["_quiver_plugin"], "evil");
     assert_eq!(rows[0]["_quiver_error_kind"], "invalid-output");
     assert_eq!(rows[0]["_quiver_sha256"].as_str().unwrap().len(), 64);
-    // The sink is committed, empty: every row is accounted for in the dead-letter file.
+    // The sink is committed with its header and no row: every row is accounted for in the
+    // dead-letter file.
     assert_eq!(
         std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
-        ""
+        "id,name,amount\n"
     );
 }
 

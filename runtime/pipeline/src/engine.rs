@@ -239,7 +239,14 @@ pub fn run(
     let Prepared { input, stages } = prepared;
     let (plans, instance_sets): (Vec<StagePlan>, Vec<Vec<Transformer>>) =
         stages.into_iter().unzip();
-    debug_assert_eq!(plans.len(), progress.stages.len());
+    if plans.len() != progress.stages.len() {
+        return Err(RunError::Internal(format!(
+            "the progress counters are for {} stages, the pipeline has {}; build them with \
+             Progress::new over the stage names",
+            progress.stages.len(),
+            plans.len()
+        )));
+    }
     let (dl_tx, dl_rx) = unbounded::<DeadLetterRecord>();
     let mut rows_written = 0;
     let mut rows_dead_lettered = 0;
