@@ -13,13 +13,14 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use quiver_pipeline::DeadLetter;
 use quiver_pipeline::engine::{BoxError, DeadLetterRecord};
 
 use crate::exit::Coded;
+use crate::io::{hidden_temp, publish};
 
 /// A dead-letter NDJSON file being written.
 pub struct DeadLetterFile {
@@ -40,22 +41,7 @@ impl DeadLetterFile {
                 path.display()
             )));
         }
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating directory {}", dir.display()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (file, tmp) = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?
-            .into_parts();
+        let (file, tmp) = hidden_temp(path)?;
         Ok(Self {
             path: path.to_owned(),
             overwrite,
@@ -78,17 +64,7 @@ impl DeadLetterFile {
             .into_inner()
             .map_err(|e| e.into_error())?;
         file.sync_all()?;
-        if self.overwrite {
-            self.tmp.persist(&self.path)?;
-        } else {
-            self.tmp.persist_noclobber(&self.path).map_err(|e| {
-                Coded::config(format!(
-                    "dead-letter file {} appeared while the run was writing: {}",
-                    self.path.display(),
-                    e.error
-                ))
-            })?;
-        }
+        publish(self.tmp, &self.path, self.overwrite, "dead-letter file")?;
         Ok(Some(self.path))
     }
 }

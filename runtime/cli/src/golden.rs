@@ -21,14 +21,14 @@ use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use quiver_host::Runtime;
+use quiver_pipeline::Progress;
 use quiver_pipeline::engine::BoxError;
-use quiver_pipeline::{BatchSink, Progress};
 use serde::Deserialize;
 
 use crate::ceiling::CeilingArgs;
 use crate::exit::Coded;
 use crate::io::open_source;
-use crate::run::{all_problems, build_plans};
+use crate::run::{all_problems, build_plans, plan_problems};
 use crate::spec::{PipelineSpec, SinkSpec, SourceSpec, StageSpec};
 
 /// Arguments of `quiver test`.
@@ -167,17 +167,6 @@ fn find_cases(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Collects the output batches of a case.
-#[derive(Default)]
-struct Collect(Vec<RecordBatch>);
-
-impl BatchSink for Collect {
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
-        self.0.push(batch.clone());
-        Ok(())
-    }
-}
-
 fn run_case(
     case: &Path,
     args: &TestArgs,
@@ -253,19 +242,9 @@ fn execute(spec: &PipelineSpec, case: &Path, runtime: &Runtime) -> Result<String
     let source = open_source(&case.join(&spec.source.path), spec.source.batch_rows)?;
     let plans = build_plans(spec, case, runtime).map_err(all_problems)?;
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(|errors| {
-        all_problems(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let context = format!("stage[{}] ({})", e.index, e.name);
-                    anyhow::Error::new(e.error).context(context)
-                })
-                .collect(),
-        )
-    })?;
+    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
     let schema = prepared.output_schema();
-    let mut sink = Collect::default();
+    let mut sink: Vec<RecordBatch> = Vec::new();
     let progress = Progress::new(names);
     let batches = Box::new(source.batches.map(|b| b.map_err(BoxError::from)));
     quiver_pipeline::run(prepared, batches, &mut sink, None, &progress)?;
@@ -274,10 +253,10 @@ fn execute(spec: &PipelineSpec, case: &Path, runtime: &Runtime) -> Result<String
         let mut w = arrow_csv::WriterBuilder::new()
             .with_header(true)
             .build(&mut out);
-        if sink.0.is_empty() {
+        if sink.is_empty() {
             w.write(&RecordBatch::new_empty(schema))?;
         }
-        for b in &sink.0 {
+        for b in &sink {
             w.write(b)?;
         }
     }

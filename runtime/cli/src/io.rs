@@ -150,22 +150,7 @@ impl Sink {
                 path.display()
             )));
         }
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating sink directory {}", dir.display()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-        let (file, tmp) = tmp.into_parts();
+        let (file, tmp) = hidden_temp(path)?;
         let writer = match format {
             Format::Csv => Writer::Csv(
                 arrow_csv::WriterBuilder::new()
@@ -230,17 +215,45 @@ impl Sink {
             }
         };
         file.sync_all()?;
-        if self.overwrite {
-            self.tmp.persist(&self.path)?;
-        } else {
-            self.tmp.persist_noclobber(&self.path).map_err(|e| {
-                Coded::config(format!(
-                    "sink {} appeared while the run was writing: {}",
-                    self.path.display(),
-                    e.error
-                ))
-            })?;
-        }
+        publish(self.tmp, &self.path, self.overwrite, "sink")?;
         Ok(self.path)
     }
+}
+
+/// A hidden temporary file (`.NAME.*.partial`) beside `path`, its directory created: where
+/// an output is written before [`publish`] moves it into place. Deleted if dropped.
+pub fn hidden_temp(path: &Path) -> Result<(File, tempfile::TempPath)> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating directory {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    Ok(tmp.into_parts())
+}
+
+/// Move a finished temporary file to `path` in one rename; without `overwrite`, never over
+/// a file that appeared meanwhile. `what` names the output in messages.
+pub fn publish(tmp: tempfile::TempPath, path: &Path, overwrite: bool, what: &str) -> Result<()> {
+    if overwrite {
+        tmp.persist(path)?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            Coded::config(format!(
+                "{what} {} appeared while the run was writing: {}",
+                path.display(),
+                e.error
+            ))
+        })?;
+    }
+    Ok(())
 }

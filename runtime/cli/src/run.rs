@@ -161,6 +161,19 @@ pub(crate) fn all_problems(mut problems: Vec<anyhow::Error>) -> anyhow::Error {
     .into()
 }
 
+/// The stages `prepare` could not create, as one error naming each stage.
+pub(crate) fn plan_problems(errors: Vec<quiver_pipeline::PlanError>) -> anyhow::Error {
+    all_problems(
+        errors
+            .into_iter()
+            .map(|e| {
+                let context = format!("stage[{}] ({}): creating the transformer", e.index, e.name);
+                anyhow::Error::new(e.error).context(context)
+            })
+            .collect(),
+    )
+}
+
 /// Run the pipeline and print its summary.
 pub fn run(args: &RunArgs) -> Result<()> {
     let (spec, base) = load_spec(&args.pipeline, &args.overrides)?;
@@ -174,14 +187,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // Negotiate schemas through every stage before any data is read.
     let plans = build_plans(&spec, base, &runtime).map_err(all_problems)?;
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(|errors| {
-        let mut e = anyhow::Error::new(errors[0].error.clone());
-        e = e.context(format!(
-            "stage[{}] ({}): creating the transformer",
-            errors[0].index, errors[0].name
-        ));
-        e
-    })?;
+    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
     let output = resolve(base, &spec.sink.path);
     let mut sink = FileSink(Sink::create(
         &output,

@@ -13,7 +13,7 @@ use quiver_host::Runtime;
 
 use crate::ceiling::CeilingArgs;
 use crate::io::open_source;
-use crate::run::{all_problems, build_plans, resolve};
+use crate::run::{all_problems, build_plans, plan_problems, resolve};
 use crate::spec::{SpecArgs, load_spec};
 
 /// Arguments of `quiver validate`.
@@ -47,17 +47,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             return Err(all_problems(problems));
         }
     };
-    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(|errors| {
-        all_problems(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let context = format!("stage[{}] ({})", e.index, e.name);
-                    anyhow::Error::new(e.error).context(context)
-                })
-                .collect(),
-        )
-    })?;
+    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
     println!("{}: valid", args.pipeline.display());
     println!("source {}:", spec.source.path.display());
     print_schema(&source.schema);

@@ -43,6 +43,14 @@ pub trait BatchSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError>;
 }
 
+/// Collects every batch in memory (tests, `quiver test`, small results).
+impl BatchSink for Vec<RecordBatch> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        self.push(batch.clone());
+        Ok(())
+    }
+}
+
 /// Where failed batches go under the `dead-letter` policy. Called on the caller's thread.
 pub trait DeadLetter {
     /// Record one failed batch and why it failed.

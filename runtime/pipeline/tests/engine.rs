@@ -7,9 +7,7 @@ use std::time::Duration;
 use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use quiver_host::{ErrorKind, Limits, Plugin, Runtime, Sandbox};
 use quiver_pipeline::engine::{BoxError, DeadLetterRecord};
-use quiver_pipeline::{
-    BatchSink, DeadLetter, ErrorPolicy, Progress, RunError, StagePlan, prepare, run,
-};
+use quiver_pipeline::{DeadLetter, ErrorPolicy, Progress, RunError, StagePlan, prepare, run};
 use quiver_tests::{load, plugins, runtime};
 
 /// `rows` rows in batches of `per_batch`; rows whose id is a multiple of `every` carry
@@ -51,16 +49,6 @@ fn stage(plugin: &Plugin, config: &str, parallelism: usize, on_error: ErrorPolic
 }
 
 #[derive(Default)]
-struct Collect(Vec<RecordBatch>);
-
-impl BatchSink for Collect {
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
-        self.0.push(batch.clone());
-        Ok(())
-    }
-}
-
-#[derive(Default)]
 struct Letters(Vec<DeadLetterRecord>);
 
 impl DeadLetter for Letters {
@@ -90,12 +78,15 @@ fn execute(
     plans: Vec<StagePlan>,
     batches: Vec<RecordBatch>,
     dead_letter: Option<&mut Letters>,
-) -> (Result<quiver_pipeline::RunOutcome, RunError>, Collect) {
+) -> (
+    Result<quiver_pipeline::RunOutcome, RunError>,
+    Vec<RecordBatch>,
+) {
     let _ = rt;
     let schema = batches[0].schema();
     let prepared = prepare(schema, plans).unwrap_or_else(|e| panic!("{e:?}"));
     let progress = Progress::new(prepared.stage_schemas().into_iter().map(|(n, _)| n));
-    let mut sink = Collect::default();
+    let mut sink: Vec<RecordBatch> = Vec::new();
     let source = Box::new(batches.into_iter().map(Ok::<_, BoxError>));
     let result = run(
         prepared,
@@ -126,7 +117,7 @@ fn parallel_instances_keep_the_input_order_and_batches_are_rechunked() {
     let outcome = result.unwrap();
     assert_eq!(outcome.rows_read, 50_000);
     assert_eq!(outcome.rows_written, 50_000);
-    assert_eq!(ids(&sink.0), (0..50_000).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(ids(&sink), (0..50_000).map(|i| i * 2).collect::<Vec<_>>());
     // Stage 0 saw batches re-cut to 1000 rows, stage 1 to 333.
     assert_eq!(outcome.stages[0].batches_in, 50);
     assert_eq!(outcome.stages[1].batches_in, 50_000_u64.div_ceil(333));
@@ -151,7 +142,7 @@ fn skip_drops_failing_batches_counts_them_and_keeps_the_rest_in_order() {
         .filter(|i| (i / 10 * 10..i / 10 * 10 + 10).any(|j| j % 70 == 0))
         .collect();
     let kept: Vec<i64> = (0..1000).filter(|i| !dropped.contains(i)).collect();
-    assert_eq!(ids(&sink.0), kept);
+    assert_eq!(ids(&sink), kept);
     assert_eq!(outcome.stages[0].rows_skipped, dropped.len() as u64);
     assert_eq!(outcome.stages[0].errors.get("panic"), Some(&15));
     assert_eq!(outcome.rows_written + outcome.stages[0].rows_skipped, 1000);
@@ -176,7 +167,7 @@ fn dead_letter_receives_each_failing_batch_with_its_error_and_position() {
     );
     let outcome = result.unwrap();
     assert_eq!(outcome.rows_dead_lettered, 30);
-    assert_eq!(ids(&sink.0).len(), 70);
+    assert_eq!(ids(&sink).len(), 70);
     let positions: Vec<u64> = letters.0.iter().map(|r| r.first_row).collect();
     assert_eq!(positions, vec![0, 30, 70]);
     for r in &letters.0 {
@@ -240,7 +231,7 @@ fn dead_letter_without_a_sink_is_refused_before_any_data_flows() {
         None,
     );
     assert!(matches!(result, Err(RunError::DeadLetter(_))), "{result:?}");
-    assert!(sink.0.is_empty());
+    assert!(sink.is_empty());
 }
 
 #[test]
