@@ -14,9 +14,9 @@ echo "== building quiver"
 cargo build --release -p quiver-cli
 
 echo "== quiver plugin inspect dedupe.wasm"
-target/release/quiver plugin inspect target/guests/wasm32-wasip2/release/dedupe.wasm
+"${CARGO_TARGET_DIR:-target}/release/quiver" plugin inspect target/guests/wasm32-wasip2/release/dedupe.wasm
 
 echo "== quiver run examples/demo/pipeline.toml"
 mkdir -p out
-target/release/quiver run examples/demo/pipeline.toml --report out/demo-report.json
+"${CARGO_TARGET_DIR:-target}/release/quiver" run examples/demo/pipeline.toml --report out/demo-report.json
 echo "report: out/demo-report.json; output: out/demo.parquet"

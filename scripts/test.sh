@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite. `tests/build.rs` compiles the guest plugins to wasm first, and
+# The whole test suite. `tests/build.rs` compiles the Rust guest plugins to wasm first;
 # `scripts/install-test-deps.sh` installs the S3-compatible server (moto, from PyPI) the
-# object-store tests start, so a fresh clone needs nothing but Rust and Python 3.
+# object-store tests start; `scripts/toolchains/{python,js,c}.sh` install the pinned guest
+# toolchains of the other SDK languages (componentize-py from PyPI, jco from npm, Debian's
+# clang-19 and wasi-libc), cached under ${QUIVER_TOOLCHAINS:-~/.cache/quiver/toolchains}, so a
+# fresh clone needs nothing but Rust, Python 3 and Node.js (plus root for apt on first use).
+# They run here, one after the other, because the tests that use them run in parallel.
 # Release mode: the tests compile real plugins with cranelift, which is far slower unoptimised,
 # and the demo shares the same build.
 set -euo pipefail
@@ -9,4 +13,7 @@ cd "$(dirname "$0")/.."
 server="$(scripts/install-test-deps.sh | tail -n 1)"
 QUIVER_TEST_VENV="$(dirname "$(dirname "$server")")"
 export QUIVER_TEST_VENV
+for lang in python js c; do
+    scripts/toolchains/$lang.sh >/dev/null
+done
 cargo test --release "$@"

@@ -10,7 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The guest crates, in the order their constants are emitted.
-const PLUGINS: &[&str] = &["passthrough", "map", "filter", "dedupe", "evil"];
+const PLUGINS: &[&str] = &[
+    "passthrough",
+    "map",
+    "filter",
+    "dedupe",
+    "shape",
+    "impute",
+    "validate",
+    "anonymise",
+    "features",
+    "score",
+    "bench-kernels",
+    "evil",
+];
 
 fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -60,7 +73,8 @@ fn main() {
     for p in PLUGINS {
         let path = target_dir
             .join("wasm32-wasip2/release")
-            .join(format!("{p}.wasm"));
+            // cargo names a library's artifact after the crate with '-' turned into '_'.
+            .join(format!("{}.wasm", p.replace('-', "_")));
         assert!(
             path.is_file(),
             "expected {} after the guest build",
@@ -68,7 +82,8 @@ fn main() {
         );
         code.push_str(&format!(
             "/// The compiled `{p}` plugin component.\npub const {}: &str = {:?};\n",
-            p.to_uppercase(),
+            // `bench-kernels` → `BENCH_KERNELS`: a crate name may hold '-', a constant not.
+            p.to_uppercase().replace('-', "_"),
             path.display().to_string()
         ));
     }

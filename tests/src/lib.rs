@@ -8,6 +8,8 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use quiver_host::{Plugin, Runtime, RuntimeConfig, Sandbox};
 
+pub mod moto;
+
 /// Paths of the compiled guest plugins (built by `build.rs`).
 pub mod plugins {
     include!(concat!(env!("OUT_DIR"), "/plugins.rs"));

@@ -1,7 +1,8 @@
 //! Exit codes of the `quiver` command (documented in the README), chosen from the error.
 //!
 //! 0 success; 1 a test or data failure (a plugin failed on the data); 2 usage (clap);
-//! 65 bad input data; 69 a dependency unavailable; 70 internal error; 78 bad configuration.
+//! 65 bad input data; 69 a dependency unavailable; 70 internal error; 78 bad configuration;
+//! 130 cancelled (Ctrl-C or SIGTERM; nothing committed).
 
 use std::process::ExitCode;
 
@@ -27,19 +28,6 @@ impl Coded {
         }
         .into()
     }
-
-    /// Bad input data (65).
-    pub fn data(message: impl Into<String>) -> anyhow::Error {
-        Self::data_error(message).into()
-    }
-
-    /// Bad input data (65), as the error itself (for boxing into other errors' causes).
-    pub fn data_error(message: impl Into<String>) -> Self {
-        Coded {
-            code: 65,
-            message: message.into(),
-        }
-    }
 }
 
 /// The exit code for `e`, from the first error in its chain that decides one.
@@ -59,6 +47,12 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
                 LoadError::Engine(_) => 70,
                 _ => 65,
             };
+        }
+        if let Some(io) = cause.downcast_ref::<quiver_io::IoError>() {
+            return io.exit_code();
+        }
+        if let Some(RunError::Cancelled) = cause.downcast_ref::<RunError>() {
+            return 130;
         }
         if let Some(p) = cause.downcast_ref::<PluginError>() {
             return plugin_code(p);

@@ -7,7 +7,9 @@
 //! a `plugin` given by bare name (`plugin = "dedupe"`) is looked up as `<name>.wasm` in
 //! `--plugin-dir`, any other value is a path relative to the case folder. Optional
 //! `batch_rows` sets the input's batch size (default 3, so multi-batch behaviour is
-//! exercised even by tiny inputs).
+//! exercised even by tiny inputs); optional `schema` gives `input.csv`'s column types
+//! (`schema = [{ name = "qty", type = "int32" }]`, as a CSV source's `schema`) where
+//! inference would not pick them.
 //!
 //! Every folder under the given directories that holds a `case.toml` is a case. A mismatch
 //! prints the first differing rows; `--junit FILE` writes a JUnit XML report; `--bless`
@@ -21,15 +23,15 @@ use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use quiver_host::Runtime;
+use quiver_io::{ColumnSpec, CsvOptions, SinkSpec, SourceSpec, WriteMode};
 use quiver_pipeline::Progress;
-use quiver_pipeline::engine::BoxError;
 use serde::Deserialize;
 
 use crate::ceiling::CeilingArgs;
 use crate::exit::Coded;
-use crate::io::open_source;
 use crate::run::{all_problems, build_plans, plan_problems};
-use crate::spec::{PipelineSpec, SinkSpec, SourceSpec, StageSpec};
+use crate::spec::{PipelineSpec, StageSpec};
+use crate::stream::Io;
 
 /// Arguments of `quiver test`.
 #[derive(Debug, clap::Args)]
@@ -62,6 +64,9 @@ struct CaseSpec {
     /// Rows per input batch.
     #[serde(default = "three")]
     batch_rows: usize,
+    /// The columns of `input.csv`, when inference would not give the types the case needs
+    /// (e.g. `int32`, `float32`, `timestamp[ms]`); same syntax as a CSV source's `schema`.
+    schema: Option<Vec<ColumnSpec>>,
 }
 
 fn three() -> usize {
@@ -191,13 +196,17 @@ fn run_case(
     }
     let pipeline = PipelineSpec {
         source: SourceSpec {
-            path: PathBuf::from("input.csv"),
             batch_rows: spec.batch_rows,
+            csv: CsvOptions {
+                schema: spec.schema,
+                ..CsvOptions::default()
+            },
+            ..SourceSpec::new("input.csv")
         },
         stages: spec.stages,
         sink: SinkSpec {
-            path: PathBuf::from("expected.csv"),
-            overwrite: true,
+            mode: WriteMode::Overwrite,
+            ..SinkSpec::new("expected.csv")
         },
         dead_letter: None,
     };
@@ -239,15 +248,15 @@ fn run_case(
 
 /// Run the case's stages over its input; the output as CSV text.
 fn execute(spec: &PipelineSpec, case: &Path, runtime: &Runtime) -> Result<String> {
-    let source = open_source(&case.join(&spec.source.path), spec.source.batch_rows)?;
+    let io = Io::new()?;
+    let source = io.open_source(&spec.source, case)?;
     let plans = build_plans(spec, case, runtime).map_err(all_problems)?;
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
     let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
     let schema = prepared.output_schema();
     let mut sink: Vec<RecordBatch> = Vec::new();
     let progress = Progress::new(names);
-    let batches = Box::new(source.batches.map(|b| b.map_err(BoxError::from)));
-    quiver_pipeline::run(prepared, batches, &mut sink, None, &progress)?;
+    quiver_pipeline::run(prepared, io.batches(source), &mut sink, None, &progress)?;
     let mut out = Vec::new();
     {
         let mut w = arrow_csv::WriterBuilder::new()

@@ -1,6 +1,6 @@
 //! The `quiver` command: the only crate that knows argv, stdout and exit codes.
 //!
-//! Subcommands live one per file (`inspect.rs`, `run.rs`); this file parses the command line,
+//! Subcommands live one per file (`inspect.rs`, `run.rs`, `validate.rs`, `golden.rs`); this file parses the command line,
 //! sets up logging and maps every error to a documented exit code (`exit.rs`).
 
 use std::process::ExitCode;
@@ -8,13 +8,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod ceiling;
-mod dead_letter;
 mod exit;
 mod golden;
 mod inspect;
-mod io;
+mod progress;
 mod run;
+mod scaffold;
 mod spec;
+mod stream;
 mod validate;
 
 // The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
@@ -53,9 +54,26 @@ enum Command {
 enum PluginCommand {
     /// Print a plugin's name, version, WIT version and config schema.
     Inspect(inspect::InspectArgs),
+    /// Create a plugin folder from the template of an SDK language.
+    New(scaffold::NewArgs),
+    /// Build a plugin folder into a component and check that it loads.
+    Build(scaffold::BuildArgs),
+}
+
+/// Die quietly on a closed stdout (`quiver schema | head`), as Unix tools do, instead of
+/// panicking on the write error. Rust ignores SIGPIPE by default; sockets are unaffected
+/// (the standard library sends with `MSG_NOSIGNAL`).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: `signal` with `SIG_DFL` only resets a disposition; called first thing in
+    // `main`, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -67,6 +85,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
+        Command::Plugin(PluginCommand::New(args)) => scaffold::new(&args),
+        Command::Plugin(PluginCommand::Build(args)) => scaffold::build(&args),
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Test(args) => golden::run(&args),

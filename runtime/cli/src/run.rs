@@ -1,24 +1,24 @@
-//! `quiver run PIPELINE`: a pipeline file (TOML) read once, run by the engine, summarised.
+//! `quiver run PIPELINE`: a pipeline file read once, run by the engine, summarised.
 //!
 //! This file turns the pipeline file into the engine's terms (`quiver_pipeline::StagePlan`s,
-//! a source, a sink, an optional dead-letter file), runs it, commits the outputs only when
-//! everything succeeded, and prints the summary and the JSON report (the run's lineage:
-//! inputs, outputs, every plugin's name, version and sha256).
+//! a quiver-io source, sink and optional dead-letter sink), runs it, commits the outputs only
+//! when everything succeeded (and aborts them otherwise: nothing partial is ever visible),
+//! and prints the summary and the JSON report (the run's lineage: inputs, outputs, every
+//! plugin's name, version and sha256).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use arrow_array::RecordBatch;
 use quiver_host::{Metering, Runtime, Sandbox};
-use quiver_pipeline::engine::BoxError;
-use quiver_pipeline::{BatchSink, Progress, StagePlan, StageStats};
+use quiver_pipeline::{Progress, StagePlan, StageStats};
 
 use crate::ceiling::CeilingArgs;
-use crate::dead_letter::DeadLetterFile;
 use crate::exit::Coded;
-use crate::io::{Sink, open_source};
+use crate::progress::Display;
 use crate::spec::{PipelineSpec, SpecArgs, load_spec};
+use crate::stream::{DeadLetterSink, Io};
 
 /// Arguments of `quiver run`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// Write a JSON run report to this file.
     #[arg(long, env = "QUIVER_REPORT")]
     report: Option<PathBuf>,
+    /// No live progress display, even on a terminal.
+    #[arg(long, short, env = "QUIVER_QUIET")]
+    quiet: bool,
     #[command(flatten)]
     overrides: SpecArgs,
     #[command(flatten)]
@@ -39,11 +42,17 @@ pub struct RunArgs {
 #[derive(Debug, serde::Serialize)]
 struct RunReport {
     pipeline: String,
-    input: String,
-    output: String,
-    dead_letter: Option<String>,
+    /// Every input read, in order (a glob expands to many; no credentials).
+    inputs: Vec<String>,
+    /// Every output committed (one file, or the parts of a directory).
+    outputs: Vec<String>,
+    /// Bytes committed to the outputs.
+    bytes_written: u64,
+    /// The dead-letter outputs, when any row was dead-lettered.
+    dead_letter: Vec<String>,
     rows_read: u64,
     rows_written: u64,
+    rows_skipped: u64,
     rows_dead_lettered: u64,
     elapsed_ms: f64,
     /// Peak resident memory of this process (Linux `VmHWM`), when known.
@@ -63,15 +72,6 @@ fn peak_rss_bytes() -> Option<u64> {
         .parse()
         .ok()?;
     Some(kb * 1024)
-}
-
-/// The engine's sink: the output file.
-struct FileSink(Sink);
-
-impl BatchSink for FileSink {
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
-        self.0.write(batch).map_err(BoxError::from)
-    }
 }
 
 pub(crate) fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -174,69 +174,106 @@ pub(crate) fn plan_problems(errors: Vec<quiver_pipeline::PlanError>) -> anyhow::
     )
 }
 
+/// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed.
+fn cancel_on_signal(io: &Io, progress: &Arc<Progress>) {
+    let progress = progress.clone();
+    io.handle().spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                },
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::warn!("stopping: the run is cancelled and nothing will be committed");
+        progress.cancel();
+    });
+}
+
 /// Run the pipeline and print its summary.
 pub fn run(args: &RunArgs) -> Result<()> {
     let (spec, base) = load_spec(&args.pipeline, &args.overrides)?;
     let base = base.as_path();
     let started = Instant::now();
 
+    let io = Io::new()?;
     let runtime = Runtime::new(args.ceiling.runtime_config())?;
-    let input = resolve(base, &spec.source.path);
-    let source = open_source(&input, spec.source.batch_rows.max(1))?;
+    let source = io.open_source(&spec.source, base).context("source.path")?;
 
     // Negotiate schemas through every stage before any data is read.
     let plans = build_plans(&spec, base, &runtime).map_err(all_problems)?;
     let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
     let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
-    let output = resolve(base, &spec.sink.path);
-    let mut sink = FileSink(Sink::create(
-        &output,
-        &prepared.output_schema(),
-        spec.sink.overwrite,
-    )?);
+    let mut sink = io
+        .create_sink(&spec.sink, base, prepared.output_schema())
+        .context("sink.path")?;
     let mut dead_letter = match &spec.dead_letter {
-        Some(d) => Some(DeadLetterFile::create(
-            &resolve(base, &d.path),
-            d.overwrite,
-        )?),
+        Some(d) => Some(DeadLetterSink::create(&io, d, base).context("dead_letter.path")?),
         None => None,
     };
 
-    let progress = Progress::new(names);
-    let shown = input.display().to_string();
-    let batches =
-        Box::new(source.batches.map(move |b| {
-            b.map_err(|e| BoxError::from(Coded::data_error(format!("{shown}: {e}"))))
-        }));
+    let progress = Arc::new(Progress::new(names));
+    cancel_on_signal(&io, &progress);
+    let inputs = source.inputs.clone();
+    let display = Display::start(progress.clone(), !args.quiet);
     let outcome = quiver_pipeline::run(
         prepared,
-        batches,
+        io.batches(source),
         &mut sink,
         dead_letter
             .as_mut()
             .map(|d| d as &mut dyn quiver_pipeline::DeadLetter),
         &progress,
-    )?;
-    // Everything succeeded: only now do the outputs appear at their paths.
-    let committed = sink.0.commit()?;
+    );
+    display.stop();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            // Nothing of a failed run becomes visible: discard the outputs explicitly so
+            // remote uploads are aborted now rather than left to expire.
+            sink.abort();
+            if let Some(d) = dead_letter {
+                d.abort();
+            }
+            return Err(e.into());
+        }
+    };
+    // Everything succeeded: only now do the outputs appear.
+    let committed = sink.commit().context("committing sink.path")?;
     let dead_lettered = match dead_letter {
-        Some(d) => d.commit()?,
+        Some(d) => d.finish().context("committing dead_letter.path")?,
         None => None,
     };
 
     let report = RunReport {
         pipeline: args.pipeline.display().to_string(),
-        input: input.display().to_string(),
-        output: committed.display().to_string(),
-        dead_letter: dead_lettered.map(|p| p.display().to_string()),
+        inputs,
+        outputs: committed.outputs,
+        bytes_written: committed.bytes,
+        dead_letter: dead_lettered.map(|c| c.outputs).unwrap_or_default(),
         rows_read: outcome.rows_read,
         rows_written: outcome.rows_written,
+        rows_skipped: outcome.stages.iter().map(|s| s.rows_skipped).sum(),
         rows_dead_lettered: outcome.rows_dead_lettered,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         peak_rss_bytes: peak_rss_bytes(),
         stages: outcome.stages,
     };
-    print_summary(&report);
+    // The summary goes to stdout, unless the data does.
+    if spec.sink.path == "-" {
+        print_summary(&mut std::io::stderr(), &report)?;
+    } else {
+        print_summary(&mut std::io::stdout(), &report)?;
+    }
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing the report {}", path.display()))?;
@@ -244,23 +281,45 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(r: &RunReport) {
+/// A list of names as `a, b, c`, or `a, b, … (N in all)` when long.
+fn names(list: &[String]) -> String {
+    match list.len() {
+        0 => "nothing".into(),
+        1..=3 => list.join(", "),
+        n => format!("{}, … ({n} in all)", list[..2].join(", ")),
+    }
+}
+
+fn print_summary(out: &mut dyn std::io::Write, r: &RunReport) -> std::io::Result<()> {
     let secs = r.elapsed_ms / 1e3;
-    println!(
-        "read {} rows from {}, wrote {} rows to {} in {:.2} s ({:.0} rows/s)",
+    writeln!(
+        out,
+        "read {} rows from {}, wrote {} rows ({}) to {} in {:.2} s ({:.0} rows/s)",
         r.rows_read,
-        r.input,
+        names(&r.inputs),
         r.rows_written,
-        r.output,
+        bytesize::ByteSize(r.bytes_written).display().si(),
+        names(&r.outputs),
         secs,
         r.rows_read as f64 / secs.max(1e-9)
-    );
-    println!(
+    )?;
+    if r.rows_skipped + r.rows_dead_lettered > 0 {
+        writeln!(
+            out,
+            "failed rows: {} skipped, {} dead-lettered to {}",
+            r.rows_skipped,
+            r.rows_dead_lettered,
+            names(&r.dead_letter)
+        )?;
+    }
+    writeln!(
+        out,
         "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10}",
         "stage", "plugin", "rows in", "rows out", "batches", "busy ms"
-    );
+    )?;
     for s in &r.stages {
-        println!(
+        writeln!(
+            out,
             "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10.1}",
             s.name,
             format!("{}@{}", s.plugin, s.version),
@@ -268,15 +327,17 @@ fn print_summary(r: &RunReport) {
             s.rows_out,
             s.batches_in,
             s.busy_ms
-        );
+        )?;
         if s.rows_skipped + s.rows_dead_lettered > 0 {
-            println!(
+            writeln!(
+                out,
                 "{:<14}   failed rows: {} skipped, {} dead-lettered ({:?})",
                 "", s.rows_skipped, s.rows_dead_lettered, s.errors
-            );
+            )?;
         }
         for (k, v) in &s.counters {
-            println!("{:<14}   {k}: {v}", "");
+            writeln!(out, "{:<14}   {k}: {v}", "")?;
         }
     }
+    Ok(())
 }

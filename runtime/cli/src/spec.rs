@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use quiver_host::{Grants, Limits};
+use quiver_io::{SinkSpec, SourceSpec};
 use quiver_pipeline::ErrorPolicy;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -35,29 +36,20 @@ pub struct SpecArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PipelineSpec {
-    /// Where the batches come from.
+    /// Where the batches come from: a path relative to the pipeline file, a URL
+    /// (`file://`, `s3://`, `gs://`, `az://`, `memory://`), a glob over many objects, or `-`
+    /// for stdin; with its format and reading options.
     pub(crate) source: SourceSpec,
     /// Plugin stages, in order.
     #[serde(default, rename = "stage")]
     pub(crate) stages: Vec<StageSpec>,
-    /// Where the batches go.
+    /// Where the batches go: one file, a directory of parts (path ending in `/`, or
+    /// `max_rows_per_file`), or `-` for stdout; written atomically, committed only when the
+    /// whole run succeeded.
     pub(crate) sink: SinkSpec,
-    /// Where batches of `on_error = "dead-letter"` stages go (NDJSON).
+    /// Where the rows of batches that `on_error = "dead-letter"` stages failed on go, one
+    /// output row per failed row with its error context (any format; see the README).
     pub(crate) dead_letter: Option<SinkSpec>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SourceSpec {
-    /// Input file, relative to the pipeline file.
-    pub(crate) path: PathBuf,
-    /// Rows per batch read from the source.
-    #[serde(default = "default_batch_rows")]
-    pub(crate) batch_rows: usize,
-}
-
-fn default_batch_rows() -> usize {
-    8192
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -90,16 +82,6 @@ pub(crate) struct StageSpec {
 
 fn one() -> usize {
     1
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SinkSpec {
-    /// Output file, relative to the pipeline file.
-    pub(crate) path: PathBuf,
-    /// Replace an existing file (default: refuse).
-    #[serde(default)]
-    pub(crate) overwrite: bool,
 }
 
 /// The JSON Schema of the pipeline file, generated from the types above.

@@ -1,6 +1,7 @@
 //! `quiver validate PIPELINE`: everything `run` checks before data flows, without running.
 //!
-//! Parses the pipeline file, reads the source's schema (not its data), loads every plugin,
+//! Parses the pipeline file, reads the source's schema (the header or footer of its first
+//! input, never its data), loads every plugin,
 //! and negotiates schemas through every stage. Every problem found is reported — every
 //! plugin that does not load, every stage setting that is wrong — not just the first;
 //! schema negotiation stops at the first stage that fails, since the stages after it have
@@ -12,9 +13,9 @@ use anyhow::Result;
 use quiver_host::Runtime;
 
 use crate::ceiling::CeilingArgs;
-use crate::io::open_source;
-use crate::run::{all_problems, build_plans, plan_problems, resolve};
+use crate::run::{all_problems, build_plans, plan_problems};
 use crate::spec::{SpecArgs, load_spec};
+use crate::stream::Io;
 
 /// Arguments of `quiver validate`.
 #[derive(Debug, clap::Args)]
@@ -33,13 +34,14 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     let (spec, base) = load_spec(&args.pipeline, &args.overrides)?;
     let runtime = Runtime::new(args.ceiling.runtime_config())?;
     let mut problems = Vec::new();
-    let source = open_source(&resolve(&base, &spec.source.path), 1);
+    let io = Io::new()?;
+    let source = io.open_source(&spec.source, &base);
     let plans = build_plans(&spec, &base, &runtime);
     let (source, plans) = match (source, plans) {
         (Ok(source), Ok(plans)) => (source, plans),
         (source, plans) => {
             if let Err(e) = source {
-                problems.push(e.context("source.path"));
+                problems.push(anyhow::Error::new(e).context("source.path"));
             }
             if let Err(p) = plans {
                 problems.extend(p);
@@ -49,7 +51,11 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     };
     let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
     println!("{}: valid", args.pipeline.display());
-    println!("source {}:", spec.source.path.display());
+    println!(
+        "source {} ({}):",
+        spec.source.path,
+        source.inputs.join(", ")
+    );
     print_schema(&source.schema);
     for (name, schema) in prepared.stage_schemas() {
         println!("after stage {name}:");

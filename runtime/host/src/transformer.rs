@@ -192,7 +192,8 @@ impl Transformer {
         &self.usage
     }
 
-    /// Counters the plugin bumped through `host.counter-add`, over all its instances.
+    /// Counters the plugin bumped through `host.counter-add`, over all its instances; the
+    /// counters of a `process` or `finish` call that failed are not kept.
     pub fn counters(&self) -> &BTreeMap<String, u64> {
         &self.counters
     }
@@ -381,8 +382,17 @@ impl Transformer {
     /// Move what the plugin reported or used during the last call (counters, logs, output
     /// bytes, memory) to the stream.
     fn collect(&mut self, live: &mut Inst) {
+        self.collect_call(live, true);
+    }
+
+    /// [`Self::collect`], dropping the call's counters unless `keep_counters`: the counters
+    /// of a `process`/`finish` call that failed are discarded with its output, so the rows
+    /// of a failed batch are counted by the error policy (skipped, dead-lettered) and a
+    /// re-run of the same rows is not counted twice.
+    fn collect_call(&mut self, live: &mut Inst, keep_counters: bool) {
         let data = live.store.data_mut();
-        for (k, v) in std::mem::take(&mut data.counters) {
+        let counters = std::mem::take(&mut data.counters);
+        for (k, v) in counters.into_iter().filter(|_| keep_counters) {
             let c = self.counters.entry(k).or_default();
             *c = c.saturating_add(v);
         }
@@ -553,7 +563,7 @@ impl Transformer {
         input: (u64, u64),
         result: wasmtime::Result<Result<Vec<bindings::types::BatchResult>, bindings::types::Error>>,
     ) -> Result<Vec<RecordBatch>, PluginError> {
-        self.collect(&mut live.inst);
+        self.collect_call(&mut live.inst, matches!(result, Ok(Ok(_))));
         match result {
             Err(e) => Err(self.trap(call, batch, &e, &live.inst)),
             Ok(Err(e)) => {

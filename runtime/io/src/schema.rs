@@ -6,10 +6,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// One column of an explicit schema.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// Column name.
@@ -29,8 +30,9 @@ fn yes() -> bool {
 }
 
 /// A column type parsed from its name; see [`ColumnSpec::data_type`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "String")]
+#[schemars(with = "String")]
 pub struct ColumnType(pub DataType);
 
 impl TryFrom<String> for ColumnType {

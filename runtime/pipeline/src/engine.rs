@@ -520,6 +520,14 @@ fn spawn_stage<'scope, 'env>(
 
 /// Send one batch through one instance and apply the stage's error policy; the outputs
 /// (none when the batch failed).
+///
+/// Under `skip` and `dead-letter`, a data error that names a row isolates that row: the row
+/// alone is skipped or dead-lettered, and the rows before and after it are sent again, as
+/// two batches, in order. A batch with k bad rows thus costs k + 1 calls or more, and only
+/// the bad rows leave the stream. A failed call's output and counters are discarded, so
+/// re-sent rows are neither duplicated nor counted twice (a plugin that keeps state across
+/// batches must not update it in a call that fails). Any other error applies the policy to
+/// the whole batch.
 fn work(
     t: &mut Transformer,
     item: Item,
@@ -536,46 +544,101 @@ fn work(
         &counters.bytes_in,
         item.batch.get_array_memory_size() as u64,
     );
-    let error = match t.process(&item.batch) {
-        Ok(out) => return out,
-        Err(error) => error,
-    };
-    add(&counters.errors, 1);
-    // A quarantined stage would fail every batch from here on: never skip the rest of the
-    // data silently.
-    let fatal = matches!(error.kind, ErrorKind::Quarantined { .. }) || t.is_quarantined();
-    match plan.on_error {
-        ErrorPolicy::Fail => {}
-        _ if fatal => {}
-        ErrorPolicy::Skip => {
-            tracing::warn!(stage = %plan.name, rows, first_row = item.first_row, "batch skipped: {error}");
-            add(&counters.rows_skipped, rows);
+    let mut out = Vec::new();
+    // Segments of the batch still to send, next one last: (rows, position of the first).
+    let mut todo = vec![(item.batch, item.first_row)];
+    let mut isolated = false;
+    while let Some((batch, first_row)) = todo.pop() {
+        if progress.is_cancelled() {
             return Vec::new();
         }
-        ErrorPolicy::DeadLetter => {
-            add(&counters.rows_dead_lettered, rows);
-            let record = DeadLetterRecord {
-                stage: plan.name.clone(),
-                plugin: Arc::clone(plan.plugin.id()),
-                error,
-                batch: item.batch,
-                first_row: item.first_row,
-            };
-            if dl_tx.send(record).is_err() {
-                failure.set(
-                    progress,
-                    RunError::DeadLetter("the dead-letter sink is gone".into()),
-                );
+        let error = match t.process(&batch) {
+            Ok(batches) => {
+                out.extend(batches);
+                continue;
             }
+            Err(error) => error,
+        };
+        add(&counters.errors, 1);
+        // A quarantined stage would fail every batch from here on: never skip the rest of
+        // the data silently.
+        let fatal = matches!(error.kind, ErrorKind::Quarantined { .. }) || t.is_quarantined();
+        if plan.on_error == ErrorPolicy::Fail || fatal {
+            failure.set(
+                progress,
+                RunError::Stage {
+                    stage: plan.name.clone(),
+                    error: Box::new(error),
+                },
+            );
+            return Vec::new();
+        }
+        let n = batch.num_rows();
+        let (bad, bad_first) = match &error.kind {
+            ErrorKind::Data { row: Some(r), .. } if (*r as usize) < n && n > 1 => {
+                let r = *r as usize;
+                isolated = true;
+                // The rows after, then the rows before (popped first): order is kept.
+                if r + 1 < n {
+                    todo.push((batch.slice(r + 1, n - r - 1), first_row + r as u64 + 1));
+                }
+                if r > 0 {
+                    todo.push((batch.slice(0, r), first_row));
+                }
+                (batch.slice(r, 1), first_row + r as u64)
+            }
+            _ => (batch, first_row),
+        };
+        if !reject(
+            bad, bad_first, error, plan, counters, dl_tx, progress, failure,
+        ) {
             return Vec::new();
         }
     }
-    failure.set(
-        progress,
-        RunError::Stage {
-            stage: plan.name.clone(),
-            error: Box::new(error),
-        },
-    );
-    Vec::new()
+    // Isolating rows cut the batch into pieces: hand the next stage one batch again.
+    if isolated
+        && out.len() > 1
+        && let Some(first) = out.first()
+        && let Ok(joined) = arrow_select::concat::concat_batches(&first.schema(), &out)
+    {
+        return vec![joined];
+    }
+    out
+}
+
+/// Skip or dead-letter `batch` (rows from `first_row` of the stage's input) for `error`;
+/// false when the dead-letter sink is gone (the run is failing).
+#[allow(clippy::too_many_arguments)]
+fn reject(
+    batch: RecordBatch,
+    first_row: u64,
+    error: PluginError,
+    plan: &StagePlan,
+    counters: &StageCounters,
+    dl_tx: &Sender<DeadLetterRecord>,
+    progress: &Progress,
+    failure: &Failure,
+) -> bool {
+    let rows = batch.num_rows() as u64;
+    if plan.on_error == ErrorPolicy::Skip {
+        tracing::warn!(stage = %plan.name, rows, first_row, "rows skipped: {error}");
+        add(&counters.rows_skipped, rows);
+        return true;
+    }
+    add(&counters.rows_dead_lettered, rows);
+    let record = DeadLetterRecord {
+        stage: plan.name.clone(),
+        plugin: Arc::clone(plan.plugin.id()),
+        error,
+        batch,
+        first_row,
+    };
+    if dl_tx.send(record).is_err() {
+        failure.set(
+            progress,
+            RunError::DeadLetter("the dead-letter sink is gone".into()),
+        );
+        return false;
+    }
+    true
 }

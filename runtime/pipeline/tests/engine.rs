@@ -182,6 +182,55 @@ fn dead_letter_receives_each_failing_batch_with_its_error_and_position() {
 }
 
 #[test]
+fn a_data_error_naming_a_row_dead_letters_that_row_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let map = load(&rt, plugins::MAP);
+    let mut letters = Letters::default();
+    // x * 2^57 overflows int64 from x = 64 on: `map` reports a data error naming the first
+    // such row of each call. Batches of 10; rows 64..=99 are bad, 0..=63 good.
+    let (result, sink) = execute(
+        &rt,
+        vec![stage(
+            &map,
+            r#"{"columns":[{"column":"x","scale":144115188075855872}]}"#,
+            1,
+            ErrorPolicy::DeadLetter,
+        )],
+        input(100, 10, 0),
+        Some(&mut letters),
+    );
+    let outcome = result.unwrap();
+    assert_eq!(outcome.rows_dead_lettered, 36);
+    let kept: Vec<i64> = ids(&sink);
+    assert_eq!(
+        kept,
+        (0..64).map(|x| x << 57).collect::<Vec<_>>(),
+        "every good row, in order, once"
+    );
+    let positions: Vec<u64> = letters.0.iter().map(|r| r.first_row).collect();
+    assert_eq!(positions, (64..100).collect::<Vec<u64>>());
+    for r in &letters.0 {
+        assert_eq!(r.batch.num_rows(), 1, "only the bad row is dead-lettered");
+        let x = r
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        assert_eq!(x as u64, r.first_row, "the row at its position");
+        assert!(
+            matches!(&r.error.kind, ErrorKind::Data { column: Some(c), .. } if c == "x"),
+            "{}",
+            r.error
+        );
+    }
+    assert_eq!(outcome.stages[0].rows_in, 100);
+    assert_eq!(outcome.stages[0].rows_out, 64);
+}
+
+#[test]
 fn fail_stops_the_run_with_the_stage_and_batch() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());

@@ -20,6 +20,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::schema::{ColumnSpec, first_difference};
@@ -33,7 +34,7 @@ pub const INFER_RECORDS: usize = 1000;
 pub type BatchStream = BoxStream<'static, Result<RecordBatch, IoError>>;
 
 /// Where and how to read, as written in a pipeline file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     /// A path or URL (see [`Location`]), possibly a glob (`data/*.csv`,
@@ -71,7 +72,7 @@ impl SourceSpec {
 }
 
 /// How to read CSV.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CsvOptions {
     /// Whether the first line names the columns (default true).
@@ -98,7 +99,7 @@ impl Default for CsvOptions {
 }
 
 /// How to read NDJSON.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NdjsonOptions {
     /// The columns; inferred from the first [`INFER_RECORDS`] records of the first file when

@@ -1,108 +1,14 @@
-//! A real S3-compatible server for the tests: moto's `moto_server`, installed by
-//! `scripts/install-test-deps.sh` into a virtualenv, started on a free port and killed when
-//! the [`Moto`] guard drops. Credentials and endpoint go to quiver-io through
-//! [`Storage`] options, never through the process environment.
-
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+//! The shared moto server (`quiver_tests::moto`) and quiver-io [`Storage`] pointed at it:
+//! credentials and endpoint go to quiver-io as options, never through the process
+//! environment.
 
 use quiver_io::Storage;
 use quiver_io::object_store::aws::AmazonS3ConfigKey;
+pub use quiver_tests::moto::Moto;
 
-/// A running moto server.
-pub struct Moto {
-    child: Child,
-    addr: SocketAddr,
-}
-
-/// Where the virtualenv is: `QUIVER_TEST_VENV`, else `$CARGO_TARGET_DIR/test-venv`, else
-/// the first `target/test-venv` above this crate.
-fn server_path() -> PathBuf {
-    let server = |venv: PathBuf| venv.join("bin").join("moto_server");
-    let mut candidates = Vec::new();
-    if let Some(venv) = std::env::var_os("QUIVER_TEST_VENV") {
-        candidates.push(server(PathBuf::from(venv)));
-    } else {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        for dir in manifest.ancestors() {
-            if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-                candidates.push(server(dir.join(target).join("test-venv")));
-            }
-            candidates.push(server(dir.join("target").join("test-venv")));
-        }
-    }
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "moto_server not found (looked at {candidates:#?}); run \
-                 scripts/install-test-deps.sh from the workspace root first (or point \
-                 QUIVER_TEST_VENV at a virtualenv with moto[server])"
-            )
-        })
-}
-
-impl Moto {
-    /// Starts a server and waits until it accepts connections.
-    ///
-    /// # Panics
-    ///
-    /// If the server is not installed (with what to run) or exits.
-    pub fn start() -> Moto {
-        let server = server_path();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let mut child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        // No deadline: the server is up when it answers, or the test fails when it exits.
-        while TcpStream::connect(addr).is_err() {
-            if let Some(status) = child.try_wait().expect("poll moto") {
-                panic!("moto_server exited with {status} before accepting connections");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Moto { child, addr }
-    }
-
-    /// The server's URL.
-    pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Storage that talks to this server with dummy credentials over plain HTTP.
-    pub fn storage(&self) -> Storage {
-        storage_for(&self.endpoint())
-    }
-
-    /// Creates `bucket` with a plain HTTP PUT (moto does not check signatures).
-    pub fn create_bucket(&self, bucket: &str) {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
-        write!(
-            stream,
-            "PUT /{bucket} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("answer");
-        assert!(
-            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "creating bucket {bucket}: {answer}"
-        );
-    }
+/// Storage that talks to `moto` with dummy credentials over plain HTTP.
+pub fn storage(moto: &Moto) -> Storage {
+    storage_for(&moto.endpoint())
 }
 
 /// Storage for a moto server at `endpoint`.
@@ -116,11 +22,4 @@ pub fn storage_for(endpoint: &str) -> Storage {
         .with_s3(AmazonS3ConfigKey::AccessKeyId, "testing")
         .with_s3(AmazonS3ConfigKey::SecretAccessKey, "testing")
         .with_s3(AmazonS3ConfigKey::Region, "us-east-1")
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _already_dead = self.child.kill();
-        let _reaped = self.child.wait();
-    }
 }

@@ -11,7 +11,7 @@ use quiver_io::{
     Format, IoError, Location, SourceSpec, Storage, create_sink_with, open_source_with,
 };
 
-use crate::moto::{Moto, storage_for};
+use crate::moto::{Moto, storage, storage_for};
 use crate::{
     FORMATS, assert_same, child, ext, read_all, read_error, sample, sample_rows, sample_schema,
     sink_spec, write_all,
@@ -39,7 +39,7 @@ async fn keys(storage: &Storage, bucket: &str) -> Vec<String> {
 async fn every_format_round_trips_through_s3() {
     let moto = Moto::start();
     moto.create_bucket("trips");
-    let storage = moto.storage();
+    let storage = storage(&moto);
     let base = Path::new("/");
     for format in FORMATS {
         let single = format!("s3://trips/single/data.{}", ext(format));
@@ -69,7 +69,7 @@ async fn every_format_round_trips_through_s3() {
 async fn an_output_larger_than_one_upload_part_round_trips() {
     let moto = Moto::start();
     moto.create_bucket("large");
-    let storage = moto.storage();
+    let storage = storage(&moto);
     let base = Path::new("/");
     // About 12 MB of Arrow IPC: three 5 MB multipart parts.
     let batches: Vec<_> = (0..6).map(|i| sample_rows(i * 40_000, 40_000)).collect();
@@ -98,7 +98,7 @@ async fn an_output_larger_than_one_upload_part_round_trips() {
 async fn s3_outputs_appear_only_at_commit() {
     let moto = Moto::start();
     moto.create_bucket("atomic");
-    let storage = moto.storage();
+    let storage = storage(&moto);
     let base = Path::new("/");
 
     // Dropped without commit.
@@ -179,7 +179,7 @@ async fn s3_outputs_appear_only_at_commit() {
 async fn missing_objects_are_not_found() {
     let moto = Moto::start();
     moto.create_bucket("empty");
-    let storage = moto.storage();
+    let storage = storage(&moto);
     for path in ["s3://empty/missing.parquet", "s3://empty/events/2026-*.csv"] {
         let error = read_error(&SourceSpec::new(path), Path::new("/"), &storage).await;
         assert!(matches!(error, IoError::NotFound { .. }), "{path}: {error}");
@@ -201,7 +201,7 @@ async fn an_s3_writer_killed_with_sigkill_leaves_no_visible_object() {
     );
     let mut stdout = child::stdout(&mut process);
     child::read_until(&mut stdout, "WRITTEN");
-    let storage = moto.storage();
+    let storage = storage(&moto);
     assert_eq!(
         keys(&storage, "killed").await,
         Vec::<String>::new(),
