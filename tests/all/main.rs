@@ -8,10 +8,17 @@
 //! - `loading`: the compiled-plugin cache and the errors for files that are not plugins;
 //! - `transformer`: the host's checks on what goes in;
 //! - `evil`: the sandbox against every attack of `plugins/evil`, quarantine, fuel, grants,
-//!   the operator's ceiling and accounting.
+//!   the operator's ceiling and accounting;
+//! - `score`: the `score` plugin against XGBoost's and scikit-learn's own predictions of
+//!   `examples/retail/sample.csv`, to 1e-6, with the model directory granted.
+//! - `retail`: the retail demo's forecast (`examples/retail/demo-check.csv`, rows as they
+//!   reach its `score` stage) against XGBoost's own predictions, to 1e-6, and its pipeline's
+//!   `impute`/`features` configs against the parameters the model was trained with.
 
 mod evil;
 mod loading;
 mod plugins;
+mod retail;
 mod roundtrip;
+mod score;
 mod transformer;

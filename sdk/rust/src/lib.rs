@@ -54,6 +54,7 @@ mod adapter;
 mod convert;
 mod error;
 pub mod host;
+pub mod scalar;
 
 #[doc(hidden)]
 pub mod bindings {

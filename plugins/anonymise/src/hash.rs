@@ -1,0 +1,117 @@
+//! Keyed hashing: HMAC-SHA256 of each value under a secret key, written as a token.
+//!
+//! The key is read from a file the stage is granted (a read-only directory), never from the
+//! config: configs are printed, logged and committed, key files are not. A plain hash
+//! (SHA-256 without a key) would not do: anyone can hash every plausible email address or
+//! phone number and look the tokens up. With HMAC, only the key's holder can.
+//!
+//! The same value under the same key always gives the same token (in every column, run and
+//! table), so tokens still join and group; a different key gives unrelated tokens.
+
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{ArrowError, DataType};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Fewest key bytes accepted: 128 bits.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// How a 32-byte digest is written.
+#[derive(serde::Deserialize, Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// 64 lowercase hex digits.
+    #[default]
+    Hex,
+    /// 43 characters of URL-safe base64 without padding.
+    Base64url,
+}
+
+/// The secret key, read once per stream.
+#[derive(Clone)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    /// Read the key from `path`: the file's bytes without trailing whitespace (so a key
+    /// written by `openssl rand -hex 32 > anon.key` works with its newline).
+    ///
+    /// # Errors
+    /// A message saying what to fix: the file is missing (not granted?), or too short.
+    /// The message never contains any part of the key.
+    pub fn read(path: &str) -> Result<Self, String> {
+        let mut bytes = std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read the key file {path}: {e}; grant its directory to the stage, e.g. \
+                 grants = {{ dirs = [{{ host = \"keys\", guest = \"/keys\" }}] }} for /keys/…"
+            )
+        })?;
+        while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+            bytes.pop();
+        }
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "the key in {path} has {} bytes; use at least {MIN_KEY_BYTES} random bytes \
+                 (e.g. `openssl rand -hex 32 > anon.key`)",
+                bytes.len()
+            ));
+        }
+        Ok(Key(bytes))
+    }
+
+    /// The token of `value`.
+    fn token(&self, value: &[u8], encoding: Encoding) -> String {
+        // `new_from_slice` accepts keys of any length for HMAC: the error is unreachable,
+        // and an empty token would be wrong rather than a crash.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(value);
+        let digest = mac.finalize().into_bytes();
+        match encoding {
+            Encoding::Hex => hex::encode(digest),
+            Encoding::Base64url => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
+        }
+    }
+}
+
+/// Tokens for every value of `column` (nulls stay null), as a utf8 column.
+///
+/// Text is hashed as its UTF-8 bytes, binary as its bytes; every other type as the text
+/// arrow prints for it (`42`, `10.5`, `2024-01-31`, `true`), so an integer or a date hashes
+/// the same whether it arrives typed or as text.
+pub fn hash(column: &ArrayRef, key: &Key, encoding: Encoding) -> Result<ArrayRef, ArrowError> {
+    let mut out = StringBuilder::with_capacity(column.len(), column.len() * 64);
+    let mut push = |v: Option<&[u8]>| match v {
+        Some(bytes) => out.append_value(key.token(bytes, encoding)),
+        None => out.append_null(),
+    };
+    match column.data_type() {
+        DataType::Utf8 => column
+            .as_string::<i32>()
+            .iter()
+            .for_each(|v| push(v.map(str::as_bytes))),
+        DataType::LargeUtf8 => column
+            .as_string::<i64>()
+            .iter()
+            .for_each(|v| push(v.map(str::as_bytes))),
+        DataType::Binary => column.as_binary::<i32>().iter().for_each(&mut push),
+        DataType::LargeBinary => column.as_binary::<i64>().iter().for_each(&mut push),
+        _ => {
+            let text = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
+            for row in 0..column.len() {
+                if column.is_null(row) {
+                    push(None);
+                } else {
+                    push(Some(text.value(row).to_string().as_bytes()));
+                }
+            }
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}

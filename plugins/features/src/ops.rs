@@ -1,0 +1,207 @@
+//! The feature computations, one function per operation, each from an input column to
+//! one or more new columns. Parameters were checked at creation; nulls stay null.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Int8Builder, Int32Builder};
+use arrow_array::cast::AsArray;
+use arrow_array::temporal_conversions::{
+    as_datetime, as_datetime_with_timezone, date32_to_datetime, date64_to_datetime,
+};
+use arrow_array::timezone::Tz;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, Float64Array, Int32Array};
+use arrow_schema::{ArrowError, DataType, TimeUnit};
+use chrono::{Datelike, NaiveDateTime, Timelike};
+
+/// A row a computation cannot handle: the row and why.
+pub type Failure = (usize, String);
+
+/// The column as float64 (exact for integers up to 2^53; checked numeric at creation).
+fn floats(column: &ArrayRef) -> Result<Float64Array, ArrowError> {
+    Ok(arrow_cast::cast(column, &DataType::Float64)?
+        .as_primitive::<Float64Type>()
+        .clone())
+}
+
+/// `f(x)` for every value, as float64.
+pub fn map(column: &ArrayRef, f: impl Fn(f64) -> f64) -> Result<ArrayRef, ArrowError> {
+    Ok(Arc::new(floats(column)?.unary::<_, Float64Type>(f)))
+}
+
+/// `ln(1 + x)`; values of -1 or less have no finite logarithm and are a data error.
+pub fn log1p(column: &ArrayRef) -> Result<Result<ArrayRef, Failure>, ArrowError> {
+    let x = floats(column)?;
+    if let Some(row) = (0..x.len()).find(|&i| x.is_valid(i) && x.value(i) <= -1.0) {
+        return Ok(Err((
+            row,
+            format!(
+                "log1p needs values above -1, got {}; filter or shift the column first",
+                x.value(row)
+            ),
+        )));
+    }
+    Ok(Ok(Arc::new(x.unary::<_, Float64Type>(f64::ln_1p))))
+}
+
+/// The bucket index of every value: `i` such that `boundaries[i-1] <= x < boundaries[i]`,
+/// from 0 (below the first boundary) to `boundaries.len()` (at or above the last). NaN
+/// falls in no bucket and becomes null.
+pub fn bucketise(column: &ArrayRef, boundaries: &[f64]) -> Result<ArrayRef, ArrowError> {
+    let x = floats(column)?;
+    let out: Int32Array = x
+        .iter()
+        .map(|v| {
+            v.filter(|v| !v.is_nan())
+                .map(|v| boundaries.partition_point(|b| *b <= v) as i32)
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+/// One 0/1 int8 column per category plus a last one for everything else; a null input
+/// row is null in every column. Values are compared as the text arrow prints for them.
+pub fn one_hot(column: &ArrayRef, categories: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
+    let text = arrow_cast::cast(column, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut builders: Vec<Int8Builder> = (0..=categories.len())
+        .map(|_| Int8Builder::with_capacity(text.len()))
+        .collect();
+    for v in text.iter() {
+        match v {
+            None => builders.iter_mut().for_each(|b| b.append_null()),
+            Some(v) => {
+                let hit = categories
+                    .iter()
+                    .position(|c| c == v)
+                    .unwrap_or(categories.len());
+                for (i, b) in builders.iter_mut().enumerate() {
+                    b.append_value(i8::from(i == hit));
+                }
+            }
+        }
+    }
+    Ok(builders
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect())
+}
+
+/// A part of a date or time.
+#[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// The year, e.g. 2024.
+    Year,
+    /// The month, 1 to 12.
+    Month,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// The day of the week, Monday = 0 to Sunday = 6 (as pandas' `dayofweek`).
+    DayOfWeek,
+    /// The hour, 0 to 23 (timestamps only).
+    Hour,
+}
+
+impl Part {
+    /// The name as written in the config and in output column names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Year => "year",
+            Part::Month => "month",
+            Part::Day => "day",
+            Part::DayOfWeek => "day_of_week",
+            Part::Hour => "hour",
+        }
+    }
+
+    fn of(self, t: &NaiveDateTime) -> i32 {
+        match self {
+            Part::Year => t.year(),
+            Part::Month => t.month() as i32,
+            Part::Day => t.day() as i32,
+            Part::DayOfWeek => t.weekday().num_days_from_monday() as i32,
+            Part::Hour => t.hour() as i32,
+        }
+    }
+}
+
+/// The wall-clock date and time of every value of a date or timestamp column: in the
+/// column's time zone when it has one (fixed offsets; checked at creation), else as is.
+fn datetimes(column: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>, ArrowError> {
+    fn ts<T: ArrowPrimitiveType<Native = i64>>(
+        column: &ArrayRef,
+        tz: Option<Tz>,
+    ) -> Vec<Option<NaiveDateTime>> {
+        column
+            .as_primitive::<T>()
+            .iter()
+            .map(|v| {
+                let v = v?;
+                match tz {
+                    Some(tz) => as_datetime_with_timezone::<T>(v, tz).map(|d| d.naive_local()),
+                    None => as_datetime::<T>(v),
+                }
+            })
+            .collect()
+    }
+    Ok(match column.data_type() {
+        DataType::Date32 => column
+            .as_primitive::<Date32Type>()
+            .iter()
+            .map(|v| v.and_then(date32_to_datetime))
+            .collect(),
+        DataType::Date64 => column
+            .as_primitive::<Date64Type>()
+            .iter()
+            .map(|v| v.and_then(date64_to_datetime))
+            .collect(),
+        DataType::Timestamp(unit, zone) => {
+            let tz = zone.as_deref().map(str::parse::<Tz>).transpose()?;
+            match unit {
+                TimeUnit::Second => ts::<TimestampSecondType>(column, tz),
+                TimeUnit::Millisecond => ts::<TimestampMillisecondType>(column, tz),
+                TimeUnit::Microsecond => ts::<TimestampMicrosecondType>(column, tz),
+                TimeUnit::Nanosecond => ts::<TimestampNanosecondType>(column, tz),
+            }
+        }
+        t => {
+            return Err(ArrowError::InvalidArgumentError(format!(
+                "{t} is not a date or timestamp"
+            )));
+        }
+    })
+}
+
+/// One int32 column per part.
+pub fn date_parts(column: &ArrayRef, parts: &[Part]) -> Result<Vec<ArrayRef>, ArrowError> {
+    let times = datetimes(column)?;
+    Ok(parts
+        .iter()
+        .map(|p| {
+            let mut b = Int32Builder::with_capacity(times.len());
+            for t in &times {
+                b.append_option(t.as_ref().map(|t| p.of(t)));
+            }
+            Arc::new(b.finish()) as ArrayRef
+        })
+        .collect())
+}
+
+/// The number of characters (Unicode scalar values) of every string, as int32.
+pub fn length(column: &ArrayRef) -> ArrayRef {
+    let count = |s: &str| s.chars().count() as i32;
+    let out: Int32Array = match column.data_type() {
+        DataType::LargeUtf8 => column
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map(count))
+            .collect(),
+        _ => column
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(count))
+            .collect(),
+    };
+    Arc::new(out)
+}
