@@ -13,8 +13,9 @@
 //! - [`check_type`] says whether a type can cross at all, and [`boundary_type`] which type a
 //!   dictionary-encoded column becomes when it crosses (its value type).
 //!
-//! Both sides of the boundary use it: the host validates every batch a plugin returns, the
-//! Rust SDK validates every batch the host sends. It depends on the arrow sub-crates only,
+//! Both sides of the boundary use it: the host fully validates every batch a plugin returns;
+//! the Rust SDK checks the layout (lengths, offsets) of every batch the host sends, trusting
+//! its content ([`decode_with`], [`Validation::Layout`]). It depends on the arrow sub-crates only,
 //! so it builds for `wasm32-wasip2` without the arrow facade.
 
 #![deny(missing_docs)]
@@ -298,6 +299,33 @@ pub fn decode(
     num_rows: usize,
     buffers: OwnedBuffers,
 ) -> Result<ArrayRef, LayoutError> {
+    decode_with(data_type, num_rows, buffers, Validation::Full)
+}
+
+/// How much of a column's content [`decode_with`] verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Everything: lengths, offsets, and the values themselves (UTF-8, decimal precision).
+    /// For buffers from the other, untrusted side: the host decoding what a plugin returned.
+    Full,
+    /// Lengths and offsets only, so the array is memory-safe to use, but not the values'
+    /// content. Only for buffers that come from a validated arrow array: the Rust SDK
+    /// decoding what the host sent, where re-checking UTF-8 inside wasm measured as a large
+    /// share of a string-heavy batch's cost (BENCHMARKS.md, transform cost).
+    Layout,
+}
+
+/// [`decode`], verifying as much as `validation` says.
+///
+/// # Errors
+/// As [`decode`]; with [`Validation::Layout`], invalid UTF-8 or out-of-precision decimals
+/// are not detected.
+pub fn decode_with(
+    data_type: &DataType,
+    num_rows: usize,
+    buffers: OwnedBuffers,
+    validation: Validation,
+) -> Result<ArrayRef, LayoutError> {
     check_type(data_type)?;
     let invalid = |reason: String| LayoutError::Invalid {
         data_type: data_type.clone(),
@@ -395,6 +423,15 @@ pub fn decode(
         })
         .buffers(buffers)
         .align_buffers(true);
+    let builder = match validation {
+        Validation::Full => builder,
+        // SAFETY: the checks above establish what makes the array memory-safe to read: the
+        // buffer lengths for the row count, and for variable-width types offsets that are
+        // non-negative, never decrease and end within the values. What is left unchecked is
+        // content (UTF-8, decimal precision), which the caller vouches for by choosing
+        // `Layout` (buffers copied from a validated arrow array).
+        Validation::Layout => unsafe { builder.skip_validation(true) },
+    };
     let data = builder.build().map_err(|e| invalid(e.to_string()))?;
     Ok(make_array(data))
 }

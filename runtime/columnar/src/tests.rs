@@ -326,6 +326,47 @@ fn invalid_utf8_is_refused() {
 }
 
 #[test]
+fn layout_validation_still_refuses_what_would_be_unsafe_to_read() {
+    let layout = |data_type: DataType, rows: usize, buffers: OwnedBuffers| {
+        decode_with(&data_type, rows, buffers, Validation::Layout)
+            .expect_err("must be refused")
+            .to_string()
+    };
+    // Offsets past the end of the values.
+    let offsets = [0i32, 9].iter().flat_map(|o| o.to_le_bytes()).collect();
+    let reason = layout(
+        DataType::Utf8,
+        1,
+        OwnedBuffers {
+            offsets: Some(offsets),
+            values: vec![b'a'],
+            ..Default::default()
+        },
+    );
+    assert!(reason.contains("past the end"), "{reason}");
+    // A values buffer too short for the rows.
+    let reason = layout(
+        DataType::Int64,
+        2,
+        OwnedBuffers {
+            values: vec![0; 8],
+            ..Default::default()
+        },
+    );
+    assert!(reason.contains("values buffer"), "{reason}");
+    // Valid input decodes to the same array as under full validation.
+    let array = StringArray::from(vec![Some("é"), None, Some("東京")]);
+    let back = decode_with(
+        &DataType::Utf8,
+        3,
+        encode_owned(&array).unwrap(),
+        Validation::Layout,
+    )
+    .unwrap();
+    assert_eq!(back.as_ref(), &array as &dyn Array);
+}
+
+#[test]
 fn missing_offsets_are_refused() {
     let reason = invalid(
         DataType::Binary,
