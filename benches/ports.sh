@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Throughput of the Python `map` port against the Rust `map` plugin, on the same batches.
+# Throughput of the C, Python and JavaScript `map` ports against the Rust `map` plugin, on the
+# same batches (issue: plugins in other languages; results in BENCHMARKS.md).
 #
-#   sdk/python/bench.sh [ROWS] [BATCH_ROWS]        (defaults: 1000000 rows, 8192 per batch)
+#   benches/ports.sh [ROWS] [BATCH_ROWS]        (defaults: 1000000 rows, 8192 per batch)
 #
 # Generates a CSV of ROWS rows (id, customer, amount: float64 with ~1% nulls, qty: int64),
 # then runs `quiver run --report` with each plugin over it, for a float config (the demo's
@@ -10,18 +11,20 @@
 # warm-up run that fills the compiled-component cache; the best stage busy time of the run
 # report (time spent inside the plugin's `process`, boundary copies included) gives rows/s.
 #
-# Environment: QUIVER (the CLI; default `quiver` on PATH, else target/release/quiver),
-# RUST_MAP (default target/guests/wasm32-wasip2/release/map.wasm, built by the lead's
-# `cargo build`), WORK (scratch directory, default /tmp/quiver-py-bench), REPEAT.
+# Environment: QUIVER (the CLI; default ${CARGO_TARGET_DIR:-target}/release/quiver),
+# RUST_MAP (default target/guests/wasm32-wasip2/release/map.wasm, built by the test suite or
+# the demo), WORK (scratch directory, default /tmp/quiver-ports-bench), REPEAT, LANGS
+# (default "c python js"). Each port is built with `sdk/<lang>/build.sh`, which installs its
+# toolchain on first use.
 set -euo pipefail
 
 rows="${1:-1000000}"
 batch_rows="${2:-8192}"
-sdk="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$sdk/../.." && pwd)"
-work="${WORK:-/tmp/quiver-py-bench}"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${WORK:-/tmp/quiver-ports-bench}"
 repeat="${REPEAT:-3}"
-quiver="${QUIVER:-$(command -v quiver || echo "$repo/target/release/quiver")}"
+langs="${LANGS:-c python js}"
+quiver="${QUIVER:-${CARGO_TARGET_DIR:-$repo/target}/release/quiver}"
 rust_map="${RUST_MAP:-$repo/target/guests/wasm32-wasip2/release/map.wasm}"
 
 for f in "$quiver" "$rust_map"; do
@@ -48,9 +51,11 @@ with open(path, "w") as f:
 PY
 fi
 
-py_map="$work/map-python.wasm"
-echo "building the Python map port" >&2
-"$sdk/build.sh" "$sdk/examples/map" "$py_map" >/dev/null 2>&1 || "$sdk/build.sh" "$sdk/examples/map" "$py_map"
+for lang in $langs; do
+    echo "building the $lang map port" >&2
+    "$repo/sdk/$lang/build.sh" "$repo/sdk/$lang/examples/map" "$work/map-$lang.wasm" >/dev/null 2>&1 ||
+        "$repo/sdk/$lang/build.sh" "$repo/sdk/$lang/examples/map" "$work/map-$lang.wasm"
+done
 
 float_cfg='{ columns = [{ column = "amount", scale = 1.19, min = 0.0, output = "gross" }] }'
 int_cfg='{ columns = [{ column = "qty", scale = 3, offset = -1 }] }'
@@ -70,7 +75,7 @@ config = $config
 
 [sink]
 path = "$work/out-$impl-$case.parquet"
-overwrite = true
+mode = "overwrite"
 TOML
     "$quiver" run "$pipe" --report "$report" >/dev/null
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"][0]; print(s["busy_ms"], s["rows_in"])' "$report"
@@ -79,8 +84,8 @@ TOML
 printf '%-8s %-7s %10s %12s %14s\n' impl case rows "busy ms" "rows/s"
 for case in float int; do
     if [[ $case == float ]]; then config="$float_cfg"; else config="$int_cfg"; fi
-    for impl in rust python; do
-        if [[ $impl == rust ]]; then plugin="$rust_map"; else plugin="$py_map"; fi
+    for impl in rust $langs; do
+        if [[ $impl == rust ]]; then plugin="$rust_map"; else plugin="$work/map-$impl.wasm"; fi
         run "$impl" "$plugin" "$case" "$config" >/dev/null # warm-up: compile and cache
         best=""
         for _ in $(seq "$repeat"); do

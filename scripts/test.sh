@@ -16,4 +16,6 @@ export QUIVER_TEST_VENV
 for lang in python js c; do
     scripts/toolchains/$lang.sh >/dev/null
 done
+# The Python SDK's own unit tests, in plain CPython (about a second).
+python3 sdk/python/tests/run_local.py
 cargo test --release "$@"

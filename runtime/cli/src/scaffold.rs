@@ -85,7 +85,7 @@ pub struct BuildArgs {
     #[arg(long, short, env = "QUIVER_BUILD_OUT")]
     out: Option<PathBuf>,
     /// The language, when the folder's files do not tell.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "QUIVER_LANG")]
     lang: Option<Lang>,
     /// The SDK folder of a Quiver checkout (templates and build scripts).
     #[arg(long, env = "QUIVER_SDK_DIR", default_value_os_t = default_sdk_dir())]
