@@ -524,10 +524,17 @@ fn spawn_stage<'scope, 'env>(
 /// Under `skip` and `dead-letter`, a data error that names a row isolates that row: the row
 /// alone is skipped or dead-lettered, and the rows before and after it are sent again, as
 /// two batches, in order. A batch with k bad rows thus costs k + 1 calls or more, and only
-/// the bad rows leave the stream. A failed call's output and counters are discarded, so
+/// the bad rows leave the stream. Since each call may look at every row it is sent, at most
+/// [`MAX_ISOLATED_ROWS`] rows are isolated per batch: past that the policy applies to the
+/// rest of the failing part as a whole (still counted, never dropped silently), so a batch
+/// of nothing but bad rows costs a bounded number of calls instead of one per row. A failed call's output and counters are discarded, so
 /// re-sent rows are neither duplicated nor counted twice (a plugin that keeps state across
 /// batches must not update it in a call that fails). Any other error applies the policy to
 /// the whole batch.
+/// Rows isolated one by one per input batch before the error policy applies to the rest of
+/// a failing part as a whole (see [`work`]).
+pub const MAX_ISOLATED_ROWS: usize = 256;
+
 fn work(
     t: &mut Transformer,
     item: Item,
@@ -547,7 +554,7 @@ fn work(
     let mut out = Vec::new();
     // Segments of the batch still to send, next one last: (rows, position of the first).
     let mut todo = vec![(item.batch, item.first_row)];
-    let mut isolated = false;
+    let mut isolated = 0_usize;
     while let Some((batch, first_row)) = todo.pop() {
         if progress.is_cancelled() {
             return Vec::new();
@@ -575,9 +582,11 @@ fn work(
         }
         let n = batch.num_rows();
         let (bad, bad_first) = match &error.kind {
-            ErrorKind::Data { row: Some(r), .. } if (*r as usize) < n && n > 1 => {
+            ErrorKind::Data { row: Some(r), .. }
+                if (*r as usize) < n && n > 1 && isolated < MAX_ISOLATED_ROWS =>
+            {
                 let r = *r as usize;
-                isolated = true;
+                isolated += 1;
                 // The rows after, then the rows before (popped first): order is kept.
                 if r + 1 < n {
                     todo.push((batch.slice(r + 1, n - r - 1), first_row + r as u64 + 1));
@@ -596,7 +605,7 @@ fn work(
         }
     }
     // Isolating rows cut the batch into pieces: hand the next stage one batch again.
-    if isolated
+    if isolated > 0
         && out.len() > 1
         && let Some(first) = out.first()
         && let Ok(joined) = arrow_select::concat::concat_batches(&first.schema(), &out)

@@ -231,6 +231,40 @@ fn a_data_error_naming_a_row_dead_letters_that_row_alone() {
 }
 
 #[test]
+fn row_isolation_is_bounded_per_batch_and_the_rest_is_dead_lettered_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let map = load(&rt, plugins::MAP);
+    let mut letters = Letters::default();
+    let limit = quiver_pipeline::engine::MAX_ISOLATED_ROWS as u64;
+    // One batch of 64 good rows and 300 bad ones (x * 2^57 overflows from x = 64 on).
+    let (result, sink) = execute(
+        &rt,
+        vec![stage(
+            &map,
+            r#"{"columns":[{"column":"x","scale":144115188075855872}]}"#,
+            1,
+            ErrorPolicy::DeadLetter,
+        )],
+        input(364, 364, 0),
+        Some(&mut letters),
+    );
+    let outcome = result.unwrap();
+    // Every row is accounted for: the good ones out, the bad ones dead-lettered.
+    assert_eq!(ids(&sink).len(), 64);
+    assert_eq!(outcome.rows_dead_lettered, 300);
+    let singles = letters.0.iter().filter(|r| r.batch.num_rows() == 1).count() as u64;
+    assert_eq!(singles, limit, "rows isolated one by one, up to the bound");
+    let last = letters.0.last().unwrap();
+    assert_eq!(
+        last.batch.num_rows() as u64,
+        300 - limit,
+        "the rest as one record"
+    );
+    assert_eq!(last.first_row, 64 + limit);
+}
+
+#[test]
 fn fail_stops_the_run_with_the_stage_and_batch() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());
