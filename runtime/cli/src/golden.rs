@@ -46,7 +46,7 @@ pub struct TestArgs {
     #[arg(long, env = "QUIVER_JUNIT")]
     junit: Option<PathBuf>,
     /// Rewrite every case's `expected.csv` from the current output instead of comparing.
-    #[arg(long)]
+    #[arg(long, env = "QUIVER_BLESS")]
     bless: bool,
     #[command(flatten)]
     ceiling: CeilingArgs,
