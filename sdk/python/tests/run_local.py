@@ -11,7 +11,9 @@ fall back to stderr and `quiver_sdk.host.LOCAL_COUNTERS` outside a component.
 The golden cases themselves run against built components: see `sdk/python/README.md`.
 """
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import unittest
@@ -28,12 +30,19 @@ def bindings_dir():
     ).stdout.strip().splitlines()[-1]
     out = os.path.join(os.path.dirname(os.path.dirname(cpy)), "bindings-plugin")
     wit = os.path.join(REPO, "wit")
-    stamp = os.path.join(out, ".wit-mtime")
-    mtime = str(max(os.path.getmtime(os.path.join(wit, f)) for f in os.listdir(wit)))
-    if not os.path.exists(stamp) or open(stamp).read() != mtime:
+    # Keyed on the WIT's content, not its mtime: every clone has new mtimes.
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(wit)):
+        with open(os.path.join(wit, name), "rb") as f:
+            digest.update(name.encode() + b"\0" + f.read())
+    key = digest.hexdigest()
+    stamp = os.path.join(out, ".wit-sha256")
+    if not os.path.exists(stamp) or open(stamp).read() != key:
+        # componentize-py refuses to write over existing bindings: start from nothing.
+        shutil.rmtree(out, ignore_errors=True)
         subprocess.run([cpy, "-d", wit, "-w", "plugin", "bindings", out], check=True)
         with open(stamp, "w") as f:
-            f.write(mtime)
+            f.write(key)
     return out
 
 
