@@ -7,7 +7,9 @@
 //! appended columns, a boolean (`_invalid` unless configured) and a text column listing the
 //! names of the flag rules it broke (`_invalid_rules`; null for rows that broke none).
 //! Every rule counts the rows that broke it in the host counter `rule:<name>`, whatever its
-//! action, so no row is dropped silently.
+//! action, so no row is dropped silently: drop and flag rules once the call has succeeded,
+//! a fail rule 1 for the row it fails on (the host keeps that count and isolates the row; the
+//! rows around it are sent again and counted then).
 //!
 //! All rules run on every row of the batch as it arrived (a row dropped by one rule is still
 //! seen by the others, `unique` included), then fail, drop and flag apply in that order.
@@ -423,6 +425,9 @@ impl Transform for Validate {
         let columns = batch.columns();
         let mut drop = vec![false; n];
         let mut flagged: Vec<Vec<&str>> = vec![Vec::new(); if self.flags { n } else { 0 }];
+        // Counts of the drop and flag rules, added to the host counters once the call has
+        // succeeded (a failed call's rows come back and are counted then).
+        let mut counts: Vec<(&str, usize)> = Vec::new();
         for rule in &mut self.rules {
             let column = &columns[rule.column];
             let name = batch.schema_ref().field(rule.column).name().clone();
@@ -442,9 +447,11 @@ impl Transform for Validate {
             if count == 0 {
                 continue;
             }
-            quiver_sdk::host::counter_add(&rule.counter, count as u64);
             match rule.action {
                 Action::Fail => {
+                    // The host keeps the counters of a call that fails naming a row, and
+                    // re-sends the other rows: count that one row, for this rule only.
+                    quiver_sdk::host::counter_add(&rule.counter, 1);
                     let row = failed.iter().position(|&f| f).unwrap_or(0);
                     let value = match &rule.check {
                         Check::Compare { right, .. } => {
@@ -463,11 +470,13 @@ impl Transform for Validate {
                     ));
                 }
                 Action::Drop => {
+                    counts.push((&rule.counter, count));
                     for (d, f) in drop.iter_mut().zip(&failed) {
                         *d |= f;
                     }
                 }
                 Action::Flag => {
+                    counts.push((&rule.counter, count));
                     for (names, f) in flagged.iter_mut().zip(&failed) {
                         if *f {
                             names.push(&rule.name);
@@ -497,9 +506,12 @@ impl Transform for Validate {
         } else {
             full
         };
-        // The call succeeded: only now do `unique` rules remember this batch's values. A
-        // failed call changes no state, so the rows the host re-sends after isolating a bad
-        // row are judged exactly as the first time.
+        // The call succeeded: only now are the counts added and do `unique` rules remember
+        // this batch's values. A failed call changes no state, so the rows the host re-sends
+        // after isolating a bad row are judged and counted exactly as the first time.
+        for (counter, count) in counts {
+            quiver_sdk::host::counter_add(counter, count as u64);
+        }
         for rule in &mut self.rules {
             rule.check.commit();
         }

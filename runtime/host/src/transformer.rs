@@ -128,6 +128,21 @@ fn wit_error_kind(e: bindings::types::Error) -> ErrorKind {
     }
 }
 
+/// Whether the counters a `process`/`finish` call added are kept: when it succeeded, and
+/// when it failed with a data error naming a row. That error isolates the row (the engine
+/// re-sends the rows around it and hands the row itself to the error policy), so the
+/// contract with plugins is: a call that fails that way counts only what it says about the
+/// failing row — e.g. `validate` adds 1 to the counter of the rule that failed — and what
+/// it counted for any other row is its own double count. Every other failed call's counters
+/// are dropped with its output.
+fn keeps_counters<T>(result: &wasmtime::Result<Result<T, bindings::types::Error>>) -> bool {
+    match result {
+        Ok(Ok(_)) => true,
+        Ok(Err(bindings::types::Error::Data(d))) => d.row.is_some(),
+        _ => false,
+    }
+}
+
 /// Whether a failure means the instance cannot be trusted with another call.
 fn discards_instance(kind: &ErrorKind) -> bool {
     match kind {
@@ -192,8 +207,10 @@ impl Transformer {
         &self.usage
     }
 
-    /// Counters the plugin bumped through `host.counter-add`, over all its instances; the
-    /// counters of a `process` or `finish` call that failed are not kept.
+    /// Counters the plugin bumped through `host.counter-add`, over all its instances. The
+    /// counters of a `process` or `finish` call that failed are not kept, except when it
+    /// failed with a data error naming a row: those describe that one row, which the engine
+    /// isolates and sends to the error policy (see [`keeps_counters`]).
     pub fn counters(&self) -> &BTreeMap<String, u64> {
         &self.counters
     }
@@ -386,9 +403,8 @@ impl Transformer {
     }
 
     /// [`Self::collect`], dropping the call's counters unless `keep_counters`: the counters
-    /// of a `process`/`finish` call that failed are discarded with its output, so the rows
-    /// of a failed batch are counted by the error policy (skipped, dead-lettered) and a
-    /// re-run of the same rows is not counted twice.
+    /// of a `process`/`finish` call that failed are discarded with its output (but see
+    /// [`keeps_counters`]), so a re-run of the same rows is not counted twice.
     fn collect_call(&mut self, live: &mut Inst, keep_counters: bool) {
         let data = live.store.data_mut();
         let counters = std::mem::take(&mut data.counters);
@@ -563,7 +579,7 @@ impl Transformer {
         input: (u64, u64),
         result: wasmtime::Result<Result<Vec<bindings::types::BatchResult>, bindings::types::Error>>,
     ) -> Result<Vec<RecordBatch>, PluginError> {
-        self.collect_call(&mut live.inst, matches!(result, Ok(Ok(_))));
+        self.collect_call(&mut live.inst, keeps_counters(&result));
         match result {
             Err(e) => Err(self.trap(call, batch, &e, &live.inst)),
             Ok(Err(e)) => {

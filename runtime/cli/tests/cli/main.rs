@@ -315,6 +315,60 @@ fn failed_batches_go_to_the_dead_letter_file_with_their_context() {
 }
 
 #[test]
+fn validate_counts_every_rule_in_the_report_dead_lettered_rows_included() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two batches of 4; three rows break the `fail` rule (one of them also the `drop` rule:
+    // it is dead-lettered, so it counts for the fail rule only), two more break the drop
+    // rule, one has a null amount (flag).
+    std::fs::write(
+        dir.path().join("in.csv"),
+        "id,name,amount\n1,ann,10\n2,bob,-1\n3,zed,5\n4,cy,-2\n\
+         5,zed,-3\n6,ann,\n7,bob,1\n8,zed,2\n",
+    )
+    .unwrap();
+    let text = format!(
+        "[source]\npath = \"in.csv\"\nbatch_rows = 4\n\n\
+         [[stage]]\nplugin = {:?}\non_error = \"dead-letter\"\nconfig = {{ rules = [\n\
+         {{ name = \"amount_positive\", check = \"range\", column = \"amount\", min = 0, action = \"fail\" }},\n\
+         {{ name = \"known_name\", check = \"allowed\", column = \"name\", values = [\"ann\", \"bob\", \"cy\"], action = \"drop\" }},\n\
+         {{ name = \"amount_present\", check = \"not_null\", column = \"amount\", action = \"flag\" }},\n\
+         ] }}\n\n[dead_letter]\npath = \"failed.ndjson\"\n\n[sink]\npath = \"out.csv\"\n",
+        plugins::VALIDATE
+    );
+    let pipeline = dir.path().join("pipeline.toml");
+    std::fs::write(&pipeline, text).unwrap();
+    let r = run_with_report(dir.path(), &pipeline);
+    assert_eq!(r["rows_read"], 8);
+    assert_eq!(r["rows_dead_lettered"], 3);
+    assert_eq!(r["rows_written"], 3, "{r}");
+    assert_eq!(
+        r["stages"][0]["counters"],
+        serde_json::json!({
+            "rule:amount_positive": 3,
+            "rule:known_name": 2,
+            "rule:amount_present": 1,
+        }),
+        "{r}"
+    );
+    let dead = std::fs::read_to_string(dir.path().join("failed.ndjson")).unwrap();
+    let ids: Vec<i64> = dead
+        .lines()
+        .map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(row["error"].as_str().unwrap().contains("amount_positive"));
+            let record: serde_json::Value =
+                serde_json::from_str(row["record"].as_str().unwrap()).unwrap();
+            record["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [2, 4, 5]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        "id,name,amount,_invalid,_invalid_rules\n1,ann,10,false,\n6,ann,,true,amount_present\n7,bob,1,false,\n"
+    );
+}
+
+#[test]
 fn skip_drops_failed_batches_and_the_summary_counts_them() {
     let dir = tempfile::tempdir().unwrap();
     let stages = format!(
