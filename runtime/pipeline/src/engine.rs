@@ -16,17 +16,26 @@
 //! - A failure under the `fail` policy (or any failure of the source, the sink, `finish`, or
 //!   a quarantined stage) cancels the run: every thread stops at its next step, nothing
 //!   more is written, and the first failure is returned. The caller then must not commit.
+//! - [`Progress::stop_intake`] drains the run instead: the source thread asks for no further
+//!   batch and ends the stream as if the source had ended; the run then succeeds.
+//! - A hot swap ([`Progress::swap`]) takes effect at a batch boundary: each worker checks,
+//!   right after taking a batch, whether the batch is at or past an accepted swap's switch
+//!   point (see [`crate::swap`]); if so it finishes its old transformer, puts what that
+//!   flushed ahead of the batch's output, and processes the batch with the new one.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 use quiver_host::{ErrorKind, PluginError, PluginId, Transformer};
 
+use crate::observer::{CallEvent, ErrorEvent, SwapEvent};
 use crate::plan::{ErrorPolicy, Prepared, StagePlan};
 use crate::rechunk::Rechunker;
-use crate::stats::{Progress, StageCounters, StageStats, add};
+use crate::stats::{Progress, StageCounters, StageStats, UsageMark, add};
+use crate::swap::{Resolve, SwapOutcome};
 
 /// A boxed error from a source, sink or dead-letter sink.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -115,6 +124,9 @@ pub struct RunOutcome {
     pub rows_written: u64,
     /// Rows handed to the dead-letter sink.
     pub rows_dead_lettered: u64,
+    /// Whether the run was drained ([`Progress::stop_intake`]) before the source ended: the
+    /// output holds exactly what was read until then.
+    pub stopped_early: bool,
     /// Per stage, in order.
     pub stages: Vec<StageStats>,
 }
@@ -216,6 +228,9 @@ impl Emitter {
 /// Run `prepared` from `source` to `sink`, sending failed batches of `dead-letter` stages
 /// to `dead_letter`. Blocks until the run is over.
 ///
+/// `progress` is the handle other threads steer the run with while it goes: cancel it,
+/// drain it ([`Progress::stop_intake`]), swap a stage's plugin version ([`Progress::swap`]).
+///
 /// # Errors
 /// The first failure; the sink has then received only part of the data and must not be
 /// committed.
@@ -255,39 +270,76 @@ pub fn run(
             plans.len()
         )));
     }
+    // Record what each stage takes, produces and runs: swaps are checked against it.
+    for ((plan, instances), (_, counters)) in plans.iter().zip(&instance_sets).zip(&progress.stages)
+    {
+        let schema_in = instances
+            .first()
+            .map_or_else(|| input.clone(), Transformer::input_schema);
+        let schema_out = instances
+            .first()
+            .map_or_else(|| schema_in.clone(), Transformer::output_schema);
+        counters.swap.start(
+            schema_in,
+            schema_out,
+            instances.len(),
+            Arc::clone(plan.plugin.id()),
+        );
+        for t in instances {
+            counters.add_usage(None, t.usage());
+        }
+    }
     let (dl_tx, dl_rx) = unbounded::<DeadLetterRecord>();
     let mut rows_written = 0;
     let mut rows_dead_lettered = 0;
 
-    let stats = std::thread::scope(|scope| {
+    let (stats, stopped_early) = std::thread::scope(|scope| {
         // Source → stage 0 (or straight to the sink when there are no stages).
         let (first_tx, mut rx) = bounded::<Item>(2);
-        {
+        let source_thread = {
             let failure = &failure;
             let mut emitter = Emitter::new(first_tx, plans.first(), input.clone());
             let mut source = source;
-            scope.spawn(move || {
-                for next in source.by_ref() {
+            // Whether the stream was ended by `stop_intake` rather than by the source.
+            scope.spawn(move || -> bool {
+                let mut stopped = false;
+                loop {
                     if progress.is_cancelled() {
-                        return;
+                        return false;
+                    }
+                    // Checked between batches only: a `next()` that blocks is not interrupted.
+                    if progress.is_stopping() {
+                        stopped = true;
+                        break;
+                    }
+                    let Some(next) = source.next() else { break };
+                    if progress.is_cancelled() {
+                        return false;
                     }
                     match next {
                         Ok(batch) => {
                             add(&progress.rows_read, batch.num_rows() as u64);
                             match emitter.emit(batch) {
                                 Ok(true) => {}
-                                Ok(false) => return,
-                                Err(e) => return failure.set(progress, e),
+                                Ok(false) => return false,
+                                Err(e) => {
+                                    failure.set(progress, e);
+                                    return false;
+                                }
                             }
                         }
-                        Err(e) => return failure.set(progress, RunError::Source(e)),
+                        Err(e) => {
+                            failure.set(progress, RunError::Source(e));
+                            return false;
+                        }
                     }
                 }
                 if let Err(e) = emitter.flush() {
                     failure.set(progress, e);
                 }
-            });
-        }
+                stopped
+            })
+        };
 
         let mut handles = Vec::with_capacity(plans.len());
         for (i, (plan, instances)) in plans.iter().zip(instance_sets).enumerate() {
@@ -295,16 +347,20 @@ pub fn run(
             let schema = instances
                 .first()
                 .map_or_else(|| input.clone(), Transformer::output_schema);
+            let ctx = Ctx {
+                index: i,
+                plan,
+                counters: &progress.stages[i].1,
+                dl_tx: dl_tx.clone(),
+                progress,
+                failure: &failure,
+            };
             handles.push(spawn_stage(
                 scope,
-                plan,
+                ctx,
                 instances,
                 rx,
                 Emitter::new(out_tx, plans.get(i + 1), schema),
-                &progress.stages[i].1,
-                dl_tx.clone(),
-                progress,
-                &failure,
             ));
             rx = out_rx;
         }
@@ -350,7 +406,8 @@ pub fn run(
                 },
             }
         }
-        handles
+        let stopped_early = source_thread.join().unwrap_or(false);
+        let stats = handles
             .into_iter()
             .zip(&plans)
             .enumerate()
@@ -360,16 +417,23 @@ pub fn run(
                     .iter()
                     .map(|t| (t.usage(), t.counters()))
                     .collect();
-                let id = plan.plugin.id();
+                let counters = &progress.stages[i].1;
+                let events = counters.swap.close(progress.is_cancelled());
+                notify_swaps(progress, i, events);
+                let id = counters
+                    .plugin()
+                    .unwrap_or_else(|| Arc::clone(plan.plugin.id()));
                 StageStats::new(
                     &plan.name,
-                    id,
+                    &id,
                     plan.parallelism.max(1),
-                    &progress.stages[i].1,
+                    counters,
                     &usages,
+                    counters.swaps(),
                 )
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (stats, stopped_early)
     });
 
     let failed = failure
@@ -388,23 +452,147 @@ pub fn run(
             .load(std::sync::atomic::Ordering::Relaxed),
         rows_written,
         rows_dead_lettered,
+        stopped_early,
         stages: stats,
     })
 }
 
-/// Start the workers and the collector of one stage; the handle yields its transformers
-/// back (for their usage) when the stage is done.
-#[allow(clippy::too_many_arguments)]
-fn spawn_stage<'scope, 'env>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
+/// Hand swap events to the observer, if any.
+fn notify_swaps(progress: &Progress, stage: usize, events: Vec<SwapEvent>) {
+    if let Some(o) = progress.observer() {
+        for e in &events {
+            o.swap(stage, e);
+        }
+    }
+}
+
+/// What every worker of one stage shares.
+#[derive(Clone)]
+struct Ctx<'env> {
+    /// Position of the stage in the pipeline.
+    index: usize,
     plan: &'env StagePlan,
-    instances: Vec<Transformer>,
-    rx: Receiver<Item>,
-    mut emitter: Emitter,
     counters: &'env StageCounters,
     dl_tx: Sender<DeadLetterRecord>,
     progress: &'env Progress,
     failure: &'env Failure,
+}
+
+impl Ctx<'_> {
+    /// One `process` (`batch`) or `finish` (`None`) call: the live usage counters and the
+    /// observer are updated after it.
+    fn call(
+        &self,
+        t: &mut Transformer,
+        batch: Option<&RecordBatch>,
+    ) -> Result<Vec<RecordBatch>, PluginError> {
+        let before = UsageMark::of(t.usage());
+        let started = self.progress.observer().map(|_| Instant::now());
+        let result = match batch {
+            Some(b) => t.process(b),
+            None => t.finish(),
+        };
+        self.counters.add_usage(Some(&before), t.usage());
+        if let (Some(o), Some(started)) = (self.progress.observer(), started) {
+            let event = CallEvent {
+                plugin: t.plugin().id(),
+                finish: batch.is_none(),
+                duration: started.elapsed(),
+                rows_in: batch.map_or(0, |b| b.num_rows() as u64),
+                rows_out: result
+                    .as_ref()
+                    .map_or(0, |out| out.iter().map(|b| b.num_rows() as u64).sum()),
+                error_kind: result.as_ref().err().map(PluginError::kind_name),
+            };
+            o.call(self.index, &event);
+        }
+        result
+    }
+
+    /// Report a failed call to the observer.
+    fn error_event(
+        &self,
+        plugin: &PluginId,
+        error: &PluginError,
+        (rows, first_row): (u64, u64),
+        policy: ErrorPolicy,
+    ) {
+        if let Some(o) = self.progress.observer() {
+            let event = ErrorEvent {
+                plugin,
+                error,
+                rows,
+                first_row,
+                policy,
+                fatal: policy == ErrorPolicy::Fail,
+            };
+            o.error(self.index, &event);
+        }
+    }
+
+    /// `error` of `plugin` stops the run (rows: those of the failed call).
+    fn fatal(&self, plugin: &PluginId, error: PluginError, rows: (u64, u64)) {
+        self.error_event(plugin, &error, rows, ErrorPolicy::Fail);
+        self.failure.set(
+            self.progress,
+            RunError::Stage {
+                stage: self.plan.name.clone(),
+                error: Box::new(error),
+            },
+        );
+    }
+
+    /// Finish `old` before a swap takes effect at batch `at_batch` (row `at_row`); what it
+    /// flushed. The instance that took the switch point itself (`resolve`) reports the
+    /// outcome and records the swap in the lineage.
+    fn switch(
+        &self,
+        old: &mut Transformer,
+        resolve: Option<Resolve>,
+        at_batch: u64,
+        at_row: u64,
+    ) -> Vec<RecordBatch> {
+        let report = |outcome: SwapOutcome, resolve: Option<Resolve>| {
+            if let Some(r) = resolve {
+                if let SwapOutcome::Applied { .. } = outcome {
+                    self.counters.swap.applied(r.record(at_batch, at_row));
+                }
+                notify_swaps(self.progress, self.index, vec![r.send(outcome)]);
+            }
+        };
+        if self.progress.is_cancelled() {
+            report(
+                SwapOutcome::Failed("the run stopped before the switch point".into()),
+                resolve,
+            );
+            return Vec::new();
+        }
+        match self.call(old, None) {
+            Ok(flushed) => {
+                report(SwapOutcome::Applied { at_batch, at_row }, resolve);
+                flushed
+            }
+            Err(error) => {
+                // As at end of stream: a failing `finish` stops the run.
+                let message = error.to_string();
+                let plugin = Arc::clone(old.plugin().id());
+                self.fatal(&plugin, error, (0, 0));
+                report(SwapOutcome::Failed(message), resolve);
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Start the workers and the collector of one stage; the handle yields its transformers
+/// back (for their usage) when the stage is done: those running at the end and those swapped
+/// out.
+fn spawn_stage<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ctx: Ctx<'env>,
+    instances: Vec<Transformer>,
+    rx: Receiver<Item>,
+    mut emitter: Emitter,
 ) -> std::thread::ScopedJoinHandle<'scope, Vec<Transformer>> {
     let n = instances.len();
     // At most `window` batches of this stage are in flight between the oldest unfinished
@@ -420,46 +608,63 @@ fn spawn_stage<'scope, 'env>(
         let rx = rx.clone();
         let token_rx = token_rx.clone();
         let done_tx = done_tx.clone();
-        let dl_tx = dl_tx.clone();
+        let ctx = ctx.clone();
         workers.push(scope.spawn(move || {
+            let progress = ctx.progress;
+            // Transformers swapped out: their usage still counts.
+            let mut retired = Vec::new();
             loop {
                 if token_rx.recv().is_err() {
                     break;
                 }
                 let Ok(item) = rx.recv() else { break };
                 let seq = item.seq;
-                let out = if progress.is_cancelled() {
-                    Vec::new()
-                } else {
-                    work(&mut t, item, plan, counters, &dl_tx, progress, failure)
-                };
+                // A swap whose switch point this batch is at or past: finish the old
+                // version first; what it flushes goes ahead of this batch's output.
+                let mut out = Vec::new();
+                if let Some(switch) = ctx.counters.swap.on_take(w, seq) {
+                    let mut old = std::mem::replace(&mut t, switch.transformer);
+                    ctx.counters.add_usage(None, t.usage());
+                    out = ctx.switch(&mut old, switch.resolve, seq, item.first_row);
+                    retired.push(old);
+                }
+                if !progress.is_cancelled() {
+                    out.extend(work(&mut t, item, &ctx));
+                }
                 // Every batch taken is reported, even when dropped, so the collector moves on
                 // and hands the stage's window back.
                 if done_tx.send(Done::Batch { seq, out }).is_err() {
                     break;
                 }
             }
+            let events = ctx.counters.swap.worker_done(w, progress.is_cancelled());
+            notify_swaps(progress, ctx.index, events);
             if !progress.is_cancelled() {
-                match t.finish() {
+                match ctx.call(&mut t, None) {
                     Ok(out) => {
                         let _ = done_tx.send(Done::Finished { worker: w, out });
                     }
-                    Err(error) => failure.set(
-                        progress,
-                        RunError::Stage {
-                            stage: plan.name.clone(),
-                            error: Box::new(error),
-                        },
-                    ),
+                    Err(error) => {
+                        let plugin = Arc::clone(t.plugin().id());
+                        ctx.fatal(&plugin, error, (0, 0));
+                    }
                 }
             }
-            t
+            retired.push(t);
+            retired
         }));
     }
     drop(done_tx);
-    drop(dl_tx);
     drop(rx);
     drop(token_rx);
+    let Ctx {
+        counters,
+        progress,
+        failure,
+        dl_tx,
+        ..
+    } = ctx;
+    drop(dl_tx);
     scope.spawn(move || {
         let mut pending: BTreeMap<u64, Vec<RecordBatch>> = BTreeMap::new();
         let mut finished: Vec<Option<Vec<RecordBatch>>> = (0..n).map(|_| None).collect();
@@ -514,9 +719,15 @@ fn spawn_stage<'scope, 'env>(
         workers
             .into_iter()
             .flat_map(|h| h.join().ok())
+            .flatten()
             .collect::<Vec<Transformer>>()
     })
 }
+
+/// Rows isolated one by one per input batch before the error policy applies to the rest of
+/// a failing part as a whole: under `skip` and `dead-letter`, a data error naming a row
+/// isolates that row (the rows around it are sent again), up to this many times per batch.
+pub const MAX_ISOLATED_ROWS: usize = 256;
 
 /// Send one batch through one instance and apply the stage's error policy; the outputs
 /// (none when the batch failed).
@@ -527,23 +738,12 @@ fn spawn_stage<'scope, 'env>(
 /// the bad rows leave the stream. Since each call may look at every row it is sent, at most
 /// [`MAX_ISOLATED_ROWS`] rows are isolated per batch: past that the policy applies to the
 /// rest of the failing part as a whole (still counted, never dropped silently), so a batch
-/// of nothing but bad rows costs a bounded number of calls instead of one per row. A failed call's output and counters are discarded, so
-/// re-sent rows are neither duplicated nor counted twice (a plugin that keeps state across
-/// batches must not update it in a call that fails). Any other error applies the policy to
-/// the whole batch.
-/// Rows isolated one by one per input batch before the error policy applies to the rest of
-/// a failing part as a whole (see [`work`]).
-pub const MAX_ISOLATED_ROWS: usize = 256;
-
-fn work(
-    t: &mut Transformer,
-    item: Item,
-    plan: &StagePlan,
-    counters: &StageCounters,
-    dl_tx: &Sender<DeadLetterRecord>,
-    progress: &Progress,
-    failure: &Failure,
-) -> Vec<RecordBatch> {
+/// of nothing but bad rows costs a bounded number of calls instead of one per row. A failed
+/// call's output and counters are discarded, so re-sent rows are neither duplicated nor
+/// counted twice (a plugin that keeps state across batches must not update it in a call that
+/// fails). Any other error applies the policy to the whole batch.
+fn work(t: &mut Transformer, item: Item, ctx: &Ctx<'_>) -> Vec<RecordBatch> {
+    let Ctx { plan, counters, .. } = *ctx;
     let rows = item.batch.num_rows() as u64;
     add(&counters.rows_in, rows);
     add(&counters.batches_in, 1);
@@ -556,10 +756,10 @@ fn work(
     let mut todo = vec![(item.batch, item.first_row)];
     let mut isolated = 0_usize;
     while let Some((batch, first_row)) = todo.pop() {
-        if progress.is_cancelled() {
+        if ctx.progress.is_cancelled() {
             return Vec::new();
         }
-        let error = match t.process(&batch) {
+        let error = match ctx.call(t, Some(&batch)) {
             Ok(batches) => {
                 out.extend(batches);
                 continue;
@@ -571,13 +771,8 @@ fn work(
         // the data silently.
         let fatal = matches!(error.kind, ErrorKind::Quarantined { .. }) || t.is_quarantined();
         if plan.on_error == ErrorPolicy::Fail || fatal {
-            failure.set(
-                progress,
-                RunError::Stage {
-                    stage: plan.name.clone(),
-                    error: Box::new(error),
-                },
-            );
+            let plugin = Arc::clone(t.plugin().id());
+            ctx.fatal(&plugin, error, (batch.num_rows() as u64, first_row));
             return Vec::new();
         }
         let n = batch.num_rows();
@@ -598,9 +793,7 @@ fn work(
             }
             _ => (batch, first_row),
         };
-        if !reject(
-            bad, bad_first, error, plan, counters, dl_tx, progress, failure,
-        ) {
+        if !reject(bad, bad_first, error, t.plugin().id(), ctx) {
             return Vec::new();
         }
     }
@@ -615,20 +808,19 @@ fn work(
     out
 }
 
-/// Skip or dead-letter `batch` (rows from `first_row` of the stage's input) for `error`;
-/// false when the dead-letter sink is gone (the run is failing).
-#[allow(clippy::too_many_arguments)]
+/// Skip or dead-letter `batch` (rows from `first_row` of the stage's input) for `error` of
+/// `plugin` (the version that failed); false when the dead-letter sink is gone (the run is
+/// failing).
 fn reject(
     batch: RecordBatch,
     first_row: u64,
     error: PluginError,
-    plan: &StagePlan,
-    counters: &StageCounters,
-    dl_tx: &Sender<DeadLetterRecord>,
-    progress: &Progress,
-    failure: &Failure,
+    plugin: &Arc<PluginId>,
+    ctx: &Ctx<'_>,
 ) -> bool {
+    let Ctx { plan, counters, .. } = *ctx;
     let rows = batch.num_rows() as u64;
+    ctx.error_event(plugin, &error, (rows, first_row), plan.on_error);
     if plan.on_error == ErrorPolicy::Skip {
         tracing::warn!(stage = %plan.name, rows, first_row, "rows skipped: {error}");
         add(&counters.rows_skipped, rows);
@@ -637,14 +829,14 @@ fn reject(
     add(&counters.rows_dead_lettered, rows);
     let record = DeadLetterRecord {
         stage: plan.name.clone(),
-        plugin: Arc::clone(plan.plugin.id()),
+        plugin: Arc::clone(plugin),
         error,
         batch,
         first_row,
     };
-    if dl_tx.send(record).is_err() {
-        failure.set(
-            progress,
+    if ctx.dl_tx.send(record).is_err() {
+        ctx.failure.set(
+            ctx.progress,
             RunError::DeadLetter("the dead-letter sink is gone".into()),
         );
         return false;

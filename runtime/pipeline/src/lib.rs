@@ -11,7 +11,11 @@
 //!   stage's error policy and calls `finish` on every stage in order at end of stream.
 //! - [`rechunk`]: batches are re-cut to a stage's target size before it sees them.
 //! - [`stats`]: live per-stage counters (for progress displays and the API) and the final
-//!   per-stage statistics (for the run report).
+//!   per-stage statistics (for the run report); [`Progress`] is also the handle that steers a
+//!   running run (cancel, drain with [`Progress::stop_intake`], hot swap).
+//! - [`swap`]: replacing a stage's plugin version while the run goes, at a batch boundary
+//!   ([`Progress::swap`]), with the lineage of which rows which version produced.
+//! - [`observer`]: hooks called on every plugin call, failed batch and swap ([`RunObserver`]).
 //!
 //! Sources and sinks are abstract here ([`BatchSource`], [`BatchSink`]); `quiver-io` and the
 //! CLI provide the real ones.
@@ -19,10 +23,14 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod observer;
 pub mod plan;
 pub mod rechunk;
 pub mod stats;
+pub mod swap;
 
 pub use engine::{BatchSink, BatchSource, DeadLetter, RunError, RunOutcome, run};
+pub use observer::{CallEvent, ErrorEvent, RunObserver, SwapEvent};
 pub use plan::{ErrorPolicy, PlanError, Prepared, StagePlan, prepare};
 pub use stats::{Progress, StageCounters, StageStats};
+pub use swap::{Replacement, SwapError, SwapOutcome, SwapRecord, SwapTicket};
