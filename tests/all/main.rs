@@ -14,6 +14,8 @@
 //! - `retail`: the retail demo's forecast (`examples/retail/demo-check.csv`, rows as they
 //!   reach its `score` stage) against XGBoost's own predictions, to 1e-6, and its pipeline's
 //!   `impute`/`features` configs against the parameters the model was trained with.
+//! - `tagger`: the four builds of the `tagger` test plugin (the HTTP server's hot-swap
+//!   tests use them): one name, each its own version in `tagged_by`, 3.0.0 broken.
 
 mod evil;
 mod loading;
@@ -21,4 +23,5 @@ mod plugins;
 mod retail;
 mod roundtrip;
 mod score;
+mod tagger;
 mod transformer;

@@ -15,6 +15,41 @@ pub mod plugins {
     include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 }
 
+/// The program `name` of the tests' virtualenv (moto's server, the OpenAPI validator),
+/// installed by `scripts/install-test-deps.sh`. The virtualenv is `QUIVER_TEST_VENV`, else
+/// `$CARGO_TARGET_DIR/test-venv`, else the first `target/test-venv` above this crate.
+///
+/// # Panics
+/// When it is not installed, saying what to run.
+pub fn test_venv_bin(name: &str) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let bin = |venv: PathBuf| venv.join("bin").join(name);
+    let mut candidates = Vec::new();
+    if let Some(venv) = std::env::var_os("QUIVER_TEST_VENV") {
+        candidates.push(bin(PathBuf::from(venv)));
+    } else {
+        // This crate is at the workspace root's `tests/`; look there and above.
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        for dir in manifest.ancestors() {
+            if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+                candidates.push(bin(dir.join(target).join("test-venv")));
+            }
+            candidates.push(bin(dir.join("target").join("test-venv")));
+        }
+    }
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found (looked at {candidates:#?}); run \
+                 scripts/install-test-deps.sh from the workspace root first (or point \
+                 QUIVER_TEST_VENV at a virtualenv made by it)"
+            )
+        })
+}
+
 /// A runtime whose compiled-plugin cache lives in `cache_dir`.
 ///
 /// # Panics

@@ -15,34 +15,8 @@ pub struct Moto {
     addr: SocketAddr,
 }
 
-/// Where the virtualenv is: `QUIVER_TEST_VENV`, else `$CARGO_TARGET_DIR/test-venv`, else
-/// the first `target/test-venv` above this crate.
 fn server_path() -> PathBuf {
-    let server = |venv: PathBuf| venv.join("bin").join("moto_server");
-    let mut candidates = Vec::new();
-    if let Some(venv) = std::env::var_os("QUIVER_TEST_VENV") {
-        candidates.push(server(PathBuf::from(venv)));
-    } else {
-        // This crate is at the workspace root's `tests/`; look there and above.
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        for dir in manifest.ancestors() {
-            if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-                candidates.push(server(dir.join(target).join("test-venv")));
-            }
-            candidates.push(server(dir.join("target").join("test-venv")));
-        }
-    }
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "moto_server not found (looked at {candidates:#?}); run \
-                 scripts/install-test-deps.sh from the workspace root first (or point \
-                 QUIVER_TEST_VENV at a virtualenv with moto[server])"
-            )
-        })
+    crate::test_venv_bin("moto_server")
 }
 
 impl Moto {

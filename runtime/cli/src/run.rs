@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use quiver_host::{Metering, Runtime, Sandbox};
+use quiver_host::{Metering, Plugin, Runtime, Sandbox};
 use quiver_pipeline::{Progress, StagePlan, StageStats};
 
 use crate::ceiling::CeilingArgs;
 use crate::exit::Coded;
 use crate::progress::Display;
-use crate::spec::{PipelineSpec, SpecArgs, load_spec};
+use crate::spec::{PipelineSpec, SpecArgs, StageSpec, load_spec};
 use crate::stream::{DeadLetterSink, Io};
 
 /// Arguments of `quiver run`.
@@ -40,7 +40,7 @@ pub struct RunArgs {
 
 /// The run report (`--report`): what ran, on what, with what result.
 #[derive(Debug, serde::Serialize)]
-struct RunReport {
+pub(crate) struct RunReport {
     pipeline: String,
     /// Every input read, in order (a glob expands to many; no credentials).
     inputs: Vec<String>,
@@ -58,6 +58,33 @@ struct RunReport {
     /// Peak resident memory of this process (Linux `VmHWM`), when known.
     peak_rss_bytes: Option<u64>,
     stages: Vec<StageStats>,
+}
+
+impl RunReport {
+    /// The report of a committed run.
+    pub(crate) fn new(
+        pipeline: String,
+        inputs: Vec<String>,
+        committed: quiver_io::Committed,
+        dead_lettered: Option<quiver_io::Committed>,
+        outcome: quiver_pipeline::RunOutcome,
+        started: Instant,
+    ) -> Self {
+        RunReport {
+            pipeline,
+            inputs,
+            outputs: committed.outputs,
+            bytes_written: committed.bytes,
+            dead_letter: dead_lettered.map(|c| c.outputs).unwrap_or_default(),
+            rows_read: outcome.rows_read,
+            rows_written: outcome.rows_written,
+            rows_skipped: outcome.stages.iter().map(|s| s.rows_skipped).sum(),
+            rows_dead_lettered: outcome.rows_dead_lettered,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+            peak_rss_bytes: peak_rss_bytes(),
+            stages: outcome.stages,
+        }
+    }
 }
 
 /// The process's peak resident set size, from `/proc/self/status` (Linux only).
@@ -89,9 +116,23 @@ pub(crate) fn build_plans(
     base: &Path,
     runtime: &Runtime,
 ) -> Result<Vec<StagePlan>, Vec<anyhow::Error>> {
-    let mut plans = Vec::with_capacity(spec.stages.len());
+    build_plans_with(&spec.stages, base, |s, metering| {
+        runtime
+            .load_file_metered(&resolve(base, &s.plugin), metering)
+            .map_err(anyhow::Error::new)
+    })
+}
+
+/// [`build_plans`] with the plugins found by `load` (the server loads them from its store
+/// by name and version instead of from files).
+pub(crate) fn build_plans_with(
+    stages: &[StageSpec],
+    base: &Path,
+    mut load: impl FnMut(&StageSpec, Metering) -> Result<Plugin>,
+) -> Result<Vec<StagePlan>, Vec<anyhow::Error>> {
+    let mut plans = Vec::with_capacity(stages.len());
     let mut problems = Vec::new();
-    for (i, s) in spec.stages.iter().enumerate() {
+    for (i, s) in stages.iter().enumerate() {
         let metering = if s.limits.fuel.is_some() {
             Metering::Fuel
         } else {
@@ -107,10 +148,10 @@ pub(crate) fn build_plans(
                 "stage[{i}].batch_rows must be at least 1"
             )));
         }
-        let plugin = match runtime.load_file_metered(&resolve(base, &s.plugin), metering) {
+        let plugin = match load(s, metering) {
             Ok(p) => p,
             Err(e) => {
-                problems.push(anyhow::Error::new(e).context(format!("stage[{i}].plugin")));
+                problems.push(e.context(format!("stage[{i}].plugin")));
                 continue;
             }
         };
@@ -174,26 +215,31 @@ pub(crate) fn plan_problems(errors: Vec<quiver_pipeline::PlanError>) -> anyhow::
     )
 }
 
+/// Resolves on the first Ctrl-C or SIGTERM.
+pub(crate) async fn interrupted() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            },
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
 /// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed.
 fn cancel_on_signal(io: &Io, progress: &Arc<Progress>) {
     let progress = progress.clone();
     io.handle().spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                },
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+        interrupted().await;
         tracing::warn!("stopping: the run is cancelled and nothing will be committed");
         progress.cancel();
     });
@@ -254,20 +300,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         None => None,
     };
 
-    let report = RunReport {
-        pipeline: args.pipeline.display().to_string(),
+    let report = RunReport::new(
+        args.pipeline.display().to_string(),
         inputs,
-        outputs: committed.outputs,
-        bytes_written: committed.bytes,
-        dead_letter: dead_lettered.map(|c| c.outputs).unwrap_or_default(),
-        rows_read: outcome.rows_read,
-        rows_written: outcome.rows_written,
-        rows_skipped: outcome.stages.iter().map(|s| s.rows_skipped).sum(),
-        rows_dead_lettered: outcome.rows_dead_lettered,
-        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-        peak_rss_bytes: peak_rss_bytes(),
-        stages: outcome.stages,
-    };
+        committed,
+        dead_lettered,
+        outcome,
+        started,
+    );
     // The summary goes to stdout, unless the data does.
     if spec.sink.path == "-" {
         print_summary(&mut std::io::stderr(), &report)?;

@@ -26,7 +26,9 @@ use tokio::runtime::{Handle, Runtime};
 /// The tokio runtime of one command, and the storage settings (credentials from the
 /// environment, retries) every source and sink of the command shares.
 pub struct Io {
-    runtime: Runtime,
+    /// Owned by a command; `None` when borrowed from the server's runtime.
+    _runtime: Option<Runtime>,
+    handle: Handle,
     storage: Storage,
 }
 
@@ -40,25 +42,41 @@ impl Io {
             .enable_all()
             .build()?;
         Ok(Io {
-            runtime,
+            handle: runtime.handle().clone(),
+            _runtime: Some(runtime),
             storage: Storage::from_env(),
         })
     }
 
+    /// An `Io` on an existing runtime (the server's). Its methods block: call them from
+    /// threads that are not the runtime's own (the server's run threads).
+    pub fn with_handle(handle: Handle, storage: Storage) -> Self {
+        Io {
+            _runtime: None,
+            handle,
+            storage,
+        }
+    }
+
+    /// The storage settings (credentials, retries).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     /// The runtime's handle (for signal handlers and progress tasks).
     pub fn handle(&self) -> &Handle {
-        self.runtime.handle()
+        &self.handle
     }
 
     /// Open the source `spec` describes (its schema is read; no data yet).
     pub fn open_source(&self, spec: &SourceSpec, base: &Path) -> Result<Source, IoError> {
-        self.runtime
+        self.handle
             .block_on(quiver_io::open_source_with(spec, base, &self.storage))
     }
 
     /// Create the sink `spec` describes for batches of `schema`.
     pub fn create_sink(&self, spec: &SinkSpec, base: &Path, schema: SchemaRef) -> Result<IoSink> {
-        let sink = self.runtime.block_on(quiver_io::create_sink_with(
+        let sink = self.handle.block_on(quiver_io::create_sink_with(
             spec,
             base,
             schema,
@@ -66,7 +84,7 @@ impl Io {
         ))?;
         Ok(IoSink {
             sink: Some(sink),
-            handle: self.runtime.handle().clone(),
+            handle: self.handle.clone(),
         })
     }
 
@@ -74,7 +92,7 @@ impl Io {
     pub fn batches(&self, source: Source) -> BatchSource {
         Box::new(Blocking {
             stream: source.batches,
-            handle: self.runtime.handle().clone(),
+            handle: self.handle.clone(),
         })
     }
 }

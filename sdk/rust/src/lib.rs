@@ -122,19 +122,38 @@ pub struct NoConfig {}
 ///
 /// The plugin's name, version and description are taken from the crate's `Cargo.toml`
 /// (`name`, `version`, `description`).
+///
+/// `export_plugin!(Type, version = EXPR)` overrides the version with `EXPR`, a
+/// `&'static str` constant expression. It is for one crate built as several versions, e.g.
+/// from a variable read with `option_env!` at build time (the test plugin `tagger` does this
+/// for the hot-swap tests):
+///
+/// ```ignore
+/// const VERSION: &str = match option_env!("MY_PLUGIN_VERSION") {
+///     Some(v) => v,
+///     None => env!("CARGO_PKG_VERSION"),
+/// };
+/// quiver_sdk::export_plugin!(MyTransform, version = VERSION);
+/// ```
+///
+/// The host refuses a plugin whose version is not semver-shaped (1 to 64 ASCII letters,
+/// digits, `.`, `-` and `+`).
 #[macro_export]
 macro_rules! export_plugin {
-    ($transform:ty) => {
+    ($transform:ty, version = $version:expr $(,)?) => {
         const _: () = {
             struct __QuiverInfo;
             impl $crate::__private::Info for __QuiverInfo {
                 const NAME: &'static str = env!("CARGO_PKG_NAME");
-                const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+                const VERSION: &'static str = $version;
                 const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
             }
             type __QuiverExport = $crate::__private::Adapter<$transform, __QuiverInfo>;
     $crate::bindings::__export_plugin_world!(__QuiverExport with_types_in $crate::bindings);
         };
+    };
+    ($transform:ty) => {
+        $crate::export_plugin!($transform, version = env!("CARGO_PKG_VERSION"));
     };
 }
 

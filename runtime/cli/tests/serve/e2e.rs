@@ -1,0 +1,236 @@
+//! Over a real socket: the library's server with a token (upload → create pipeline → start
+//! → push data → stop → read the sink), and the `quiver serve` binary itself (refuses a
+//! public address without a token, serves, drains and exits on SIGTERM).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use quiver_tests::plugins;
+use serde_json::{Value, json};
+
+use crate::TestServer;
+
+const TOKEN: &str = "e2e-token-0123456789abcdef";
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().unwrap()
+}
+
+async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_create_start_push_and_read_the_sink_over_http() {
+    let s = TestServer::with(|c| c.token = Some(TOKEN.into())).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = s.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = client();
+    let auth = format!("Bearer {TOKEN}");
+
+    // Without the token: 401.
+    let (status, _) = json_of(http.get(format!("{base}/v1/plugins")).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+
+    let (status, up) = json_of(
+        http.post(format!("{base}/v1/plugins"))
+            .header("authorization", &auth)
+            .header("content-type", "application/wasm")
+            .body(std::fs::read(plugins::MAP).unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{up}");
+    let pipeline = json!({
+        "name": "doubler",
+        "pipeline": {
+            "source": {"api": {"schema": [{"name": "id", "type": "int64"}, {"name": "x", "type": "float64"}]}},
+            "stage": [{"plugin": "map", "config": {"columns": [{"column": "x", "scale": 2}]}}],
+            "sink": {"path": "doubled.parquet"}
+        }
+    });
+    let (status, body) = json_of(
+        http.post(format!("{base}/v1/pipelines"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(pipeline.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, run) = json_of(
+        http.post(format!("{base}/v1/runs"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(json!({"pipeline": "doubler"}).to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_str().unwrap();
+    let mut total = 0;
+    for chunk in 0..20 {
+        let mut csv = String::from("id,x\n");
+        for i in chunk * 50..(chunk + 1) * 50 {
+            csv.push_str(&format!("{i},{i}.5\n"));
+        }
+        let (status, body) = json_of(
+            http.post(format!("{base}/v1/runs/{id}/batches"))
+                .header("authorization", &auth)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        total += body["rows_accepted"].as_u64().unwrap();
+    }
+    assert_eq!(total, 1000);
+    let (status, _) = json_of(
+        http.post(format!("{base}/v1/runs/{id}/stop"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let done = s.wait(id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    // The sink is real Parquet with every row, doubled.
+    let file = std::fs::File::open(s.path("doubled.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut n = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let ids = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap();
+        let xs = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .unwrap();
+        for r in 0..batch.num_rows() {
+            assert_eq!(ids.value(r), n);
+            assert_eq!(xs.value(r), (n as f64 + 0.5) * 2.0);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 1000);
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("quiver_stage_rows_in_total{pipeline=\"doubler\",stage=\"map\"} 1000"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("quiver_ingest_rows_total{pipeline=\"doubler\"} 1000"));
+    assert!(metrics.contains("quiver_stage_call_seconds_bucket"));
+}
+
+fn quiver() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+}
+
+#[test]
+fn the_binary_refuses_a_public_address_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quiver()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("QUIVER_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without a token"), "{err}");
+}
+
+#[test]
+fn the_binary_serves_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = quiver()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("QUIVER_TOKEN", TOKEN)
+        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client();
+        let live = http
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status().as_u16(), 200);
+        let plugins = http
+            .get(format!("http://{addr}/v1/plugins"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plugins.status().as_u16(), 200);
+    });
+    // SIGTERM: drain and exit 0.
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
