@@ -29,9 +29,27 @@ struct Cli {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `quiver_host=debug`.
     #[arg(long, global = true, env = "QUIVER_LOG", default_value = "warn")]
     log: String,
+    /// Log records as text lines or as JSON objects (one per line, for log collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "QUIVER_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log records are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per record, fields included.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,14 +95,18 @@ fn default_sigpipe() {
 pub fn main() -> ExitCode {
     default_sigpipe();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
         // Colour codes only for a person at a terminal, never in files or CI logs.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let result = match cli.command {
         Command::Plugin(PluginCommand::Inspect(args)) => inspect::run(&args),
         Command::Plugin(PluginCommand::New(args)) => scaffold::new(&args),

@@ -70,7 +70,8 @@ pub struct ServeArgs {
     /// A request that takes longer (including waiting on backpressure) is answered 408.
     #[arg(long, env = "QUIVER_REQUEST_TIMEOUT", default_value = "5m", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
-    /// A client that sends nothing of its body for this long is cut off (slow clients).
+    /// A client that takes longer to send its request head, or sends nothing of its body for
+    /// this long, is cut off (slow clients).
     #[arg(long, env = "QUIVER_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub body_timeout: Duration,
     #[command(flatten)]
@@ -305,6 +306,47 @@ async fn shutdown_signal(state: Arc<AppState>) {
     state.drain().await;
 }
 
+/// Accept HTTP/1 connections on `listener` for `app` until `shutdown` resolves, then let
+/// the open connections finish. Unlike `axum::serve`, a client must send its request head
+/// within `header_timeout` (slow-loris clients cannot hold connections open for free).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, go on.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service.clone());
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// `quiver serve`.
 pub fn run(args: &ServeArgs) -> Result<()> {
     let token = token(args)?;
@@ -351,9 +393,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             state.store.shown()
         );
         let app = app(Arc::clone(&state), args.request_timeout, args.body_timeout);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal(Arc::clone(&state)))
-            .await?;
+        serve(
+            listener,
+            app,
+            args.body_timeout,
+            shutdown_signal(Arc::clone(&state)),
+        )
+        .await;
         anyhow::Ok(())
     })?;
     Ok(())

@@ -33,7 +33,12 @@ async fn upload_create_start_push_and_read_the_sink_over_http() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = s.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(quiver_cli::serve::serve(
+        listener,
+        app,
+        Duration::from_secs(30),
+        std::future::pending(),
+    ));
     let http = client();
     let auth = format!("Bearer {TOKEN}");
 
@@ -155,6 +160,42 @@ async fn upload_create_start_push_and_read_the_sink_over_http() {
     );
     assert!(metrics.contains("quiver_ingest_rows_total{pipeline=\"doubler\"} 1000"));
     assert!(metrics.contains("quiver_stage_call_seconds_bucket"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(quiver_cli::serve::serve(
+        listener,
+        s.app.clone(),
+        Duration::from_millis(500),
+        std::future::pending(),
+    ));
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // The head never ends: the server answers 408 or closes; either way the read ends
+    // (the bound only keeps a broken server from hanging the test).
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 60 s");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    // A prompt client on another connection is served meanwhile.
+    let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+    ok.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    ok.read_to_end(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
 }
 
 fn quiver() -> Command {
