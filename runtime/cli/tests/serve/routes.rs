@@ -462,11 +462,29 @@ async fn api_source_runs_take_pushes_stop_commits_cancel_does_not() {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
     let (status, _) = s.push_csv(&id, csv_rows(0, 100_000)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    // A running run's pipeline cannot be deleted.
+    // A running run's pipeline cannot be deleted, nor the plugin version it runs.
     let (status, _) = s
         .call(Method::DELETE, "/v1/pipelines/stream", Body::empty(), None)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = s
+        .call(
+            Method::DELETE,
+            "/v1/plugins/passthrough/0.1.0",
+            Body::empty(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Unknown runs.
+    assert_eq!(
+        s.push_csv("nope", csv_rows(0, 1)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = s
+        .call(Method::POST, "/v1/runs/nope/cancel", Body::empty(), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = s
         .call(
             Method::POST,
@@ -486,6 +504,12 @@ async fn api_source_runs_take_pushes_stop_commits_cancel_does_not() {
     assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6"]);
     let (status, _) = s.push_csv(&id, csv_rows(9, 1)).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // A pipeline that cannot start: its sink exists (and mode is not overwrite).
+    let (status, body) = s
+        .post_json("/v1/runs", &json!({"pipeline": "stream"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["problems"][0]["field"], "sink.path", "{body}");
 
     // Cancel: nothing committed.
     s.create_pipeline(
