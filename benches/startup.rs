@@ -7,8 +7,10 @@
 //! - `compile/load`: `Runtime::load_file` with an empty cache directory (compile, write the
 //!   cache entry, link, probe `metadata()`); `compile/component_new`: `Component::new`
 //!   alone, the compiler's share.
-//! - `cached/load`: `Runtime::load_file` with the entry in the cache (read + sha256 of the
-//!   component, deserialize by mmap, link, probe `metadata()`);
+//! - `cached/load`: `Runtime::load_file` of a file loaded before (its identity → sha256
+//!   record, the artifact deserialized by mmap, link, metadata from the cache entry);
+//!   `cached/load_bytes`: `Runtime::load_bytes` of the component in memory (sha256 of the
+//!   bytes, then as `load`: what the server pays for an upload it already has);
 //!   `cached/deserialize_file`: `Component::deserialize_file` alone.
 //! - `instantiate/transformer`: `Plugin::transformer` (store, instance from the pool,
 //!   `create`, `output-schema`, drop); `instantiate/raw`: a bare `Store` +
@@ -72,6 +74,10 @@ fn cached(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     group.bench_function("load", |b| {
         b.iter(|| runtime.load_file(Path::new(PASSTHROUGH)).expect("load"));
+    });
+    let bytes = std::fs::read(PASSTHROUGH).expect("read the component");
+    group.bench_function("load_bytes", |b| {
+        b.iter(|| runtime.load_bytes(&bytes, "passthrough").expect("load"));
     });
     group.bench_function("deserialize_file", |b| {
         b.iter(|| {

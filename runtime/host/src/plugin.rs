@@ -29,7 +29,7 @@ pub const WIT_VERSION: &str = "0.1.0";
 const EXPORT: &str = "quiver:transform/transform@0.1.0";
 
 /// What a plugin declared about itself through `metadata()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginMetadata {
     /// Plugin name (lowercase letters, digits, `-`, `_`).
     pub name: String,
@@ -98,11 +98,54 @@ impl Runtime {
     /// # Errors
     /// A [`LoadError`] saying what is wrong with the file and what to do about it.
     pub fn load_file_metered(&self, path: &Path, metering: Metering) -> Result<Plugin, LoadError> {
+        let source = path.display().to_string();
+        // A file loaded before, unchanged since (same inode, size, mtime and ctime — a
+        // write always moves ctime): its sha256 is remembered, and its compiled artifact and
+        // metadata are in the cache, so neither reading and hashing the bytes nor the
+        // metadata probe is needed.
+        let dir = self.inner.config.cache_dir.as_deref();
+        let identity = dir.and_then(|_| crate::cache::FileIdentity::of(path));
+        if let (Some(dir), Some(identity)) = (dir, &identity)
+            && let Some(sha256) = identity.remembered_sha256(dir)
+            && let Some(plugin) = self.load_cached(dir, &sha256, &source, metering)?
+        {
+            return Ok(plugin);
+        }
         let bytes = std::fs::read(path).map_err(|reason| LoadError::Io {
             path: path.to_owned(),
             reason,
         })?;
-        self.load_bytes_metered(&bytes, &path.display().to_string(), metering)
+        let plugin = self.load_bytes_metered(&bytes, &source, metering)?;
+        if let (Some(dir), Some(identity)) = (dir, identity) {
+            identity.remember_sha256(dir, plugin.sha256());
+        }
+        Ok(plugin)
+    }
+
+    /// The plugin whose compiled artifact and metadata the cache holds under `sha256`;
+    /// `None` when either is missing or unusable (the caller then loads the bytes).
+    fn load_cached(
+        &self,
+        dir: &Path,
+        sha256: &str,
+        source: &str,
+        metering: Metering,
+    ) -> Result<Option<Plugin>, LoadError> {
+        let engines = self.engines(metering)?;
+        let Some((component, metadata)) =
+            crate::cache::load_with_metadata(&engines.engine, dir, sha256)
+        else {
+            return Ok(None);
+        };
+        self.finish_load(
+            component,
+            LoadOrigin::Cache,
+            sha256.to_owned(),
+            source.to_owned(),
+            metering,
+            Some(metadata),
+        )
+        .map(Some)
     }
 
     /// Load a plugin component from memory; `source` names it in messages.
@@ -131,6 +174,11 @@ impl Runtime {
                 reason: "no WebAssembly magic number".into(),
             });
         }
+        if let Some(dir) = self.inner.config.cache_dir.as_deref()
+            && let Some(plugin) = self.load_cached(dir, &sha256, source, metering)?
+        {
+            return Ok(plugin);
+        }
         let engines = self.engines(metering)?;
         let engine = &engines.engine;
         let (component, load_origin) = crate::cache::load_or_compile(
@@ -144,6 +192,23 @@ impl Runtime {
             reason: format!("{e:?}"),
         })?;
 
+        self.finish_load(component, load_origin, sha256, origin, metering, None)
+    }
+
+    /// Everything after the compiled component is at hand: export and import checks,
+    /// `metadata()` (probed in a throw-away instance unless `known` from the cache, where it
+    /// is saved after a successful probe).
+    fn finish_load(
+        &self,
+        component: wasmtime::component::Component,
+        load_origin: LoadOrigin,
+        sha256: String,
+        origin: String,
+        metering: Metering,
+        known: Option<PluginMetadata>,
+    ) -> Result<Plugin, LoadError> {
+        let engines = self.engines(metering)?;
+        let engine = &engines.engine;
         let exports: Vec<String> = component
             .component_type()
             .exports(engine)
@@ -182,21 +247,31 @@ impl Runtime {
             found: format!(" with the expected shape ({e})"),
         })?;
 
-        // Ask the plugin who it is, in a throw-away instance under default limits.
-        let mut probe = Probe {
-            runtime: self,
-            pre: &pre,
-            sha256: &sha256,
-            metering,
+        let metadata = match known {
+            Some(m) => m,
+            None => {
+                // Ask the plugin who it is, in a throw-away instance under default limits.
+                let mut probe = Probe {
+                    runtime: self,
+                    pre: &pre,
+                    sha256: &sha256,
+                    metering,
+                };
+                let raw = probe.metadata().map_err(|e| LoadError::Metadata {
+                    origin: origin.clone(),
+                    error: Box::new(e),
+                })?;
+                let metadata =
+                    validate_metadata(raw).map_err(|reason| LoadError::InvalidMetadata {
+                        origin: origin.clone(),
+                        reason,
+                    })?;
+                if let Some(dir) = self.inner.config.cache_dir.as_deref() {
+                    crate::cache::save_metadata(engine, dir, &sha256, &metadata);
+                }
+                metadata
+            }
         };
-        let raw = probe.metadata().map_err(|e| LoadError::Metadata {
-            origin: origin.clone(),
-            error: Box::new(e),
-        })?;
-        let metadata = validate_metadata(raw).map_err(|reason| LoadError::InvalidMetadata {
-            origin: origin.clone(),
-            reason,
-        })?;
         tracing::debug!(plugin = %metadata.name, version = %metadata.version, sha256 = %sha256, origin = ?load_origin, "plugin loaded");
         Ok(Plugin {
             inner: Arc::new(PluginInner {
