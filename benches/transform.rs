@@ -6,7 +6,7 @@
 //! a pipeline):
 //! - `map_f64`: `plugins/map`, `amount * 1.1 + 0.5` (float64, nulls);
 //! - `map_i64`: `plugins/map`, `qty * 3 + 1` (int64, exact i128 arithmetic, nulls);
-//! - `trim_lower`: `plugins/bench-kernels`, trim + lowercase of `name` (utf8);
+//! - `trim_lower`: `tests/guests/bench-kernels`, trim + lowercase of `name` (utf8);
 //! - `filter`: `plugins/filter`, `qty > 2`, nulls dropped (about 70% of rows kept);
 //! - `hash`: `plugins/anonymise`, HMAC-SHA256 hex token of `email` (the anonymisation case).
 //!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The retail forecasting demo: builds the plugins it needs and the `quiver` binary, then runs
+# The retail forecasting demo: builds the `quiver` binary (with its first-party plugins), then runs
 # examples/retail/pipeline.toml over ~50k raw till sales (duplicates, missing values, bad rows,
 # personal data): dedupe → impute → validate (bad rows to the dead-letter file) → anonymise →
 # features → score (an XGBoost forecast) → Parquet. See examples/retail/README.md.
@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 # rust-toolchain.toml lists the target, but rustup adds it only when it installs the toolchain.
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
-echo "== building the plugins (wasm32-wasip2 components)"
-CARGO_TARGET_DIR=target/guests CARGO_PROFILE_RELEASE_DEBUG=false cargo build --release --target wasm32-wasip2 \
-    -p dedupe -p impute -p validate -p anonymise -p features -p score
-echo "== building quiver"
+echo "== building quiver (and the first-party plugins it embeds)"
 cargo build --release -p quiver-cli
 
 echo "== quiver validate examples/retail/pipeline.toml"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUIVER="${CARGO_TARGET_DIR:-target}/release/quiver"
-PLUGINS=target/guests/wasm32-wasip2/release
+PLUGINS="${CARGO_TARGET_DIR:-target}/guests/wasm32-wasip2/release"
 export QUIVER_TOKEN="demo-token-$(date +%s)-not-for-production"
 # A free port unless one is given (the README's session uses the default, 7878).
 PORT="${QUIVER_DEMO_PORT:-0}"

@@ -2,18 +2,23 @@
 //! wasmtime's `test-programs/artifacts/build.rs` does, so `cargo test` on a fresh clone needs
 //! nothing else. The paths of the built components are written to `$OUT_DIR/plugins.rs`.
 //!
-//! The guests build in their own target directory (`target/guests`): a nested cargo in the
-//! outer build's directory would wait forever on the lock the outer cargo holds. The demo
-//! script builds into the same directory, so the two share artifacts.
+//! The first-party plugins (`plugins/`) and the test-only guests (`tests/guests/`: `evil`,
+//! `tagger`, `bench-kernels`) build in `<target>/guests`, with the helpers of
+//! `runtime/firstparty/guest_build.rs` (which embeds the first-party ones in the binary from
+//! the same directory, so the two builds share artifacts).
 //!
 //! The test plugin `tagger` is then built again as other versions (`QUIVER_TAGGER_VERSION`,
 //! `QUIVER_TAGGER_BROKEN`; cargo tracks both, so each build recompiles only `tagger`), and
 //! every version is copied to `target/guests/variants/tagger-<version>.wasm` for the hot-swap
 //! tests.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Instant;
+
+#[path = "../runtime/firstparty/guest_build.rs"]
+mod guest_build;
+
+use guest_build::{ensure_wasm_target, guest_build, guest_target_dir};
 
 /// The guest crates, in the order their constants are emitted.
 const PLUGINS: &[&str] = &[
@@ -54,6 +59,7 @@ fn main() {
         "sdk/rust",
         "runtime/columnar",
         "plugins",
+        "tests/guests",
         "Cargo.lock",
     ] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
@@ -69,22 +75,8 @@ fn main() {
         .expect("creating the guest build lock");
     lock.lock().expect("locking the guest build");
 
-    let started = Instant::now();
-    let mut cmd = guest_build(workspace, &target_dir);
-    // The default build of `tagger`: its variables must not leak in from the environment.
-    cmd.env_remove("QUIVER_TAGGER_VERSION")
-        .env_remove("QUIVER_TAGGER_BROKEN");
-    for p in PLUGINS {
-        cmd.args(["-p", p]);
-    }
-    let status = cmd
-        .status()
-        .expect("running cargo to build the guest plugins");
-    assert!(
-        status.success(),
-        "building the guest plugins failed (see above); try `cargo build --release --target wasm32-wasip2 -p passthrough` to reproduce"
-    );
-    eprintln!("guest plugins built in {:.1?}", started.elapsed());
+    // The default build of `tagger` (`guest_build` clears its variables).
+    guest_build::build_guests(workspace, &target_dir, PLUGINS);
 
     let release = target_dir.join("wasm32-wasip2/release");
     let variants = target_dir.join("variants");
@@ -123,8 +115,7 @@ fn main() {
             // `release/tagger.wasm` now holds the last variant; the default build was copied.
             tagger_versions[0].1.clone()
         } else {
-            // cargo names a library's artifact after the crate with '-' turned into '_'.
-            release.join(format!("{}.wasm", p.replace('-', "_")))
+            guest_build::component_path(&target_dir, p)
         };
         assert!(
             path.is_file(),
@@ -151,67 +142,28 @@ fn main() {
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("plugins.rs"), code).expect("writing plugins.rs");
+
+    generate_c_bindings(workspace, &out_dir.join("c-bindings"));
 }
 
-/// A `cargo build` of guests into `target_dir`, with the environment every guest build
-/// shares (so the `tagger` variant builds reuse the main build's dependencies).
-fn guest_build(workspace: &Path, target_dir: &Path) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .env("CARGO_TARGET_DIR", target_dir)
-        // Debug info makes components several times larger and slower to compile.
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        // Flags meant for the host build must not leak into the guest build.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET");
-    cmd
-}
-
-/// Install the `wasm32-wasip2` standard library when it is missing.
-///
-/// `rust-toolchain.toml` lists the target, but rustup only honours that list when it
-/// installs the toolchain; a machine that already has the pinned toolchain (as CI machines
-/// do) would otherwise fail the guest build with "can't find crate for `core`".
-fn ensure_wasm_target() {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok();
-    let installed = sysroot.is_some_and(|o| {
-        let root = String::from_utf8_lossy(&o.stdout).trim().to_owned();
-        Path::new(&root).join("lib/rustlib/wasm32-wasip2").is_dir()
-    });
-    if !installed {
-        let status = Command::new("rustup")
-            .args(["target", "add", "wasm32-wasip2"])
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            println!(
-                "cargo:warning=could not install the wasm32-wasip2 target; run `rustup target add wasm32-wasip2`"
-            );
-        }
+/// What `wit-bindgen c --world plugin` generates from `wit/` today, into `out`, for the tidy
+/// test that compares it with the committed `sdk/c/bindings/`.
+fn generate_c_bindings(workspace: &std::path::Path, out: &std::path::Path) {
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve
+        .push_dir(workspace.join("wit"))
+        .expect("parsing wit/");
+    let world = resolve
+        .select_world(&[pkg], Some("plugin"))
+        .expect("the `plugin` world of wit/");
+    let mut files = wit_bindgen_core::Files::default();
+    wit_bindgen_c::Opts::default()
+        .build()
+        .generate(&mut resolve, world, &mut files)
+        .expect("generating the C bindings");
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).expect("creating the C bindings folder");
+    for (name, contents) in files.iter() {
+        std::fs::write(out.join(name), contents).expect("writing a C binding file");
     }
-}
-
-/// `<target>/guests`, where `<target>` is the outer build's target directory.
-fn guest_target_dir(out_dir: &Path, workspace: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        let dir = if dir.is_absolute() {
-            dir
-        } else {
-            workspace.join(dir)
-        };
-        return dir.join("guests");
-    }
-    // OUT_DIR is <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out.
-    out_dir
-        .ancestors()
-        .find(|a| a.file_name().is_some_and(|n| n == "target"))
-        .map(|t| t.join("guests"))
-        .unwrap_or_else(|| workspace.join("target/guests"))
 }

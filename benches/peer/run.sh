@@ -21,7 +21,6 @@ ROWS=${ROWS:-"1000000 10000000"}
 REPEAT=${REPEAT:-3}
 POLARS_VERSION=2.1.0
 VENV=$TARGET/bench-venv
-GUESTS=$TARGET/guests/wasm32-wasip2/release
 
 mkdir -p "$DATA/keys" "$DATA/out" "$DATA/reports" "$DATA/cache"
 
@@ -33,10 +32,8 @@ fi
 
 # SKIP_BUILD=1 takes the binaries as they are (e.g. while another cargo holds the build lock).
 if [ -z "${SKIP_BUILD:-}" ]; then
-    echo "== building (release): quiver, quiver-bench-data, the three guest plugins"
+    echo "== building (release): quiver (with its first-party plugins), quiver-bench-data"
     cargo build --release --quiet -p quiver-cli --bin quiver -p quiver-benches --bin quiver-bench-data
-    CARGO_TARGET_DIR=$TARGET/guests CARGO_PROFILE_RELEASE_DEBUG=false \
-        cargo build --release --quiet --target wasm32-wasip2 -p filter -p map -p anonymise
 fi
 QUIVER=$TARGET/release/quiver
 NATIVE=$TARGET/release/quiver-bench-data
@@ -52,17 +49,17 @@ batch_rows = 65536
 
 [[stage]]
 name = "filter"
-plugin = "$GUESTS/filter.wasm"
+plugin = "filter"
 config = { column = "qty", op = "gt", value = 2 }
 
 [[stage]]
 name = "map"
-plugin = "$GUESTS/map.wasm"
+plugin = "map"
 config = { columns = [{ column = "amount", scale = 1.1, offset = 0.5 }] }
 
 [[stage]]
 name = "anonymise"
-plugin = "$GUESTS/anonymise.wasm"
+plugin = "anonymise"
 grants = { dirs = [{ host = "keys", guest = "/keys" }] }
 config = { key_file = "/keys/anon.key", columns = [{ column = "email", method = "hash" }] }
 

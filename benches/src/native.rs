@@ -103,7 +103,7 @@ pub fn filter_gt_i64(batch: &RecordBatch, index: usize, value: i64) -> RecordBat
     arrow_select::filter::filter_record_batch(batch, &mask).expect("same length")
 }
 
-/// `plugins/bench-kernels` `trim_lower`: trim + lowercase a utf8 column.
+/// `tests/guests/bench-kernels` `trim_lower`: trim + lowercase a utf8 column.
 pub fn trim_lower(batch: &RecordBatch, index: usize) -> RecordBatch {
     let strings = batch.column(index).as_string::<i32>();
     let mut out = StringBuilder::with_capacity(strings.len(), strings.values().len());

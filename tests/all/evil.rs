@@ -1,4 +1,4 @@
-//! The sandbox against `plugins/evil`: one test per attack, each showing that the host
+//! The sandbox against `tests/guests/evil`: one test per attack, each showing that the host
 //! survives, that the error names the kind, plugin and batch, and that the next batch on the
 //! same stage comes out right; plus quarantine, fuel determinism, grants, the operator's
 //! ceiling, accounting, and a runaway plugin beside a healthy pipeline.

@@ -7,7 +7,7 @@
 //!   batches, and each config error naming its key;
 //! - `loading`: the compiled-plugin cache and the errors for files that are not plugins;
 //! - `transformer`: the host's checks on what goes in;
-//! - `evil`: the sandbox against every attack of `plugins/evil`, quarantine, fuel, grants,
+//! - `evil`: the sandbox against every attack of `tests/guests/evil`, quarantine, fuel, grants,
 //!   the operator's ceiling and accounting;
 //! - `score`: the `score` plugin against XGBoost's and scikit-learn's own predictions of
 //!   `examples/retail/sample.csv`, to 1e-6, with the model directory granted.

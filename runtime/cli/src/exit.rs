@@ -1,74 +1,36 @@
-//! Exit codes of the `quiver` command (documented in the README), chosen from the error.
+//! Exit codes of the `quiver` command (documented in the README): the one table from fault
+//! classes to numbers. Libraries only say whose fault an error is (`quiver_fault::Fault`,
+//! found by `quiver_job::fault_of`); this file decides what the process returns.
 //!
-//! 0 success; 1 a test or data failure (a plugin failed on the data); 2 usage (clap);
-//! 65 bad input data; 69 a dependency unavailable; 70 internal error; 78 bad configuration;
-//! 130 cancelled (Ctrl-C or SIGTERM; nothing committed).
+//! | fault | exit code |
+//! |---|---|
+//! | — (success) | 0 |
+//! | plugin: a plugin failed on the data, a golden test or a plugin build failed | 1 |
+//! | (usage: clap) | 2 |
+//! | data: bad input data | 65 (`EX_DATAERR`) |
+//! | unavailable: a dependency unavailable | 69 (`EX_UNAVAILABLE`) |
+//! | internal | 70 (`EX_SOFTWARE`) |
+//! | config: bad configuration | 78 (`EX_CONFIG`) |
+//! | cancelled: Ctrl-C or SIGTERM, nothing committed | 130 |
 
 use std::process::ExitCode;
 
-use quiver_host::{ErrorKind, LoadError, PluginError};
-use quiver_pipeline::RunError;
+use quiver_fault::Fault;
 
-/// An error that already knows its exit code (e.g. a pipeline file that does not parse).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Coded {
-    /// The exit code.
-    pub code: u8,
-    /// What failed, where, and what to do.
-    pub message: String,
-}
-
-impl Coded {
-    /// Bad configuration (78).
-    pub fn config(message: impl Into<String>) -> anyhow::Error {
-        Coded {
-            code: 78,
-            message: message.into(),
-        }
-        .into()
+/// The exit code of a fault class.
+pub fn code_of_fault(fault: Fault) -> u8 {
+    match fault {
+        Fault::Plugin => 1,
+        Fault::Data => 65,
+        Fault::Unavailable => 69,
+        Fault::Internal => 70,
+        Fault::Config => 78,
+        Fault::Cancelled => 130,
     }
 }
 
-/// The exit code for `e`, from the first error in its chain that decides one.
+/// The exit code for `e`: the fault class of the first error in its chain that has one.
 pub fn code(e: &anyhow::Error) -> ExitCode {
-    ExitCode::from(code_of(e))
-}
-
-/// [`code`] as a number.
-pub fn code_of(e: &anyhow::Error) -> u8 {
-    for cause in e.chain() {
-        if let Some(c) = cause.downcast_ref::<Coded>() {
-            return c.code;
-        }
-        if let Some(l) = cause.downcast_ref::<LoadError>() {
-            return match l {
-                LoadError::Io { .. } => 78,
-                LoadError::Engine(_) => 70,
-                _ => 65,
-            };
-        }
-        if let Some(io) = cause.downcast_ref::<quiver_io::IoError>() {
-            return io.exit_code();
-        }
-        if let Some(RunError::Cancelled) = cause.downcast_ref::<RunError>() {
-            return 130;
-        }
-        if let Some(p) = cause.downcast_ref::<PluginError>() {
-            return plugin_code(p);
-        }
-        if let Some(RunError::Stage { error, .. }) = cause.downcast_ref::<RunError>() {
-            return plugin_code(error);
-        }
-    }
-    70
-}
-
-/// A plugin's failure: the pipeline's config (78), the data (65), or the plugin (1).
-fn plugin_code(p: &PluginError) -> u8 {
-    match p.kind {
-        ErrorKind::Config { .. } => 78,
-        ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => 65,
-        _ => 1,
-    }
+    let root: &(dyn std::error::Error + 'static) = e.as_ref();
+    ExitCode::from(code_of_fault(quiver_job::fault_of(root)))
 }

@@ -4,34 +4,35 @@
 //! exact output, as CSV text) or an `expect_error` line in `case.toml` (a text the error
 //! must contain). `case.toml` lists one or more `[[stage]]`s exactly as a pipeline file
 //! does (`plugin`, `config`, `limits`, `grants`, `parallelism`, `on_error`, `batch_rows`);
-//! a `plugin` given by bare name (`plugin = "dedupe"`) is looked up as `<name>.wasm` in
-//! `--plugin-dir`, any other value is a path relative to the case folder. Optional
+//! a plugin named by name (`plugin = "dedupe"`) resolves as in a pipeline — the plugin path
+//! (`--plugin-path`) first, then the first-party plugins built into quiver —, a path is
+//! relative to the case folder. Optional
 //! `batch_rows` sets the input's batch size (default 3, so multi-batch behaviour is
 //! exercised even by tiny inputs); optional `schema` gives `input.csv`'s column types
 //! (`schema = [{ name = "qty", type = "int32" }]`, as a CSV source's `schema`) where
 //! inference would not pick them.
 //!
-//! Every folder under the given directories that holds a `case.toml` is a case. A mismatch
+//! Every folder under the given directories that holds a `case.toml` is a case, except in
+//! `target`, `node_modules`, `template` and hidden folders (so `quiver test` with no
+//! arguments in a checkout runs every first-party case and skips the SDK templates). A mismatch
 //! prints the first differing rows; `--junit FILE` writes a JUnit XML report; `--bless`
 //! rewrites `expected.csv` from what the plugins produce now. Exit code 1 when any case
 //! fails.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quiver_fault::{Failure, Fault};
 use quiver_host::Runtime;
-use quiver_io::{ColumnSpec, CsvOptions, SinkSpec, SourceSpec, WriteMode};
+use quiver_job::{Io, Resolver};
 use quiver_pipeline::Progress;
-use serde::Deserialize;
+use serde_json::{Value, json};
 
-use crate::ceiling::CeilingArgs;
-use crate::exit::Coded;
-use crate::run::{all_problems, build_plans, plan_problems};
-use crate::spec::{PipelineSpec, StageSpec};
-use crate::stream::Io;
+use crate::args::{CeilingArgs, PluginPathArgs};
 
 /// Arguments of `quiver test`.
 #[derive(Debug, clap::Args)]
@@ -39,9 +40,8 @@ pub struct TestArgs {
     /// Directories to search for cases (folders holding `case.toml`).
     #[arg(default_value = ".", env = "QUIVER_TEST_DIRS", value_delimiter = ':')]
     dirs: Vec<PathBuf>,
-    /// Where plugins named by bare name are found (`<dir>/<name>.wasm`).
-    #[arg(long, env = "QUIVER_PLUGIN_DIR")]
-    plugin_dir: Option<PathBuf>,
+    #[command(flatten)]
+    plugin_path: PluginPathArgs,
     /// Write a JUnit XML report to this file.
     #[arg(long, env = "QUIVER_JUNIT")]
     junit: Option<PathBuf>,
@@ -52,25 +52,58 @@ pub struct TestArgs {
     ceiling: CeilingArgs,
 }
 
-/// `case.toml`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The keys of `case.toml` besides the stages.
+const CASE_KEYS: &[&str] = &["stage", "expect_error", "batch_rows", "schema"];
+
+/// A case: its pipeline (built from `case.toml`) and what it expects.
 struct CaseSpec {
-    /// The stages, as in a pipeline file.
-    #[serde(rename = "stage")]
-    stages: Vec<StageSpec>,
     /// The run must fail with an error containing this text.
     expect_error: Option<String>,
-    /// Rows per input batch.
-    #[serde(default = "three")]
-    batch_rows: usize,
-    /// The columns of `input.csv`, when inference would not give the types the case needs
-    /// (e.g. `int32`, `float32`, `timestamp[ms]`); same syntax as a CSV source's `schema`.
-    schema: Option<Vec<ColumnSpec>>,
+    /// The pipeline: `input.csv` → the stages → CSV (and any problem found reading it).
+    read: quiver_spec::Read,
 }
 
-fn three() -> usize {
-    3
+/// Read `case.toml`: `[[stage]]`s as in a pipeline file, plus `expect_error`, `batch_rows`
+/// (rows per input batch, default 3) and `schema` (the columns of `input.csv`, when
+/// inference would not give the types the case needs).
+fn read_case(case: &Path) -> Result<CaseSpec> {
+    let path = case.join("case.toml");
+    let subject = path.display().to_string();
+    let text = std::fs::read_to_string(&path)?;
+    let problems = |p: Vec<quiver_spec::Problem>| quiver_spec::Problems::new(subject.clone(), p);
+    let value = quiver_spec::to_value(&text, quiver_spec::Syntax::Toml).map_err(problems)?;
+    let Value::Object(map) = value else {
+        unreachable!("a TOML document is a table")
+    };
+    if let Some(k) = map.keys().find(|k| !CASE_KEYS.contains(&k.as_str())) {
+        return Err(Failure::config(format!(
+            "{subject}: unknown key `{k}`; a case has {}",
+            CASE_KEYS.join(", ")
+        ))
+        .into());
+    }
+    let expect_error = match map.get("expect_error") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(Failure::config(format!("{subject}: `expect_error` is a string")).into());
+        }
+    };
+    let mut csv = json!({});
+    if let Some(schema) = map.get("schema") {
+        csv["schema"] = schema.clone();
+    }
+    let doc = json!({
+        "source": {
+            "path": "input.csv",
+            "batch_rows": map.get("batch_rows").cloned().unwrap_or(json!(3)),
+            "csv": csv,
+        },
+        "stage": map.get("stage").cloned().unwrap_or(json!([])),
+        "sink": {"path": "expected.csv", "mode": "overwrite"},
+    });
+    let read = quiver_spec::read(&doc, quiver_spec::Context::Cli).map_err(problems)?;
+    Ok(CaseSpec { expect_error, read })
 }
 
 /// How one case ended.
@@ -89,28 +122,24 @@ pub fn run(args: &TestArgs) -> Result<()> {
     }
     cases.sort();
     if cases.is_empty() {
-        return Err(Coded::config(format!(
+        return Err(Failure::config(format!(
             "no test cases (folders with a case.toml) under {}",
             args.dirs
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )));
+        ))
+        .into());
     }
-    let runtime = Runtime::new(args.ceiling.runtime_config())?;
-    // Cases resolve their paths from their own folder: make the plugin dir absolute.
-    let plugin_dir = match &args.plugin_dir {
-        Some(d) => {
-            Some(std::path::absolute(d).with_context(|| format!("--plugin-dir {}", d.display()))?)
-        }
-        None => None,
-    };
+    let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
+    let resolver = args.plugin_path.resolver(runtime);
+    let io = Io::new()?;
     let mut suite = TestSuite::new("quiver golden tests");
     let mut failed = 0;
     for case in &cases {
         let started = Instant::now();
-        let verdict = run_case(case, args, plugin_dir.as_deref(), &runtime)
+        let verdict = run_case(case, args, &resolver, &io)
             .unwrap_or_else(|e| Verdict::Fail(format!("{e:#}")));
         let name = case.display().to_string();
         let mut status = TestCaseStatus::success();
@@ -142,10 +171,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
             .with_context(|| format!("writing the JUnit report {}", path.display()))?;
     }
     if failed > 0 {
-        return Err(Coded {
-            code: 1,
-            message: format!("{failed} of {} golden cases failed", cases.len()),
-        }
+        return Err(Failure::new(
+            Fault::Plugin,
+            format!("{failed} of {} golden cases failed", cases.len()),
+        )
         .into());
     }
     Ok(())
@@ -158,6 +187,14 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
+/// Folders never searched for cases: build output, dependencies, hidden folders, and
+/// templates (`quiver plugin new` copies them; their cases hold `{{name}}` placeholders).
+fn skipped(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') || ["target", "node_modules", "template"].contains(&n))
+}
+
 fn find_cases(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if dir.join("case.toml").is_file() {
         out.push(dir.to_owned());
@@ -165,52 +202,16 @@ fn find_cases(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
+        if path.is_dir() && !skipped(&path) {
             find_cases(&path, out)?;
         }
     }
     Ok(())
 }
 
-fn run_case(
-    case: &Path,
-    args: &TestArgs,
-    plugin_dir: Option<&Path>,
-    runtime: &Runtime,
-) -> Result<Verdict> {
-    let text = std::fs::read_to_string(case.join("case.toml"))?;
-    let mut spec: CaseSpec = toml::from_str(&text)
-        .map_err(|e| Coded::config(format!("{}: {e}", case.join("case.toml").display())))?;
-    for s in &mut spec.stages {
-        let bare = s.plugin.components().count() == 1 && s.plugin.extension().is_none();
-        if bare {
-            let dir = plugin_dir.ok_or_else(|| {
-                Coded::config(format!(
-                    "plugin `{}` is named without a path; pass --plugin-dir",
-                    s.plugin.display()
-                ))
-            })?;
-            let name = s.plugin.display().to_string();
-            s.plugin = dir.join(format!("{name}.wasm"));
-        }
-    }
-    let pipeline = PipelineSpec {
-        source: SourceSpec {
-            batch_rows: spec.batch_rows,
-            csv: CsvOptions {
-                schema: spec.schema,
-                ..CsvOptions::default()
-            },
-            ..SourceSpec::new("input.csv")
-        },
-        stages: spec.stages,
-        sink: SinkSpec {
-            mode: WriteMode::Overwrite,
-            ..SinkSpec::new("expected.csv")
-        },
-        dead_letter: None,
-    };
-    let outcome = execute(&pipeline, case, runtime);
+fn run_case(case: &Path, args: &TestArgs, resolver: &Resolver, io: &Io) -> Result<Verdict> {
+    let spec = read_case(case)?;
+    let outcome = execute(&spec.read, case, resolver, io);
     match (&spec.expect_error, outcome) {
         (Some(want), Err(e)) => {
             let got = format!("{e:#}");
@@ -247,12 +248,12 @@ fn run_case(
 }
 
 /// Run the case's stages over its input; the output as CSV text.
-fn execute(spec: &PipelineSpec, case: &Path, runtime: &Runtime) -> Result<String> {
-    let io = Io::new()?;
-    let source = io.open_source(&spec.source, case)?;
-    let plans = build_plans(spec, case, runtime).map_err(all_problems)?;
-    let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
-    let prepared = quiver_pipeline::prepare(source.schema.clone(), plans).map_err(plan_problems)?;
+fn execute(read: &quiver_spec::Read, case: &Path, resolver: &Resolver, io: &Io) -> Result<String> {
+    let subject = case.display().to_string();
+    let (checked, source) = quiver_job::check(read, resolver, io, case, &subject)?;
+    let source = source.context("a case reads input.csv")?;
+    let names: Vec<String> = checked.stages.iter().map(|s| s.name.clone()).collect();
+    let prepared = checked.prepared;
     let schema = prepared.output_schema();
     let mut sink: Vec<RecordBatch> = Vec::new();
     let progress = Progress::new(names);

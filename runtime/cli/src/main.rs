@@ -1,7 +1,24 @@
-//! The `quiver` binary: everything is in the library (`lib.rs`); this file only picks the
-//! allocator.
+//! The `quiver` command: the only crate that knows argv, stdout and exit codes.
+//!
+//! A thin binary over the libraries: `quiver-spec` reads pipeline documents, `quiver-job`
+//! resolves plugins and runs pipelines, `quiver-server` is the HTTP control API. Subcommands
+//! live one per file (`plugin.rs`, `run.rs`, `validate.rs`, `golden.rs`, `scaffold.rs`,
+//! `serve.rs`); this file parses the command line, sets up logging and maps every error to
+//! a documented exit code through its fault class (`exit.rs`).
 
 use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod args;
+mod exit;
+mod golden;
+mod plugin;
+mod progress;
+mod run;
+mod scaffold;
+mod serve;
+mod validate;
 
 // The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
 // churn on that path measured up to 10x slower (../shared/design/BOUNDARY.md).
@@ -10,6 +27,112 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Run data transforms as sandboxed WebAssembly plugins over Apache Arrow data.
+#[derive(Debug, Parser)]
+#[command(name = "quiver", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `quiver_host=debug`.
+    #[arg(long, global = true, env = "QUIVER_LOG", default_value = "warn")]
+    log: String,
+    /// Log records as text lines or as JSON objects (one per line, for log collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "QUIVER_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How log records are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per record, fields included.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Run a pipeline file: source → plugin stages → sink.
+    Run(run::RunArgs),
+    /// Check a pipeline file without running it: plugins load, configs and schemas fit.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of pipeline files (for editors and CI linters).
+    Schema,
+    /// Run golden test cases: folders with case.toml, input.csv and expected.csv.
+    Test(golden::TestArgs),
+    /// Serve the HTTP control API: plugins, pipelines, runs, streaming ingest, hot swap.
+    Serve(Box<serve::ServeArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Print a plugin's name, version, WIT version and config schema.
+    Inspect(plugin::InspectArgs),
+    /// List every plugin a pipeline can name: the plugin path, then the first-party plugins
+    /// built into quiver, with version, sha256 and origin.
+    List(plugin::ListArgs),
+    /// Create a plugin folder from the template of an SDK language.
+    New(scaffold::NewArgs),
+    /// Build a plugin folder into a component and check that it loads.
+    Build(scaffold::BuildArgs),
+}
+
+/// Die quietly on a closed stdout (`quiver schema | head`), as Unix tools do, instead of
+/// panicking on the write error. Rust ignores SIGPIPE by default; sockets are unaffected
+/// (the standard library sends with `MSG_NOSIGNAL`).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: `signal` with `SIG_DFL` only resets a disposition; called first thing in
+    // `main`, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The `quiver` command: parse argv, run the subcommand, return its exit code.
 fn main() -> ExitCode {
-    quiver_cli::main()
+    default_sigpipe();
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        // Colour codes only for a person at a terminal, never in files or CI logs.
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+    let result = match cli.command {
+        Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&args),
+        Command::Plugin(PluginCommand::List(args)) => plugin::list(&args),
+        Command::Plugin(PluginCommand::New(args)) => scaffold::new(&args),
+        Command::Plugin(PluginCommand::Build(args)) => scaffold::build(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Test(args) => golden::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Schema => serde_json::to_string_pretty(&quiver_spec::json_schema())
+            .map(|text| println!("{text}"))
+            .map_err(anyhow::Error::from),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::code(&e)
+        }
+    }
 }

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use quiver_host::{Runtime, RuntimeConfig};
 
-use crate::exit::Coded;
+use quiver_fault::{Failure, Fault};
 
 /// The languages with an SDK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -105,10 +105,11 @@ fn check_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Coded::config(format!(
+        Err(Failure::config(format!(
             "invalid plugin name {name:?}: use lowercase letters, digits, '-' and '_', starting \
              with a letter (at most 64 characters)"
-        )))
+        ))
+        .into())
     }
 }
 
@@ -117,12 +118,13 @@ fn sdk_lang_dir(sdk: &Path, lang: Lang) -> Result<PathBuf> {
     if dir.join("template").is_dir() && dir.join("build.sh").is_file() {
         std::path::absolute(&dir).context("resolving the SDK folder")
     } else {
-        Err(Coded::config(format!(
+        Err(Failure::config(format!(
             "no {} SDK at {} (expected template/ and build.sh); point --sdk-dir or \
              QUIVER_SDK_DIR at the sdk/ folder of a Quiver checkout",
             lang.dir(),
             dir.display()
-        )))
+        ))
+        .into())
     }
 }
 
@@ -152,10 +154,11 @@ pub fn new(args: &NewArgs) -> Result<()> {
     let sdk = sdk_lang_dir(&args.sdk_dir, args.lang)?;
     let target = args.dir.join(&args.name);
     if target.exists() {
-        return Err(Coded::config(format!(
+        return Err(Failure::config(format!(
             "{} already exists; choose another name or --dir",
             target.display()
-        )));
+        ))
+        .into());
     }
     let sdk_root = sdk.parent().unwrap_or(&sdk).display().to_string();
     let files =
@@ -177,19 +180,17 @@ pub fn build(args: &BuildArgs) -> Result<()> {
     let dir = std::path::absolute(&args.dir)
         .with_context(|| format!("resolving {}", args.dir.display()))?;
     if !dir.is_dir() {
-        return Err(Coded::config(format!(
-            "{} is not a plugin folder",
-            dir.display()
-        )));
+        return Err(Failure::config(format!("{} is not a plugin folder", dir.display())).into());
     }
     let lang = match args.lang.or_else(|| Lang::detect(&dir)) {
         Some(l) => l,
         None => {
-            return Err(Coded::config(format!(
+            return Err(Failure::config(format!(
                 "cannot tell the language of {}: expected Cargo.toml (rust), app.py (python), \
                  plugin.js (js) or *.c files (c); or pass --lang",
                 dir.display()
-            )));
+            ))
+            .into());
         }
     };
     let sdk = sdk_lang_dir(&args.sdk_dir, lang)?;
@@ -211,13 +212,13 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         .status()
         .with_context(|| format!("running {}", script.display()))?;
     if !status.success() {
-        return Err(Coded {
-            code: 1,
-            message: format!(
+        return Err(Failure::new(
+            Fault::Plugin,
+            format!(
                 "building {} failed ({status}); the build's own messages are above",
                 dir.display()
             ),
-        }
+        )
         .into());
     }
     // Load it as `quiver run` would: a component, the right WIT, metadata readable.

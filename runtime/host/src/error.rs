@@ -395,3 +395,35 @@ pub(crate) fn panic_message(stderr: &str) -> Option<String> {
     }
     Some(format!("{message} (at {location})"))
 }
+
+impl quiver_fault::HasFault for LoadError {
+    /// A plugin file that cannot be read is the configuration's fault (it names a file
+    /// that is not there); bytes that are not a usable plugin are bad input (`Data`); an
+    /// engine failure is `Internal`.
+    fn fault(&self) -> quiver_fault::Fault {
+        use quiver_fault::Fault;
+        match self {
+            LoadError::Io { .. } => Fault::Config,
+            LoadError::Engine(_) => Fault::Internal,
+            LoadError::NotAComponent { .. }
+            | LoadError::NotAPlugin { .. }
+            | LoadError::Imports { .. }
+            | LoadError::Metadata { .. }
+            | LoadError::InvalidMetadata { .. } => Fault::Data,
+        }
+    }
+}
+
+impl quiver_fault::HasFault for PluginError {
+    /// A config the plugin rejects is the configuration's fault; data it rejects (or input
+    /// that cannot cross the boundary) is the data's; everything else — traps, broken
+    /// contracts, exhausted limits, quarantine — is the plugin's.
+    fn fault(&self) -> quiver_fault::Fault {
+        use quiver_fault::Fault;
+        match &self.kind {
+            ErrorKind::Config { .. } => Fault::Config,
+            ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => Fault::Data,
+            _ => Fault::Plugin,
+        }
+    }
+}

@@ -148,6 +148,29 @@ impl Runtime {
         .map(Some)
     }
 
+    /// Load a component whose sha256 is already known (an embedded first-party plugin):
+    /// from the compile cache without touching its bytes when it was compiled before;
+    /// `bytes` is called (to read or decompress them) only otherwise, and what it returns is
+    /// hashed and loaded like any other bytes.
+    ///
+    /// # Errors
+    /// `bytes` fails (as [`LoadError::Engine`]), or as [`Self::load_bytes`].
+    pub fn load_known(
+        &self,
+        sha256: &str,
+        source: &str,
+        metering: Metering,
+        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Plugin, LoadError> {
+        if let Some(dir) = self.inner.config.cache_dir.as_deref()
+            && let Some(plugin) = self.load_cached(dir, sha256, source, metering)?
+        {
+            return Ok(plugin);
+        }
+        let bytes = bytes().map_err(|e| LoadError::Engine(format!("reading {source}: {e}")))?;
+        self.load_bytes_metered(&bytes, source, metering)
+    }
+
     /// Load a plugin component from memory; `source` names it in messages.
     ///
     /// # Errors

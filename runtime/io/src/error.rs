@@ -1,8 +1,10 @@
 //! [`IoError`]: the one error type of this crate. Each variant says who is at fault (the
-//! configuration, the data, the storage, or Quiver itself) and maps to one exit code
-//! ([`IoError::exit_code`], sysexits.h numbering), so the binary never inspects messages.
+//! configuration, the data, the storage, or Quiver itself): its [`Fault`] class, which the
+//! binaries turn into exit codes and HTTP statuses, so they never inspect messages.
 
 use std::fmt;
+
+use quiver_fault::{Fault, HasFault};
 
 /// Everything that can go wrong reading a source or writing a sink.
 ///
@@ -75,6 +77,21 @@ pub enum IoError {
     },
 }
 
+impl HasFault for IoError {
+    /// `Config` for `NotFound`, `Exists` and `Config`; `Data` for `BadData`; `Unavailable`;
+    /// `Internal`.
+    fn fault(&self) -> Fault {
+        match self {
+            IoError::NotFound { .. } | IoError::Exists { .. } | IoError::Config { .. } => {
+                Fault::Config
+            }
+            IoError::BadData { .. } => Fault::Data,
+            IoError::Unavailable { .. } => Fault::Unavailable,
+            IoError::Internal { .. } => Fault::Internal,
+        }
+    }
+}
+
 fn position(line: Option<u64>, column: Option<&str>) -> String {
     match (line, column) {
         (Some(line), Some(column)) => format!(" at line {line}, column {column:?}"),
@@ -85,18 +102,6 @@ fn position(line: Option<u64>, column: Option<&str>) -> String {
 }
 
 impl IoError {
-    /// The process exit code for this error (sysexits.h): 78 `EX_CONFIG` for `NotFound`,
-    /// `Exists` and `Config`; 65 `EX_DATAERR` for `BadData`; 69 `EX_UNAVAILABLE` for
-    /// `Unavailable`; 70 `EX_SOFTWARE` for `Internal`.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            IoError::NotFound { .. } | IoError::Exists { .. } | IoError::Config { .. } => 78,
-            IoError::BadData { .. } => 65,
-            IoError::Unavailable { .. } => 69,
-            IoError::Internal { .. } => 70,
-        }
-    }
-
     /// A [`IoError::Config`] for `key`.
     pub(crate) fn config(key: impl Into<String>, message: impl fmt::Display) -> Self {
         IoError::Config {
@@ -237,35 +242,26 @@ mod tests {
             text.contains("in.csv at line 3, column \"price\": not a number"),
             "{text}"
         );
-        assert_eq!(error.exit_code(), 65);
+        assert_eq!(error.fault(), Fault::Data);
     }
 
     #[test]
-    fn exit_codes_follow_fault() {
-        assert_eq!(IoError::config("path", "x").exit_code(), 78);
-        assert_eq!(
-            IoError::Exists {
-                location: "o".into()
-            }
-            .exit_code(),
-            78
-        );
-        assert_eq!(
-            IoError::NotFound {
-                location: "i".into(),
-                detail: "d".into()
-            }
-            .exit_code(),
-            78
-        );
-        assert_eq!(
-            IoError::Unavailable {
-                location: "s3://b/k".into(),
-                message: "m".into()
-            }
-            .exit_code(),
-            69
-        );
-        assert_eq!(IoError::internal("x").exit_code(), 70);
+    fn each_variant_has_its_fault_class() {
+        assert_eq!(IoError::config("path", "x").fault(), Fault::Config);
+        let exists = IoError::Exists {
+            location: "o".into(),
+        };
+        assert_eq!(exists.fault(), Fault::Config);
+        let missing = IoError::NotFound {
+            location: "i".into(),
+            detail: "d".into(),
+        };
+        assert_eq!(missing.fault(), Fault::Config);
+        let down = IoError::Unavailable {
+            location: "s3://b/k".into(),
+            message: "m".into(),
+        };
+        assert_eq!(down.fault(), Fault::Unavailable);
+        assert_eq!(IoError::internal("x").fault(), Fault::Internal);
     }
 }

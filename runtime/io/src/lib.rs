@@ -14,7 +14,7 @@
 //!   many), and a stream of batches over all of them.
 //! - [`Sink`] ([`create_sink`]): one file or a directory of parts; nothing is visible before
 //!   [`Sink::commit`], even if the process is killed.
-//! - [`IoError`]: whose fault (config, data, storage, bug), with [`IoError::exit_code`].
+//! - [`IoError`]: whose fault (config, data, storage, bug), with its fault class (`quiver_fault::HasFault`).
 //!
 //! # Example
 //!

@@ -304,6 +304,7 @@ fn absolute(base: &Path, path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quiver_fault::{Fault, HasFault};
 
     fn parse(text: &str) -> Location {
         Location::parse(text, Path::new("/base/dir")).expect("parses")
@@ -333,7 +334,7 @@ mod tests {
         for text in ["s3://user:secret@bucket/key", "s3://user@bucket/key"] {
             let error = Location::parse(text, Path::new("/")).expect_err("refused");
             assert!(!error.to_string().contains("secret"), "{error}");
-            assert_eq!(error.exit_code(), 78);
+            assert_eq!(error.fault(), Fault::Config);
         }
     }
 

@@ -8,7 +8,9 @@
 //! - [`engine`]: [`run`] moves batches over bounded channels (backpressure, bounded memory),
 //!   runs each stage's instances on threads of their own (plugin code never runs on an async
 //!   I/O thread), keeps output order when a stage runs several instances, applies each
-//!   stage's error policy and calls `finish` on every stage in order at end of stream.
+//!   stage's error policy and calls `finish` on every stage in order at end of stream. Its
+//!   steps are named functions there; a stage's threads (workers and the order-restoring
+//!   collector) are in `worker.rs`, what flows between threads in `emitter.rs`.
 //! - [`rechunk`]: batches are re-cut to a stage's target size before it sees them.
 //! - [`stats`]: live per-stage counters (for progress displays and the API) and the final
 //!   per-stage statistics (for the run report); [`Progress`] is also the handle that steers a
@@ -22,12 +24,14 @@
 
 #![deny(missing_docs)]
 
+mod emitter;
 pub mod engine;
 pub mod observer;
 pub mod plan;
 pub mod rechunk;
 pub mod stats;
 pub mod swap;
+mod worker;
 
 pub use engine::{BatchSink, BatchSource, DeadLetter, RunError, RunOutcome, run};
 pub use observer::{CallEvent, ErrorEvent, RunObserver, SwapEvent};

@@ -114,7 +114,7 @@ fn a_stage_whose_output_does_not_fit_the_next_stage_exits_78_and_names_both() {
     );
     let (code, err) = run_bad(dir.path(), "[source]\npath = \"in.csv\"\n", Some(&stages));
     assert_eq!(code, Some(78), "{err}");
-    assert_mentions(&err, &["stage[1]", "keep-big", "tripled"]);
+    assert_mentions(&err, &["`stage.1`", "keep-big", "tripled"]);
 }
 
 #[test]
@@ -127,5 +127,5 @@ fn a_plugin_file_that_does_not_exist_exits_78_and_names_the_stage_and_path() {
         Some("[[stage]]\nplugin = \"plugins/missing.wasm\"\n"),
     );
     assert_eq!(code, Some(78), "{err}");
-    assert_mentions(&err, &["stage[0].plugin", "missing.wasm"]);
+    assert_mentions(&err, &["`stage.0.plugin`", "missing.wasm"]);
 }

@@ -2,11 +2,13 @@
 //! a real S3-compatible server (moto). This file holds the commands' behaviour; `formats.rs`
 //! the round trip of every format locally and through S3; `bad_input.rs` the documented
 //! error and exit code for each kind of bad input; `sdk.rs` plugins in every SDK language
-//! (`plugin new`, `plugin build`, the ports on the Rust plugins' golden cases).
+//! (`plugin new`, `plugin build`, the ports on the Rust plugins' golden cases); `serve.rs`
+//! `quiver serve` as a process (the token rule, SIGTERM).
 
 mod bad_input;
 mod formats;
 mod sdk;
+mod serve;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -494,6 +496,53 @@ fn peak_memory_does_not_grow_with_the_input() {
     );
 }
 
+/// The dead-letter channel is bounded like every other channel of a run: when every row of
+/// a 10M-row input is dead-lettered, the run's peak memory is that of a 1M-row run (a
+/// generous bound that an unbounded queue of failed batches would break).
+#[test]
+fn dead_lettering_every_row_of_ten_million_keeps_memory_bounded() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, rows) in [("small.csv", 1_000_000_u64), ("large.csv", 10_000_000)] {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(dir.path().join(name)).unwrap());
+        writeln!(w, "x").unwrap();
+        for i in 0..rows {
+            writeln!(w, "{i}").unwrap();
+        }
+        w.flush().unwrap();
+    }
+    let peak = |input: &str| {
+        let text = format!(
+            "[source]\npath = \"{input}\"\nbatch_rows = 65536\n[source.csv]\nschema = [{{ name = \"x\", type = \"int64\" }}]\n\n\
+             [[stage]]\nplugin = {:?}\nconfig = {{ mode = \"reject-data\" }}\non_error = \"dead-letter\"\n\n\
+             [sink]\npath = \"{input}.out.csv\"\nmode = \"overwrite\"\n\n\
+             [dead_letter]\npath = \"{input}.failed.parquet\"\nmode = \"overwrite\"\n",
+            plugins::EVIL
+        );
+        let pipeline = dir.path().join(format!("{input}.toml"));
+        std::fs::write(&pipeline, text).unwrap();
+        let r = run_with_report(dir.path(), &pipeline);
+        assert_eq!(r["rows_written"].as_u64(), Some(0), "{r}");
+        assert_eq!(r["rows_dead_lettered"], r["rows_read"], "{r}");
+        r["peak_rss_bytes"]
+            .as_u64()
+            .expect("peak_rss_bytes on Linux")
+    };
+    let small = peak("small.csv");
+    let large = peak("large.csv");
+    eprintln!(
+        "peak resident memory dead-lettering every row: {} MiB for 1M rows, {} MiB for 10M",
+        small >> 20,
+        large >> 20
+    );
+    assert!(
+        large < small + small / 2 + (64 << 20),
+        "peak memory grew from {} MiB to {} MiB with 10x the dead-lettered rows",
+        small >> 20,
+        large >> 20
+    );
+}
+
 #[test]
 fn validate_reports_every_problem_not_just_the_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -507,10 +556,10 @@ fn validate_reports_every_problem_not_just_the_first() {
     let err = stderr(&out);
     for needle in [
         "3 problems",
-        "stage[0].plugin",
+        "`stage.0.plugin`",
         "missing-a.wasm",
-        "stage[1].parallelism must be at least 1",
-        "stage[2].plugin",
+        "`stage.1.parallelism` (line 10): must be at least 1",
+        "`stage.2.plugin`",
         "missing-b.wasm",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
@@ -529,7 +578,7 @@ fn validate_negotiates_schemas_and_names_the_stage_that_does_not_fit() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("valid") && text.contains("after stage map:"),
+        text.contains("valid") && text.contains("after stage map (map@0.1.0"),
         "{text}"
     );
     assert!(
@@ -545,7 +594,7 @@ fn validate_negotiates_schemas_and_names_the_stage_that_does_not_fit() {
     let out = quiver(&["validate", pipeline.to_str().unwrap()], dir.path());
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("stage[1] (filter)") && stderr(&out).contains("`column`"),
+        stderr(&out).contains("`stage.1`: stage `filter`") && stderr(&out).contains("`column`"),
         "{}",
         stderr(&out)
     );
@@ -562,7 +611,7 @@ fn schema_prints_the_json_schema_of_pipeline_files() {
         serde_json::json!(["source", "sink"]),
         "{schema}"
     );
-    let stage = &schema["$defs"]["StageSpec"]["properties"];
+    let stage = &schema["$defs"]["Stage"]["properties"];
     for key in [
         "plugin",
         "config",
@@ -574,7 +623,7 @@ fn schema_prints_the_json_schema_of_pipeline_files() {
         assert!(stage.get(key).is_some(), "stage has no `{key}`: {stage}");
     }
     assert_eq!(
-        schema["$defs"]["StageSpec"]["additionalProperties"], false,
+        schema["$defs"]["Stage"]["additionalProperties"], false,
         "unknown stage keys must be refused"
     );
 }
@@ -619,7 +668,7 @@ fn set_overrides_values_and_env_values_are_used_but_never_printed() {
     );
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("stage[0].parallelism"), "{err}");
+    assert!(err.contains("`stage.0.parallelism`"), "{err}");
     assert!(!err.contains("s3cr3t-value"), "{err}");
     // A --set into a stage that does not exist says so.
     let out = run(&["--set", "stage.5.config.value=1"], "amount");
@@ -649,7 +698,7 @@ fn golden_cases_pass_fail_with_a_diff_write_junit_and_bless() {
     let args = [
         "test",
         cases.to_str().unwrap(),
-        "--plugin-dir",
+        "--plugin-path",
         plugin_dir.to_str().unwrap(),
         "--junit",
         junit.to_str().unwrap(),
@@ -679,4 +728,38 @@ fn golden_cases_pass_fail_with_a_diff_write_junit_and_bless() {
     let out = quiver(&args, dir.path());
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(stdout(&out).contains("1 cases: 1 passed, 0 failed"));
+}
+
+/// `quiver test` with no arguments in the checkout runs every first-party golden case —
+/// plugins named by name resolve to the first-party plugins built into the binary — and
+/// they all pass; the SDK templates (`{{name}}` placeholders) are not cases.
+#[test]
+fn quiver_test_with_no_arguments_runs_and_passes_every_first_party_case() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .arg("test")
+        .current_dir(&root)
+        .env("QUIVER_CACHE_DIR", dir.path())
+        .env_remove("QUIVER_PLUGIN_PATH")
+        .env_remove("QUIVER_TEST_DIRS")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        !text.contains("template"),
+        "a template folder ran as a case:\n{text}"
+    );
+    let summary = text.lines().last().unwrap_or_default();
+    let cases: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {summary}"));
+    assert!(cases >= 170, "{summary}");
+    assert!(
+        summary.ends_with(&format!("{cases} passed, 0 failed")),
+        "{summary}"
+    );
 }

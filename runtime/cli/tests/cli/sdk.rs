@@ -132,7 +132,7 @@ fn ports_pass_golden_cases(lang: &str) {
             "test",
             &cases("filter"),
             &cases("map"),
-            "--plugin-dir",
+            "--plugin-path",
             d.to_str().unwrap(),
         ],
         d,

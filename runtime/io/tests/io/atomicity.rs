@@ -1,6 +1,7 @@
 //! Atomicity of local sinks: nothing visible before commit, nothing left after a drop, an
 //! abort or a SIGKILL, and `error_if_exists` never replaces an existing output.
 
+use quiver_fault::{Fault, HasFault};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -104,7 +105,7 @@ async fn error_if_exists_refuses_an_existing_file_or_directory() {
             panic!("{target}: not Exists: {error}");
         };
         assert!(location.contains(target.trim_end_matches('/')), "{error}");
-        assert_eq!(error.exit_code(), 78);
+        assert_eq!(error.fault(), Fault::Config);
     }
     assert_eq!(
         fs::read_to_string(dir.path().join("out.csv")).expect("read"),

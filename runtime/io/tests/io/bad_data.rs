@@ -1,5 +1,6 @@
 //! Bad inputs: errors say which file, and where the reader can tell, which line and column.
 
+use quiver_fault::{Fault, HasFault};
 use std::fs;
 
 use quiver_io::{Format, IoError, SourceSpec, Storage};
@@ -33,7 +34,7 @@ async fn a_corrupt_parquet_file_is_bad_data_naming_the_file() {
             panic!("{name}: not bad data: {error}");
         };
         assert!(location.ends_with(name), "{error}");
-        assert_eq!(error.exit_code(), 65);
+        assert_eq!(error.fault(), Fault::Data);
     }
 }
 
@@ -138,7 +139,7 @@ async fn a_missing_file_is_not_found_naming_it() {
         assert!(matches!(error, IoError::NotFound { .. }), "{name}: {error}");
         let shown = name.trim_start_matches("memory://");
         assert!(error.to_string().contains(shown), "{error}");
-        assert_eq!(error.exit_code(), 78);
+        assert_eq!(error.fault(), Fault::Config);
     }
 }
 
@@ -161,5 +162,5 @@ async fn specs_with_unknown_fields_or_types_are_refused() {
         panic!("not a config error: {error}");
     };
     assert_eq!(key, "csv.delimiter");
-    assert_eq!(error.exit_code(), 78);
+    assert_eq!(error.fault(), Fault::Config);
 }

@@ -1,5 +1,6 @@
 //! Globs: several files read as one source in key order, with schemas checked between files.
 
+use quiver_fault::{Fault, HasFault};
 use std::fs;
 
 use quiver_io::{Format, IoError, SourceSpec, Storage};
@@ -57,7 +58,7 @@ async fn a_csv_header_that_changes_between_files_names_both_files_and_the_column
     assert_eq!(column.as_deref(), Some("name"));
     let text = error.to_string();
     assert!(text.contains("1.csv") && text.contains("2.csv"), "{text}");
-    assert_eq!(error.exit_code(), 65);
+    assert_eq!(error.fault(), Fault::Data);
 }
 
 #[tokio::test]
@@ -100,5 +101,5 @@ async fn a_glob_that_matches_nothing_is_not_found() {
     .await;
     assert!(matches!(error, IoError::NotFound { .. }), "{error}");
     assert!(error.to_string().contains("nothing/*.parquet"), "{error}");
-    assert_eq!(error.exit_code(), 78);
+    assert_eq!(error.fault(), Fault::Config);
 }

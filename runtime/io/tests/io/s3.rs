@@ -1,6 +1,7 @@
 //! The same round trips and atomicity guarantees against a real S3 server (moto), plus the
 //! errors only remote storage has.
 
+use quiver_fault::{Fault, HasFault};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -275,6 +276,6 @@ async fn unreachable_storage_is_unavailable() {
         Err(error) => error,
     };
     assert!(matches!(error, IoError::Unavailable { .. }), "{error}");
-    assert_eq!(error.exit_code(), 69);
+    assert_eq!(error.fault(), Fault::Unavailable);
     assert!(error.to_string().contains("s3://nowhere/x.csv"), "{error}");
 }

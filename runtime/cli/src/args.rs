@@ -1,0 +1,94 @@
+//! Flags several commands share: the operator's ceiling on plugin limits, the plugin path,
+//! and `--set` overrides of a pipeline document.
+//!
+//! A stage whose `limits` ask for more than the ceiling is refused with a config error
+//! naming the key. Unset ceiling flags keep `quiver_host::Limits::default_ceiling()`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use quiver_host::{Limits, RuntimeConfig};
+
+/// Ceiling flags shared by every command that runs plugins.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CeilingArgs {
+    /// Most linear memory any plugin stage may ask for (e.g. `1GiB`).
+    #[arg(long, env = "QUIVER_MAX_MEMORY", value_parser = parse_bytes)]
+    max_memory: Option<ByteSize>,
+    /// Longest call deadline any stage may ask for (e.g. `2m`).
+    #[arg(long, env = "QUIVER_MAX_DEADLINE", value_parser = humantime::parse_duration)]
+    max_deadline: Option<Duration>,
+    /// Most fuel per call any stage may ask for.
+    #[arg(long, env = "QUIVER_MAX_FUEL")]
+    max_fuel: Option<u64>,
+}
+
+fn parse_bytes(s: &str) -> Result<ByteSize, String> {
+    s.parse::<ByteSize>()
+        .map_err(|e| format!("`{s}` is not a size such as 512MiB: {e}"))
+}
+
+impl CeilingArgs {
+    /// The runtime configuration with this ceiling.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        let mut ceiling = Limits::default_ceiling();
+        if let Some(m) = self.max_memory {
+            ceiling.memory = m;
+        }
+        if let Some(d) = self.max_deadline {
+            ceiling.deadline = d;
+        }
+        if self.max_fuel.is_some() {
+            ceiling.fuel = self.max_fuel;
+        }
+        RuntimeConfig {
+            ceiling,
+            ..RuntimeConfig::default()
+        }
+    }
+}
+
+/// Where plugins named by name are looked for before the first-party ones.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PluginPathArgs {
+    /// Folders of plugin components (`.wasm`) searched, in order, for plugins a pipeline
+    /// names by name, before the first-party plugins built into quiver (`:`-separated in
+    /// the environment variable).
+    #[arg(
+        long = "plugin-path",
+        alias = "plugin-dir",
+        value_name = "DIR",
+        env = "QUIVER_PLUGIN_PATH",
+        value_delimiter = ':'
+    )]
+    pub dirs: Vec<PathBuf>,
+}
+
+impl PluginPathArgs {
+    /// A resolver over `runtime` with this plugin path and the first-party plugins. Folders
+    /// are made absolute, since pipelines resolve their paths from their own folder.
+    pub fn resolver(&self, runtime: Arc<quiver_host::Runtime>) -> quiver_job::Resolver {
+        let dirs = self
+            .dirs
+            .iter()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
+            .collect();
+        quiver_job::Resolver::new(runtime).with_plugin_path(dirs)
+    }
+}
+
+/// Flags that change the pipeline document as it is read.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SpecArgs {
+    /// Override a value of the pipeline document: `--set stage.0.config.scale=2`,
+    /// `--set sink.path=out.csv` (the value is TOML; a bare word is a string).
+    #[arg(
+        long = "set",
+        value_name = "PATH=VALUE",
+        env = "QUIVER_SET",
+        value_delimiter = ';'
+    )]
+    pub sets: Vec<String>,
+}

@@ -1,0 +1,278 @@
+//! `quiver serve` as a process: the command's own part of the server (flags, the token rule,
+//! signals). The API itself is tested in `runtime/server/tests/api`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().unwrap()
+}
+
+fn quiver() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+}
+
+#[test]
+fn the_binary_refuses_a_public_address_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quiver()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("QUIVER_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without a token"), "{err}");
+}
+
+#[test]
+fn the_binary_serves_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = quiver()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("QUIVER_TOKEN", TOKEN)
+        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client();
+        let live = http
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status().as_u16(), 200);
+        let plugins = http
+            .get(format!("http://{addr}/v1/plugins"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plugins.status().as_u16(), 200);
+    });
+    // SIGTERM: drain and exit 0.
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// A `quiver serve` child on a free loopback port, killed on drop.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path) -> Server {
+        let mut child = quiver()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("data"))
+            .arg("--work-dir")
+            .arg(dir)
+            .env("QUIVER_TOKEN", TOKEN)
+            .env("QUIVER_CACHE_DIR", dir.join("cache"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `(field, message)` of each problem in a JSON list of problems.
+fn problems(list: &serde_json::Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list of problems: {list}"))
+        .iter()
+        .map(|p| {
+            (
+                p["field"].as_str().unwrap().to_owned(),
+                p["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// One pipeline document, many problems: the same ones, with the same field paths, from
+/// `quiver validate` of it as TOML and as JSON and from the server's dry run.
+#[test]
+fn toml_json_and_the_server_report_the_same_problems_with_the_same_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), "id,amount\n1,2.5\n").unwrap();
+    let toml = r#"
+[source]
+path = "in.csv"
+colour = "blue"
+
+[[stage]]
+name = "prices"
+plugin = "map"
+parallelism = 0
+config = { columns = [{ column = "amount", scale = 2.0 }] }
+
+[[stage]]
+name = "prices"
+plugin = "no-such-plugin"
+
+[[stage]]
+plugin = "filter"
+on_error = "dead-letter"
+config = { column = "amount", op = "gt", value = 0 }
+
+[sink]
+path = "out.csv"
+"#;
+    let value: toml::Table = toml::from_str(toml).unwrap();
+    let json = serde_json::to_string_pretty(&value).unwrap();
+    std::fs::write(dir.path().join("p.toml"), toml).unwrap();
+    std::fs::write(dir.path().join("p.json"), &json).unwrap();
+
+    let validate = |file: &str| {
+        let out = quiver()
+            .args(["validate", "--json"])
+            .arg(dir.path().join(file))
+            .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["valid"], false);
+        problems(&doc["problems"])
+    };
+    let from_toml = validate("p.toml");
+    let from_json = validate("p.json");
+    let fields: Vec<&str> = from_toml.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "source.colour",
+            "stage.0.parallelism",
+            "stage.1.name",
+            "stage.2.on_error"
+        ],
+        "{from_toml:#?}"
+    );
+    assert_eq!(from_toml, from_json);
+
+    let server = Server::start(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let from_server = rt.block_on(async {
+        let resp = client()
+            .post(format!("http://{}/v1/pipelines?dry_run=true", server.addr))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "name": "same",
+                    "pipeline": serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422);
+        let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        problems(&body["problems"])
+    });
+    assert_eq!(from_server, from_toml);
+
+    // Fixed document problems, the rest is found by building the pipeline: the plugin
+    // that does not resolve — again the same from all three.
+    let fixed = toml
+        .replace("colour = \"blue\"\n", "")
+        .replace("parallelism = 0\n", "")
+        .replace(
+            "name = \"prices\"\nplugin = \"no-such-plugin\"",
+            "plugin = \"no-such-plugin\"",
+        )
+        .replace("on_error = \"dead-letter\"\n", "");
+    let value: toml::Table = toml::from_str(&fixed).unwrap();
+    let json = serde_json::to_string_pretty(&value).unwrap();
+    std::fs::write(dir.path().join("p.toml"), &fixed).unwrap();
+    std::fs::write(dir.path().join("p.json"), &json).unwrap();
+    let from_toml = validate("p.toml");
+    assert_eq!(from_toml, validate("p.json"));
+    assert_eq!(from_toml.len(), 1, "{from_toml:#?}");
+    assert_eq!(from_toml[0].0, "stage.1.plugin");
+    assert!(
+        from_toml[0].1.contains("no plugin named `no-such-plugin`"),
+        "{from_toml:#?}"
+    );
+    let from_server = rt.block_on(async {
+        let resp = client()
+            .post(format!("http://{}/v1/pipelines?dry_run=true", server.addr))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "name": "same",
+                    "pipeline": serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422);
+        let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        problems(&body["problems"])
+    });
+    assert_eq!(from_server.len(), 1);
+    assert_eq!(from_server[0].0, "stage.1.plugin");
+}

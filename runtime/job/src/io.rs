@@ -1,0 +1,163 @@
+//! The bridge between quiver-io's async sources and sinks and the engine's threads.
+//!
+//! quiver-io reads and writes on tokio; the engine runs plugins on its own OS threads and
+//! calls the sink on the caller's thread. This file owns the one tokio runtime of a command
+//! and hands the engine blocking adapters over it: the source stream is pulled with
+//! `Handle::block_on` from the engine's source thread, and every sink write is driven the
+//! same way from the caller's thread. Plugin code therefore never runs on a tokio thread,
+//! and no tokio thread ever waits for a plugin.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use futures::StreamExt;
+use quiver_io::{Committed, IoError, Sink, SinkSpec, Source, SourceSpec, Storage};
+use quiver_pipeline::BatchSink;
+use quiver_pipeline::engine::{BatchSource, BoxError};
+use tokio::runtime::{Handle, Runtime};
+
+/// The tokio runtime of one command, and the storage settings (credentials from the
+/// environment, retries) every source and sink of the command shares.
+pub struct Io {
+    /// Owned by a command; `None` when borrowed from the server's runtime.
+    _runtime: Option<Runtime>,
+    handle: Handle,
+    storage: Storage,
+}
+
+impl Io {
+    /// A runtime with two I/O threads: enough to overlap reading, writing and uploads; the
+    /// CPU-heavy work (plugins, encoding) happens on the engine's own threads.
+    ///
+    /// # Errors
+    /// The OS refuses the runtime's threads.
+    pub fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("quiver-io")
+            .enable_all()
+            .build()?;
+        Ok(Io {
+            handle: runtime.handle().clone(),
+            _runtime: Some(runtime),
+            storage: Storage::from_env(),
+        })
+    }
+
+    /// An `Io` on an existing runtime (the server's). Its methods block: call them from
+    /// threads that are not the runtime's own (the server's run threads).
+    pub fn with_handle(handle: Handle, storage: Storage) -> Self {
+        Io {
+            _runtime: None,
+            handle,
+            storage,
+        }
+    }
+
+    /// The storage settings (credentials, retries).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The runtime's handle (for signal handlers and progress tasks).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Open the source `spec` describes (its schema is read; no data yet).
+    ///
+    /// # Errors
+    /// The source cannot be opened (see [`IoError`]).
+    pub fn open_source(&self, spec: &SourceSpec, base: &Path) -> Result<Source, IoError> {
+        self.handle
+            .block_on(quiver_io::open_source_with(spec, base, &self.storage))
+    }
+
+    /// Create the sink `spec` describes for batches of `schema`.
+    ///
+    /// # Errors
+    /// The sink cannot be created (see [`IoError`]).
+    pub fn create_sink(
+        &self,
+        spec: &SinkSpec,
+        base: &Path,
+        schema: SchemaRef,
+    ) -> Result<IoSink, IoError> {
+        let sink = self.handle.block_on(quiver_io::create_sink_with(
+            spec,
+            base,
+            schema,
+            &self.storage,
+        ))?;
+        Ok(IoSink {
+            sink: Some(sink),
+            handle: self.handle.clone(),
+        })
+    }
+
+    /// The source's batches as the engine's blocking iterator.
+    pub fn batches(&self, source: Source) -> BatchSource {
+        Box::new(Blocking {
+            stream: source.batches,
+            handle: self.handle.clone(),
+        })
+    }
+}
+
+/// A source stream pulled from a non-tokio thread.
+struct Blocking {
+    stream: quiver_io::BatchStream,
+    handle: Handle,
+}
+
+impl Iterator for Blocking {
+    type Item = Result<RecordBatch, BoxError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.handle
+            .block_on(self.stream.next())
+            .map(|r| r.map_err(BoxError::from))
+    }
+}
+
+/// A quiver-io sink written from the caller's thread. Dropped without [`IoSink::commit`],
+/// it leaves nothing behind (see [`IoSink::abort`] for remote uploads).
+pub struct IoSink {
+    /// `None` once committed or aborted.
+    sink: Option<Sink>,
+    handle: Handle,
+}
+
+impl IoSink {
+    /// Make the output visible.
+    ///
+    /// # Errors
+    /// The output cannot be committed (see [`IoError`]).
+    pub fn commit(mut self) -> Result<Committed, IoError> {
+        match self.sink.take() {
+            Some(sink) => self.handle.block_on(sink.commit()),
+            None => Err(IoError::Internal {
+                message: "the sink was committed twice".into(),
+            }),
+        }
+    }
+
+    /// Discard everything written, aborting uploads now rather than leaving them to expire.
+    pub fn abort(mut self) {
+        if let Some(sink) = self.sink.take()
+            && let Err(e) = self.handle.block_on(sink.abort())
+        {
+            tracing::warn!("cleaning up an uncommitted output: {e}");
+        }
+    }
+}
+
+impl BatchSink for IoSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        let sink = self.sink.as_mut().ok_or("the sink is already closed")?;
+        self.handle
+            .block_on(sink.write(batch))
+            .map_err(BoxError::from)
+    }
+}

@@ -1,0 +1,368 @@
+//! Runs of server pipelines: started, watched, stopped (drained, then committed) or
+//! cancelled (nothing committed), fed through the ingest endpoint when their source is the
+//! API, and hot-swapped when a stage's plugin gets a new version (`swap.rs`).
+//!
+//! Threading: each run is built on a blocking task by `quiver-job` (plugins resolved and
+//! loaded, transformers created, schemas negotiated, sinks created: a pipeline that cannot
+//! start is refused before anything runs) and then executed by the engine on a thread of
+//! its own, which owns the sinks; quiver-io's reads and writes go through the server's
+//! tokio runtime (`quiver_job::Io::with_handle`). An API source is a bounded tokio channel:
+//! the ingest handler `send().await`s each batch, so a slow pipeline makes pushes wait
+//! instead of buffering (backpressure), and the engine's source thread takes them with
+//! `blocking_recv`.
+
+mod observer;
+mod status;
+mod swap;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow_array::RecordBatch;
+use chrono::{DateTime, Utc};
+use quiver_job::{ApiInput, Io, Job, Resolver};
+use quiver_pipeline::Progress;
+use quiver_pipeline::engine::BoxError;
+use quiver_spec::{Problems, Read, Source};
+use tokio::sync::mpsc;
+
+pub use self::status::{RunErrorEntry, RunRecord, RunState, RunStatus, StageStatus, SwapEntry};
+pub use self::swap::SwapOffer;
+pub use status::Run;
+
+use self::observer::Observer;
+use self::status::LiveStage;
+use super::catalogue::Catalogue;
+use super::error::{ApiError, ApiResult};
+use super::metrics::{Metrics, PipelineLabels, RunLabels};
+use super::pipelines::Checked;
+use super::store::Store;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Everything runs need from the server.
+pub struct Runs {
+    catalogue: Arc<Catalogue>,
+    /// Plugin path, first-party plugins, then the catalogue.
+    resolver: Resolver,
+    store: Store,
+    metrics: Arc<Metrics>,
+    handle: tokio::runtime::Handle,
+    storage: quiver_io::Storage,
+    /// Relative source and sink paths start here.
+    workdir: PathBuf,
+    runs: Mutex<BTreeMap<String, Arc<Run>>>,
+}
+
+/// Finished runs kept in memory (older ones are read back from the data directory).
+const KEEP_FINISHED: usize = 100;
+
+impl Runs {
+    /// The run registry.
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        resolver: Resolver,
+        store: Store,
+        metrics: Arc<Metrics>,
+        handle: tokio::runtime::Handle,
+        storage: quiver_io::Storage,
+        workdir: PathBuf,
+    ) -> Self {
+        Runs {
+            catalogue,
+            resolver,
+            store,
+            metrics,
+            handle,
+            storage,
+            workdir,
+            runs: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn io(&self) -> Io {
+        Io::with_handle(self.handle.clone(), self.storage.clone())
+    }
+
+    /// Check a pipeline document the way `quiver validate` does. Blocking.
+    ///
+    /// # Errors
+    /// Every problem, each with its field.
+    pub fn check(&self, read: &Read) -> Result<Checked, Problems> {
+        quiver_job::check(
+            read,
+            &self.resolver,
+            &self.io(),
+            &self.workdir,
+            "the pipeline",
+        )
+        .map(|(checked, _)| Checked::new(&checked))
+    }
+
+    /// The run `id`, in memory.
+    pub fn get(&self, id: &str) -> Option<Arc<Run>> {
+        lock(&self.runs).get(id).cloned()
+    }
+
+    /// Runs in memory, newest first.
+    pub fn all(&self) -> Vec<Arc<Run>> {
+        let mut v: Vec<_> = lock(&self.runs).values().cloned().collect();
+        v.sort_by(|a, b| b.started_at().cmp(&a.started_at()).then(b.id().cmp(a.id())));
+        v
+    }
+
+    /// Runs not finished.
+    pub fn active(&self) -> Vec<Arc<Run>> {
+        self.all()
+            .into_iter()
+            .filter(|r| !r.state().is_final())
+            .collect()
+    }
+
+    /// A finished run's record from the data directory.
+    pub async fn stored(&self, id: &str) -> ApiResult<Option<RunRecord>> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Ok(None);
+        }
+        Ok(self.store.get_json(&format!("runs/{id}.json")).await?)
+    }
+
+    /// Ids of every run in the data directory.
+    pub async fn stored_ids(&self) -> ApiResult<Vec<String>> {
+        Ok(self
+            .store
+            .list("runs")
+            .await?
+            .iter()
+            .filter_map(|k| {
+                k.strip_prefix("runs/")?
+                    .strip_suffix(".json")
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
+    /// Prepare and start a run of `pipeline` (named `name`). Blocking: call it from a
+    /// blocking task. Errors before any data flows are the pipeline's problems (422, or 503
+    /// when storage is unavailable).
+    ///
+    /// # Errors
+    /// The pipeline cannot start; the run's thread cannot be started.
+    pub fn start(self: &Arc<Self>, name: &str, read: Read) -> ApiResult<Arc<Run>> {
+        let io = self.io();
+        let pipeline = &read.pipeline;
+        let id = uuid::Uuid::now_v7().to_string();
+        let (api, ingest, api_schema) = match &pipeline.source {
+            Source::Api(a) => {
+                let (tx, rx) = mpsc::channel(a.queue_batches);
+                let input = ApiInput {
+                    batches: Box::new(ApiBatches { rx }),
+                    shown: format!("POST /v1/runs/{id}/batches"),
+                };
+                (Some(input), Some(tx), Some(quiver_io::schema_of(&a.schema)))
+            }
+            Source::Io(_) => (None, None, None),
+        };
+        let job = Job::open(name, &read, &self.resolver, &io, &self.workdir, api).map_err(|p| {
+            ApiError::problems(
+                format!("pipeline `{name}` cannot start; fix the fields below"),
+                &p,
+            )
+        })?;
+        let live: Vec<LiveStage> = job.stages.iter().map(LiveStage::new).collect();
+        let names = job.stage_names();
+        let run = Arc::new_cyclic(|weak| {
+            let observer = Observer {
+                run: weak.clone(),
+                metrics: Arc::clone(&self.metrics),
+                pipeline: name.to_owned(),
+                stages: names.clone(),
+            };
+            Run::new(
+                id.clone(),
+                name.to_owned(),
+                Arc::new(Progress::new(names.clone()).with_observer(Arc::new(observer))),
+                live,
+                ingest,
+                api_schema,
+            )
+        });
+        lock(&self.runs).insert(id.clone(), Arc::clone(&run));
+        self.metrics
+            .runs_started
+            .get_or_create(&PipelineLabels {
+                pipeline: name.to_owned(),
+            })
+            .inc();
+        self.metrics.runs_active.inc();
+        let runs = Arc::clone(self);
+        let thread_run = Arc::clone(&run);
+        let spawned = std::thread::Builder::new()
+            .name(format!("run-{}", &id[..8]))
+            .spawn(move || runs.execute(&thread_run, job));
+        if let Err(e) = spawned {
+            // The job (and with it the sinks, uncommitted) went down with the closure.
+            run.progress().cancel();
+            self.finish(
+                &run,
+                RunState::Failed,
+                Some(format!("starting the run's thread: {e}")),
+                None,
+            );
+            return Err(ApiError::internal(format!(
+                "starting the run's thread: {e}"
+            )));
+        }
+        tracing::info!(run = %id, pipeline = %name, "run started");
+        Ok(run)
+    }
+
+    /// The run's thread: the engine, then commit or abort, then the record.
+    fn execute(&self, run: &Arc<Run>, job: Job) {
+        // A panic anywhere below (a bug) must still end the run: a run left `draining`
+        // forever would hold `drain` — and with it the server's shutdown — forever.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(run.progress())));
+        run.close_ingest();
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                run.progress().cancel();
+                let message = format!(
+                    "internal error: the run's thread panicked ({what}); nothing was committed; \
+                     this is a bug, please report it"
+                );
+                run.push_error(RunErrorEntry {
+                    at: Utc::now(),
+                    stage: String::new(),
+                    plugin: None,
+                    kind: "internal".into(),
+                    message: message.clone(),
+                    rows: 0,
+                    outcome: "run stopped".into(),
+                });
+                self.finish(run, RunState::Failed, Some(message), None);
+                return;
+            }
+        };
+        let (state, error, report) = match outcome {
+            Err(e) => {
+                let cancelled = matches!(
+                    e,
+                    quiver_job::JobError::Run(quiver_pipeline::RunError::Cancelled)
+                );
+                let message = chain(&e);
+                if !cancelled {
+                    run.push_error(RunErrorEntry {
+                        at: Utc::now(),
+                        stage: String::new(),
+                        plugin: None,
+                        kind: "run".into(),
+                        message: message.clone(),
+                        rows: 0,
+                        outcome: "run stopped".into(),
+                    });
+                }
+                let state = if cancelled {
+                    RunState::Cancelled
+                } else {
+                    RunState::Failed
+                };
+                (state, Some(message), None)
+            }
+            Ok(report) => {
+                let mut doc = serde_json::to_value(&report).unwrap_or_default();
+                if let Some(map) = doc.as_object_mut() {
+                    map.insert("run".into(), run.id().into());
+                }
+                (RunState::Succeeded, None, Some(doc))
+            }
+        };
+        self.finish(run, state, error, report);
+    }
+
+    /// Record the end of `run`: its state, the metrics, the log, its record in the data
+    /// directory; then wake its waiters.
+    fn finish(
+        &self,
+        run: &Arc<Run>,
+        state: RunState,
+        error: Option<String>,
+        report: Option<serde_json::Value>,
+    ) {
+        run.set_finished(state, error.clone(), report);
+        self.metrics.runs_active.dec();
+        self.metrics
+            .runs_finished
+            .get_or_create(&RunLabels {
+                pipeline: run.pipeline().to_owned(),
+                state: state.label().into(),
+            })
+            .inc();
+        match &error {
+            Some(e) => {
+                tracing::warn!(run = %run.id(), pipeline = %run.pipeline(), state = state.label(), "run ended: {e}")
+            }
+            None => tracing::info!(run = %run.id(), pipeline = %run.pipeline(), "run succeeded"),
+        }
+        let record = RunRecord {
+            status: run.status(),
+            report: run.report(),
+            errors: run.errors(),
+        };
+        let key = format!("runs/{}.json", run.id());
+        if let Err(e) = self.handle.block_on(self.store.put_json(&key, &record)) {
+            tracing::error!(run = %run.id(), "saving the run's record: {e}");
+        }
+        run.mark_done();
+        self.forget_old();
+    }
+
+    /// Drop the oldest finished runs from memory (their records are in the data directory).
+    fn forget_old(&self) {
+        let mut runs = lock(&self.runs);
+        let mut finished: Vec<(DateTime<Utc>, String)> = runs
+            .values()
+            .filter(|r| r.state().is_final())
+            .map(|r| (r.started_at(), r.id().to_owned()))
+            .collect();
+        if finished.len() > KEEP_FINISHED {
+            finished.sort();
+            for (_, id) in &finished[..finished.len() - KEEP_FINISHED] {
+                runs.remove(id);
+            }
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message = format!("{message}: {c}");
+        cause = c.source();
+    }
+    message
+}
+
+/// The API source as the engine's blocking iterator.
+struct ApiBatches {
+    rx: mpsc::Receiver<RecordBatch>,
+}
+
+impl Iterator for ApiBatches {
+    type Item = Result<RecordBatch, BoxError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.blocking_recv().map(Ok)
+    }
+}
