@@ -63,6 +63,27 @@ pub enum LayoutError {
         /// The first violation found.
         reason: String,
     },
+    /// A flattened type ([`FieldNode`]s from the other side) or a type given to the tree
+    /// functions is not a valid arrow type: a node without its children, a map whose entries
+    /// are not a struct of key and value, a decimal precision out of range, ...
+    #[error("invalid type at node {node}: {reason}")]
+    InvalidType {
+        /// Pre-order index of the offending node (0 is the first node of the list, or the
+        /// root of the type).
+        node: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A type from the other side exceeds one of the [`Limits`] of what the receiver accepts.
+    #[error("{what} exceeds the limit {limit} = {max}")]
+    LimitExceeded {
+        /// What is too large, e.g. `node 64 at nesting depth 65`.
+        what: String,
+        /// The name of the [`Limits`] field that refused it.
+        limit: &'static str,
+        /// That limit's value.
+        max: usize,
+    },
 }
 
 /// Whether `data_type` can cross the boundary as it is.
@@ -479,6 +500,13 @@ pub fn encode_owned(array: &dyn Array) -> Result<OwnedBuffers, LayoutError> {
         values: b.values.into_owned(),
     })
 }
+
+pub mod tree;
+pub use tree::{
+    DICTIONARY_VALUES_NAME, FieldNode, IndexType, Limits, NodeBuffers, OwnedNode, TypeNode,
+    check_tree_type, decode_tree, encode_tree, encode_tree_owned, flatten_field, flatten_schema,
+    normalize, normalize_type, unflatten_fields,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1 @@
+//! Tests of the tree layout, one file per question.
