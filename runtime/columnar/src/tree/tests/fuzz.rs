@@ -224,3 +224,90 @@ fn mutated_encodings_never_panic_and_what_decodes_is_valid() {
     assert!(refused > 5_000, "{refused} refused");
     assert!(content_only > 10, "{content_only} content-only");
 }
+
+/// A random node: mostly ordinary, sometimes with absurd parameters or names.
+fn random_node(rng: &mut Rng) -> FieldNode {
+    use arrow_schema::{IntervalUnit, TimeUnit};
+    let units = [
+        TimeUnit::Second,
+        TimeUnit::Millisecond,
+        TimeUnit::Microsecond,
+        TimeUnit::Nanosecond,
+    ];
+    let unit = units[rng.below(4)];
+    let size = [-1, 0, 1, 3, i32::MAX, i32::MIN][rng.below(6)];
+    let (p, s) = (rng.next() as u8 % 80, rng.next() as i8 % 80);
+    let node = match rng.below(20) {
+        0 => TypeNode::Null,
+        1 => TypeNode::Utf8,
+        2 => TypeNode::Int32,
+        3 => TypeNode::FixedSizeBinary(size),
+        4 => TypeNode::Timestamp(
+            unit,
+            [None, Some("UTC"), Some("Europe/Paris")][rng.below(3)].map(Into::into),
+        ),
+        5 => TypeNode::Time32(unit),
+        6 => TypeNode::Time64(unit),
+        7 => TypeNode::Interval(IntervalUnit::MonthDayNano),
+        8 => TypeNode::Decimal128(p, s),
+        9 => TypeNode::Decimal256(p, s),
+        10 | 11 => TypeNode::List,
+        12 => TypeNode::LargeList,
+        13 => TypeNode::FixedSizeList(size),
+        14 | 15 => TypeNode::Struct(rng.below(4) as u32),
+        16 | 17 => TypeNode::Map(rng.below(2) == 0),
+        18 => TypeNode::Dictionary(IndexType::UInt16),
+        _ => TypeNode::Boolean,
+    };
+    let names = ["a", "key", "value", "entries", "", "é"];
+    FieldNode {
+        name: names[rng.below(names.len())].into(),
+        node,
+        nullable: rng.below(3) != 0,
+    }
+}
+
+#[test]
+fn random_node_lists_never_panic_and_what_unflattens_is_a_valid_type() {
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let limits = Limits {
+        max_depth: 6,
+        ..Limits::default()
+    };
+    let (mut accepted, mut refused) = (0, 0);
+    for iteration in 0..10_000 {
+        let nodes: Vec<FieldNode> = (0..rng.below(24)).map(|_| random_node(&mut rng)).collect();
+        let result = catch_unwind(AssertUnwindSafe(|| unflatten_fields(&nodes, &limits)))
+            .unwrap_or_else(|_| panic!("iteration {iteration}: unflatten panicked on {nodes:?}"));
+        let Ok(fields) = result else {
+            refused += 1;
+            continue;
+        };
+        accepted += 1;
+        // What is accepted can cross back: it flattens to the nodes it came from, but for the
+        // name and nullability of dictionary values, which arrow's types do not keep.
+        let mut again = Vec::new();
+        for field in &fields {
+            check_tree_type(field.data_type()).unwrap();
+            again.extend(flatten_field(field).unwrap());
+        }
+        assert_eq!(again.len(), nodes.len(), "iteration {iteration}");
+        for (i, (a, b)) in again.iter().zip(&nodes).enumerate() {
+            let under_dictionary = i > 0 && matches!(nodes[i - 1].node, TypeNode::Dictionary(_));
+            assert_eq!(a.node, b.node, "iteration {iteration}, node {i}");
+            if !under_dictionary {
+                assert_eq!(
+                    (&a.name, a.nullable),
+                    (&b.name, b.nullable),
+                    "iteration {iteration}"
+                );
+            }
+        }
+        assert_eq!(unflatten_fields(&again, &limits).unwrap(), fields);
+    }
+    println!("{accepted} node lists accepted, {refused} refused");
+    assert!(
+        accepted > 500 && refused > 1_000,
+        "{accepted} accepted, {refused} refused"
+    );
+}
