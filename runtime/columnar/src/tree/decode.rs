@@ -120,7 +120,7 @@ struct Decoder {
 }
 
 impl Decoder {
-    /// The index and length of the next node, the first child of the node being decoded.
+    /// The index and length of the next node: the next child of the node being decoded.
     fn peek_child(&mut self) -> Option<(usize, usize)> {
         self.nodes.peek().map(|(i, n)| (*i, n.len))
     }

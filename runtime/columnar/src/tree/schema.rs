@@ -466,8 +466,8 @@ pub fn check_tree_type(data_type: &DataType) -> Result<(), LayoutError> {
     walk(root, None, |_, _| {}).map(drop)
 }
 
-/// Checks `data_type` against `limits` as [`check_tree_type`] does, returning its node count.
-/// Field names are not checked: decoding data does not depend on them.
+/// Checks `data_type` as [`check_tree_type`] does and against `limits` (nested field names
+/// included), returning its node count.
 pub(super) fn check_data_type(data_type: &DataType, limits: &Limits) -> Result<usize, LayoutError> {
     let root = Visit {
         depth: 1,
@@ -517,9 +517,11 @@ struct Open<'a> {
 /// The fields described by a flattened type: the inverse of [`flatten_schema`], for nodes
 /// from the untrusted side.
 ///
-/// Every node is checked in one pass before the fields are built, without recursion: the
-/// [`Limits`], non-empty names, the node parameters (as [`check_tree_type`]), that each node
-/// has all its children and that every node belongs to a field.
+/// One pass over the nodes, without recursion, builds each field as its last child arrives.
+/// Each node is checked before anything is built or reserved for it: the [`Limits`], a
+/// non-empty name, its parameters (as [`check_tree_type`]); then that each node has all its
+/// children and that a map's entries are a struct of key and value. The top-level fields are
+/// however many the nodes describe: the caller compares their count with what it expects.
 ///
 /// # Errors
 /// [`LayoutError::LimitExceeded`] or [`LayoutError::InvalidType`] for the first node at fault.
