@@ -17,6 +17,33 @@
 //! the Rust SDK checks the layout (lengths, offsets) of every batch the host sends, trusting
 //! its content ([`decode_with`], [`Validation::Layout`]). It depends on the arrow sub-crates only,
 //! so it builds for `wasm32-wasip2` without the arrow facade.
+//!
+//! The functions above are the layout of the released contract, `quiver:transform@0.1.0`: flat
+//! types only. They do not change; plugins built against 0.1 keep running.
+//!
+//! # The tree layout (`quiver:transform@0.2.0`)
+//!
+//! The next contract carries every arrow type, nested ones included ([`tree`]). WIT has no
+//! recursive types, so a type crosses as a pre-order list of [`FieldNode`]s, each node
+//! followed immediately by its children (one for a list, large list, fixed-size list, map and
+//! dictionary, one per field for a struct), and a column as one [`NodeBuffers`] per type node,
+//! in the same order, every node starting at row 0:
+//!
+//! - a leaf carries the buffers of the 0.1 layout: validity, offsets (utf8, binary and their
+//!   large forms), values (fixed-width types, including float16, time, duration, intervals,
+//!   decimal32 to decimal256 and fixed-size binary);
+//! - a list, large list or map node carries validity and offsets, and its child (the item, or
+//!   the entries struct of key and value) has as many rows as the last offset;
+//! - a fixed-size list node carries validity, and its child has `len × size` rows;
+//! - a struct node carries validity, and each child has the struct's `len` rows;
+//! - a dictionary node carries its keys (validity and values); its child is the dictionary,
+//!   with its own length.
+//!
+//! [`flatten_schema`] and [`unflatten_fields`] convert types, [`encode_tree`] and
+//! [`decode_tree`] columns (with the same two [`Validation`]s as [`decode_with`]). String and
+//! binary views cross once [`normalize`]d to utf8 and binary; unions, run-end encoded arrays and
+//! list views do not cross ([`check_tree_type`] says so, and what to do). What the receiver
+//! accepts from a hostile sender is bounded by [`Limits`].
 
 #![deny(missing_docs)]
 
@@ -62,6 +89,27 @@ pub enum LayoutError {
         num_rows: usize,
         /// The first violation found.
         reason: String,
+    },
+    /// A flattened type ([`FieldNode`]s from the other side) or a type given to the tree
+    /// functions is not a valid arrow type: a node without its children, a map whose entries
+    /// are not a struct of key and value, a decimal precision out of range, ...
+    #[error("invalid type at node {node}: {reason}")]
+    InvalidType {
+        /// Pre-order index of the offending node (0 is the first node of the list, or the
+        /// root of the type).
+        node: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A type from the other side exceeds one of the [`Limits`] of what the receiver accepts.
+    #[error("{what} exceeds the limit {limit} = {max}")]
+    LimitExceeded {
+        /// What is too large, e.g. `node 64 at nesting depth 65`.
+        what: String,
+        /// The name of the [`Limits`] field that refused it.
+        limit: &'static str,
+        /// That limit's value.
+        max: usize,
     },
 }
 
@@ -479,6 +527,13 @@ pub fn encode_owned(array: &dyn Array) -> Result<OwnedBuffers, LayoutError> {
         values: b.values.into_owned(),
     })
 }
+
+pub mod tree;
+pub use tree::{
+    DICTIONARY_VALUES_NAME, FieldNode, IndexType, Limits, NodeBuffers, OwnedNode, TypeNode,
+    check_tree_type, decode_tree, encode_tree, encode_tree_owned, flatten_field, flatten_schema,
+    normalize, normalize_type, unflatten_fields,
+};
 
 #[cfg(test)]
 mod tests;
