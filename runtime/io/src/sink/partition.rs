@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Schema, SchemaRef};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
 use crate::{HIVE_NULL, IoError};
 
@@ -133,13 +133,13 @@ impl Partitioner {
                 if !dir.is_empty() {
                     dir.push('/');
                 }
-                dir.extend(utf8_percent_encode(name, ESCAPED));
+                escape_into(&mut dir, name);
                 dir.push('=');
                 let value = formatter.value(row).to_string();
                 if batch.column(column).is_null(row) || value.is_empty() {
                     dir.push_str(HIVE_NULL);
                 } else {
-                    dir.extend(utf8_percent_encode(&value, ESCAPED));
+                    escape_into(&mut dir, &value);
                 }
             }
             let row = u32::try_from(row).map_err(|_| IoError::internal("a batch of 4G rows"))?;
@@ -170,6 +170,19 @@ impl Partitioner {
 }
 
 use arrow_array::Array as _;
+
+/// Appends `text` with the ASCII characters Hive escapes percent-encoded. Other characters,
+/// non-ASCII ones included, stay as they are (`city=São Paulo`), as Hive and Spark write them.
+fn escape_into(out: &mut String, text: &str) {
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.extend(percent_encode(c.encode_utf8(&mut buf).as_bytes(), ESCAPED));
+        } else {
+            out.push(c);
+        }
+    }
+}
 
 fn partitionable(data_type: &DataType) -> bool {
     data_type.is_integer()

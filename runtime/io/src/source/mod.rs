@@ -424,7 +424,7 @@ pub(crate) fn projection(
 
 /// `schema` with only the columns at `indices`.
 pub(crate) fn project_schema(schema: &SchemaRef, indices: &[usize]) -> Result<SchemaRef, IoError> {
-    if indices.len() == schema.fields().len() {
+    if indices.iter().copied().eq(0..schema.fields().len()) {
         return Ok(Arc::clone(schema));
     }
     schema

@@ -5,6 +5,9 @@
 //! when every value carries a zone, the column becomes a zoned timestamp — `UTC` for `Z`,
 //! `+00:00` and mixed offsets (instants all the same), else the one offset they share.
 //! A column where any value lacks a zone keeps arrow's answer.
+//!
+//! NDJSON string columns whose values are all date-times without a zone, or all dates,
+//! become timestamps without a zone and dates, as CSV's inference does for the same text.
 
 use std::io::Cursor;
 use std::sync::{Arc, LazyLock};
@@ -16,13 +19,21 @@ use regex::Regex;
 
 use crate::IoError;
 
-/// An ISO 8601 date-time with a zone designator: `Z`, `UTC` or `±hh:mm`.
+/// An ISO 8601 date-time with a zone designator: `Z`, `UTC`, `±hh:mm`, `±hhmm` or `±hh`
+/// (DuckDB writes `+00`).
 static ZONED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.(\d+))?)?\s*(?:([Zz]|UTC)|([+-]\d\d:\d\d))$",
+        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.(\d+))?)?\s*(?:([Zz]|UTC)|([+-]\d\d)(?::?(\d\d))?)$",
     )
     .ok()
 });
+
+/// An ISO 8601 date-time without a zone.
+static NAIVE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.(\d+))?)?$").ok());
+
+/// An ISO 8601 date.
+static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d{4}-\d\d-\d\d$").ok());
 
 /// The zone of `value` (`UTC` or `±hh:mm`) and its count of fractional digits, if it is a
 /// zoned date-time.
@@ -30,8 +41,16 @@ fn zone_of(value: &str) -> Option<(String, usize)> {
     let captures = ZONED.as_ref()?.captures(value.trim())?;
     let digits = captures.get(1).map_or(0, |m| m.as_str().len());
     let zone = match captures.get(3) {
-        Some(offset) if !matches!(offset.as_str(), "+00:00" | "-00:00") => offset.as_str().into(),
-        _ => "UTC".to_string(),
+        Some(hours) => {
+            let minutes = captures.get(4).map_or("00", |m| m.as_str());
+            let offset = format!("{}:{minutes}", hours.as_str());
+            if matches!(offset.as_str(), "+00:00" | "-00:00") {
+                "UTC".to_string()
+            } else {
+                offset
+            }
+        }
+        None => "UTC".to_string(),
     };
     Some((zone, digits))
 }
@@ -131,20 +150,46 @@ pub(crate) fn zone_json(schema: &Schema, head: &[u8]) -> Schema {
     };
     let batches: Vec<RecordBatch> = reader.filter_map(Result::ok).collect();
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let unit = |digits: usize| match digits {
+        0 => TimeUnit::Second,
+        1..=3 => TimeUnit::Millisecond,
+        4..=6 => TimeUnit::Microsecond,
+        _ => TimeUnit::Nanosecond,
+    };
     for index in candidates {
-        if let Some((zone, digits)) = zone_of_column(&batches, index, &[]) {
-            let unit = match digits {
-                0 => TimeUnit::Second,
-                1..=3 => TimeUnit::Millisecond,
-                4..=6 => TimeUnit::Microsecond,
-                _ => TimeUnit::Nanosecond,
-            };
-            fields[index] = fields[index]
-                .clone()
-                .with_data_type(DataType::Timestamp(unit, Some(zone.into())));
-        }
+        let data_type = if let Some((zone, digits)) = zone_of_column(&batches, index, &[]) {
+            DataType::Timestamp(unit(digits), Some(zone.into()))
+        } else if let Some(digits) = all_match(&batches, index, &NAIVE) {
+            DataType::Timestamp(unit(digits), None)
+        } else if all_match(&batches, index, &DATE).is_some() {
+            DataType::Date32
+        } else {
+            continue;
+        };
+        fields[index] = fields[index].clone().with_data_type(data_type);
     }
     Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// When every non-null value of column `index` matches `regex` (at least one), the most
+/// fractional digits (its first group) seen.
+fn all_match(
+    batches: &[RecordBatch],
+    index: usize,
+    regex: &LazyLock<Option<Regex>>,
+) -> Option<usize> {
+    let regex = regex.as_ref()?;
+    let mut digits = 0;
+    let mut seen = false;
+    for batch in batches {
+        let text = batch.column(index).as_any().downcast_ref::<StringArray>()?;
+        for value in text.iter().flatten() {
+            let captures = regex.captures(value.trim())?;
+            digits = digits.max(captures.get(1).map_or(0, |m| m.as_str().len()));
+            seen = true;
+        }
+    }
+    seen.then_some(digits)
 }
 
 fn zone_of_column(
