@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod formats;
+mod real_files;
 mod sdk;
 
 use std::path::Path;
