@@ -270,6 +270,77 @@ mod tests {
         }
     }
 
+    /// Streamed, not buffered: decompressed bytes come out in small pieces while most of
+    /// the compressed input has not even been pulled, and compressed bytes leave the
+    /// compressor long before the end.
+    #[tokio::test]
+    async fn both_directions_stream() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        // Rows with pseudo-random numbers, so that no codec shrinks them to one chunk.
+        let mut seed: u64 = 42;
+        let mut block = || -> Vec<u8> {
+            (0..2_000)
+                .flat_map(|i| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    format!("{i},customer-{},{}\n", seed >> 40, seed % 100_000).into_bytes()
+                })
+                .collect()
+        };
+        for codec in [
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::Bzip2,
+            Compression::Xz,
+        ] {
+            let mut compressor = Compressor::new(codec).expect("a codec");
+            let mut compressed = Vec::new();
+            let mut early = 0;
+            let mut total = 0;
+            for _ in 0..30 {
+                let rows = block();
+                total += rows.len();
+                let out = compressor.push(&rows, "x").await.expect("push");
+                early += out.len();
+                compressed.extend(out);
+            }
+            assert!(early > 0, "{codec}: nothing came out before finish");
+            compressed.extend(compressor.finish("x").await.expect("finish"));
+
+            let pulled = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&pulled);
+            let chunks: Vec<Bytes> = compressed
+                .chunks(4096)
+                .map(Bytes::copy_from_slice)
+                .collect();
+            let count = chunks.len();
+            let input = stream::iter(chunks).map(move |chunk| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, IoError>(chunk)
+            });
+            let mut output = codec.decompress(input.boxed(), "x");
+            let first = output.next().await.expect("a chunk").expect("decoded");
+            assert!(
+                first.len() <= 64 * 1024,
+                "{codec}: {} bytes at once",
+                first.len()
+            );
+            assert!(
+                pulled.load(Ordering::Relaxed) * 2 < count,
+                "{codec}: {} of {count} input chunks read for the first output",
+                pulled.load(Ordering::Relaxed)
+            );
+            let mut seen = first.len();
+            while let Some(chunk) = output.next().await {
+                let chunk = chunk.expect("decoded");
+                assert!(chunk.len() <= 64 * 1024);
+                seen += chunk.len();
+            }
+            assert_eq!(seen, total, "{codec}");
+        }
+    }
+
     #[tokio::test]
     async fn corrupt_input_is_bad_data_naming_the_file() {
         let garbage: Vec<Result<Bytes, IoError>> = vec![Ok(Bytes::from_static(

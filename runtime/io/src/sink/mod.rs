@@ -871,6 +871,8 @@ impl Drop for Sink {
             drop(lane.current.take());
         }
         self.pending.clear();
+        // A staging directory goes (with everything in it) before its parents are tried.
+        self.target = Target::Stdout;
         remove_empty_dirs(&self.created_dirs);
     }
 }

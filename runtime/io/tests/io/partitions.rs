@@ -254,7 +254,7 @@ async fn a_partitioned_directory_appears_whole_at_commit_and_never_partly() {
 
     // A dropped (failed) sink leaves nothing, not even its staging directory.
     let mut sink = create_sink_with(
-        &partitioned("dropped/", Format::Csv, &["year"]),
+        &partitioned("new/parents/dropped/", Format::Csv, &["year"]),
         dir.path(),
         schema(),
         &storage,
