@@ -60,6 +60,10 @@ pub struct SourceSpec {
     /// fetches only their column chunks.
     #[serde(default)]
     pub columns: Option<Vec<String>>,
+    /// Whether `key=value` directory names below a listed directory or a glob's literal
+    /// prefix become columns (default true, as in Hive, Spark, Polars and DuckDB).
+    #[serde(default = "yes")]
+    pub hive_partitioning: bool,
     /// Types of hive partition columns (`year=2013/` directories); a column not listed is
     /// int64 when every value is an integer, date32 when every value is a date, else utf8.
     #[serde(default)]
@@ -76,6 +80,10 @@ fn default_batch_rows() -> usize {
     8192
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl SourceSpec {
     /// A spec for `path` with every option at its default.
     pub fn new(path: impl Into<String>) -> Self {
@@ -85,6 +93,7 @@ impl SourceSpec {
             compression: None,
             batch_rows: default_batch_rows(),
             columns: None,
+            hive_partitioning: true,
             hive_schema: None,
             csv: CsvOptions::default(),
             ndjson: NdjsonOptions::default(),
@@ -276,7 +285,19 @@ pub async fn open_source_with(
     let Some(head) = inputs.next() else {
         return Err(IoError::internal("input resolution returned no input"));
     };
-    let rest: Vec<Input> = inputs.collect();
+    let mut head = head;
+    let mut rest: Vec<Input> = inputs.collect();
+    if !spec.hive_partitioning {
+        if spec.hive_schema.is_some() {
+            return Err(IoError::config(
+                "hive_schema",
+                "types partition columns, but hive_partitioning is false",
+            ));
+        }
+        for input in std::iter::once(&mut head).chain(&mut rest) {
+            input.partitions.clear();
+        }
+    }
     let all: Vec<&Input> = std::iter::once(&head).chain(&rest).collect();
     let hive = hive::Hive::of(&all, spec.hive_schema.as_deref())?;
     let names = all.iter().map(|i| i.name.clone()).collect();
