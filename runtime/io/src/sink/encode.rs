@@ -4,7 +4,8 @@
 //!
 //! Parquet has no seconds unit: parquet-rs stores `timestamp[s]` and `time32[s]` as plain
 //! integers, which pyarrow and DuckDB then read as int64/int32. Such columns are written in
-//! milliseconds instead (exact), so every reader sees a timestamp or a time.
+//! milliseconds instead (exact), so every reader sees a timestamp or a time. Date64 columns
+//! are written as Date32 (Polars reads a Date64 as a datetime).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -176,6 +177,9 @@ fn parquet_schema(schema: &SchemaRef) -> Option<SchemaRef> {
             Some(DataType::Timestamp(TimeUnit::Millisecond, zone.clone()))
         }
         DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
+        // Whole days by definition; as Date64 the embedded Arrow schema makes Polars read a
+        // datetime.
+        DataType::Date64 => Some(DataType::Date32),
         _ => None,
     };
     if !schema
@@ -199,7 +203,8 @@ fn parquet_schema(schema: &SchemaRef) -> Option<SchemaRef> {
     )))
 }
 
-/// `batch` with its columns cast to `schema`'s types (exact: to finer units only).
+/// `batch` with its columns cast to `schema`'s types (exact: to finer units, and Date64's
+/// whole days to Date32).
 fn cast_batch(
     batch: &RecordBatch,
     schema: &SchemaRef,

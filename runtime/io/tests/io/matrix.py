@@ -31,6 +31,14 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 TYPED = {"parquet", "arrow_file", "arrow_stream"}
+
+# Types a reader cannot represent, as (reader, format, expected kind) -> the kind it gives
+# instead; values are still compared. Polars has no Date64: from Arrow IPC it reads one as
+# a datetime (Quiver's Parquet stores Date64 as a DATE, which Polars reads as a date).
+KNOWN = {
+    ("polars", "arrow_file", "date", "day64"): "timestamp",
+    ("polars", "arrow_stream", "date", "day64"): "timestamp",
+}
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -48,6 +56,8 @@ def kind_of(t):
         return "binary"
     if pa.types.is_date(t):
         return "date"
+    if pa.types.is_time(t):
+        return "time"
     if pa.types.is_timestamp(t):
         return "timestamptz" if t.tz else "timestamp"
     if pa.types.is_decimal(t):
@@ -78,6 +88,12 @@ def canonical(value, kind):
                 value = value.replace(tzinfo=datetime.timezone.utc)
             delta = value - EPOCH
             return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return int(value)
+    if kind == "time":
+        if isinstance(value, str):
+            value = datetime.time.fromisoformat(value)
+        if isinstance(value, datetime.time):
+            return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
         return int(value)
     if kind == "date":
         if isinstance(value, (datetime.date, datetime.datetime)):
@@ -115,6 +131,8 @@ def column_values(array, kind):
         return pc.cast(us, pa.int64()).to_pylist()
     if pa.types.is_date(t):
         return pc.cast(array.cast(pa.date32()), pa.string()).to_pylist()
+    if pa.types.is_time(t):
+        return pc.cast(array.cast(pa.time64("us")), pa.int64()).to_pylist()
     return [canonical(v, kind) for v in array.to_pylist()]
 
 
@@ -128,7 +146,7 @@ def same(a, b, kind):
     return a == b
 
 
-def compare(reader, path, table, columns, typed, kinds, failures):
+def compare(reader, path, fmt, table, columns, typed, kinds, failures):
     """Checks `table` (pyarrow) against the expected `columns`; returns cells checked."""
     checked = 0
     names = table.column_names
@@ -140,7 +158,7 @@ def compare(reader, path, table, columns, typed, kinds, failures):
             continue
         if typed:
             have_kind = kinds[name]
-            if have_kind != kind:
+            if have_kind != kind and KNOWN.get((reader, fmt, kind, name)) != have_kind:
                 failures.append(f"{where}: type {have_kind}, expected {kind}")
             zone = col.get("zone")
             t = table.column(name).type
@@ -223,7 +241,7 @@ def read_mode(directory):
             if table is None:
                 continue
             cells.append(f"{reader}:{entry['path']}")
-            checked += compare(reader, path, table, columns, typed, kinds, failures)
+            checked += compare(reader, path, fmt, table, columns, typed, kinds, failures)
     print(json.dumps({"checked": checked, "read": cells, "failures": failures}))
 
 
@@ -258,6 +276,8 @@ def write_mode(directory):
             "at_naive": pa.array([datetime.datetime(2013, 1, 1, 5, 0), None, datetime.datetime(2013, 12, 31, 23, 59, 59)],
                                  pa.timestamp("us")),
             "amount": pa.array([decimal.Decimal("12.34"), None, decimal.Decimal("-0.05")], pa.decimal128(10, 2)),
+            "clock": pa.array([datetime.time(0, 0), None, datetime.time(12, 34, 56, 789000)], pa.time64("us")),
+            "colour": pa.array(["red", None, "red"], pa.string()).dictionary_encode(),
             "tags": pa.array([[1, 2], None, []], pa.list_(pa.int64())),
             "point": pa.array([{"x": 1, "label": "a"}, None, {"x": None, "label": "b"}],
                               pa.struct([("x", pa.int64()), ("label", pa.string())])),

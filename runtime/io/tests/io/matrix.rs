@@ -15,13 +15,14 @@ use std::process::Command;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
 use arrow_array::types::Int64Type;
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
-    Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, LargeStringArray, ListArray,
-    RecordBatch, StringArray, StructArray, TimestampMicrosecondArray, TimestampMillisecondArray,
-    TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Date64Array, Decimal128Array,
+    DictionaryArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
+    LargeStringArray, ListArray, RecordBatch, StringArray, StructArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use quiver_io::{Format, SinkSpec, SourceSpec, Storage};
@@ -349,6 +350,57 @@ fn every_type() -> Vec<Column> {
             )
         },
     ];
+    // Times of day, Date64 (written to Parquet as a DATE) and dictionaries (which may stay
+    // dictionaries): the typed formats.
+    let typed = |c: Column| Column {
+        csv: false,
+        ndjson: false,
+        ..c
+    };
+    columns.push(typed(column(
+        "time_us",
+        Arc::new(Time64MicrosecondArray::from(vec![
+            Some(0),
+            None,
+            Some(86_399_999_999),
+            Some(45_296_789_000),
+        ])),
+        "time",
+        vec![
+            json!(0),
+            Value::Null,
+            json!(86_399_999_999_i64),
+            json!(45_296_789_000_i64),
+        ],
+    )));
+    columns.push(typed(column(
+        "day64",
+        Arc::new(Date64Array::from(vec![
+            Some(1_356_998_400_000),
+            None,
+            Some(-86_400_000),
+            Some(0),
+        ])),
+        "date",
+        vec![
+            json!("2013-01-01"),
+            Value::Null,
+            json!("1969-12-31"),
+            json!("1970-01-01"),
+        ],
+    )));
+    columns.push(typed(column(
+        "category",
+        Arc::new(
+            ["red", "green", "red", "blue"]
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i != 1).then_some(v))
+                .collect::<DictionaryArray<Int32Type>>(),
+        ),
+        "string",
+        vec![json!("red"), Value::Null, json!("red"), json!("blue")],
+    )));
     // Extremes only the typed formats promise to keep: text readers infer u64::MAX as
     // something else.
     columns.push(Column {
@@ -491,6 +543,7 @@ fn kind_of(data_type: &DataType) -> String {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
         DataType::Timestamp(_, None) => "timestamp".into(),
         DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
         DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
@@ -519,6 +572,14 @@ fn canonical(array: &ArrayRef, kind: &str) -> Result<Vec<Value>, String> {
                 return Err(format!("{} is not a timestamp", array.data_type()));
             };
             let micros = cast(&DataType::Timestamp(TimeUnit::Microsecond, zone.clone()))?;
+            let ints = arrow_cast::cast(&micros, &DataType::Int64).map_err(|e| e.to_string())?;
+            ints.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map_or(Value::Null, |v| json!(v)))
+                .collect()
+        }
+        "time" => {
+            let micros = cast(&DataType::Time64(TimeUnit::Microsecond))?;
             let ints = arrow_cast::cast(&micros, &DataType::Int64).map_err(|e| e.to_string())?;
             ints.as_primitive::<Int64Type>()
                 .iter()
