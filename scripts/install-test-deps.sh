@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond Rust: moto's S3-compatible server (object-store tests)
-# and openapi-spec-validator (the `quiver serve` OpenAPI document), in a virtualenv at ${CARGO_TARGET_DIR:-target}/test-venv. Idempotent: a second run with the
-# pinned version already installed does nothing. Prints the server's path on its last line.
+# Installs what the tests need beyond Rust: moto's S3-compatible server (object-store tests),
+# openapi-spec-validator (the `quiver serve` OpenAPI document) and the three readers of the
+# reader-matrix tests (pyarrow, Polars, DuckDB: what Quiver writes must read back in each),
+# in a virtualenv at ${CARGO_TARGET_DIR:-target}/test-venv. Idempotent: a second run with the
+# pinned versions already installed does nothing. Prints the server's path on its last line.
 # The tests find the venv through QUIVER_TEST_VENV, else target/test-venv above the crate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,25 +11,38 @@ cd "$(dirname "$0")/.."
 # Pinned so a new moto release cannot change the tests' behaviour unannounced.
 MOTO_VERSION="5.2.5"
 VALIDATOR_VERSION="0.8.5"
+# Polars 2.1 reads parquet-rs 60's footers; 1.x refuses them (see README, Parquet output).
+PYARROW_VERSION="26.0.1"
+POLARS_VERSION="2.1.0"
+DUCKDB_VERSION="2.0.0"
 
 target="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target"
 venv="$(cd "$target" && pwd)/test-venv"
 server="$venv/bin/moto_server"
 
-installed_version() {
-    "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
+# One python start for every version check: each start costs ~50 ms.
+installed_versions() {
+    "$venv/bin/python" -c "
+import importlib.metadata as m
+for name in ['moto', 'openapi-spec-validator', 'pyarrow', 'polars', 'duckdb']:
+    try:
+        print(name + '==' + m.version(name))
+    except m.PackageNotFoundError:
+        print(name + '==missing')
+" 2>/dev/null | tr '\n' ' ' || true
 }
+wanted="moto==$MOTO_VERSION openapi-spec-validator==$VALIDATOR_VERSION pyarrow==$PYARROW_VERSION polars==$POLARS_VERSION duckdb==$DUCKDB_VERSION "
 
-if [[ -x "$server" && "$(installed_version moto)" == "$MOTO_VERSION" \
-    && "$(installed_version openapi-spec-validator)" == "$VALIDATOR_VERSION" ]]; then
-    echo "moto $MOTO_VERSION and openapi-spec-validator $VALIDATOR_VERSION already installed" >&2
+if [[ -x "$server" && "$(installed_versions)" == "$wanted" ]]; then
+    echo "already installed: $wanted" >&2
 else
     if [[ ! -x "$venv/bin/python" ]]; then
         python3 -m venv "$venv"
     fi
     "$venv/bin/python" -m pip install --quiet "moto[server]==$MOTO_VERSION" \
-        "openapi-spec-validator==$VALIDATOR_VERSION"
+        "openapi-spec-validator==$VALIDATOR_VERSION" "pyarrow==$PYARROW_VERSION" \
+        "polars==$POLARS_VERSION" "duckdb==$DUCKDB_VERSION"
     if [[ ! -x "$server" ]]; then
         echo "error: moto installed but $server is missing" >&2
         exit 1

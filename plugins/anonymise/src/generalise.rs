@@ -1,7 +1,9 @@
 //! Generalisation and masking: coarser or partly hidden values of the same type.
 //!
-//! - dates and timestamps to the first instant of their month or year (timestamps are cut in
-//!   UTC, whatever their zone);
+//! - dates and timestamps to the first instant of their month or year (timestamps with a
+//!   zone — an IANA name or an offset — on the wall clock of that zone: the first of the
+//!   month at 00:00 in Europe/Paris is 23:00 UTC the day before; timestamps without one as
+//!   they are);
 //! - numbers to the lower bound of their bucket of width `W` (`floor(x / W) * W`, so
 //!   negative values go down: -5 with width 10 is -10);
 //! - text to its first `N` characters (a postcode `SW1A 1AA` to `SW1`);
@@ -15,10 +17,12 @@ use std::sync::Arc;
 
 use arrow_array::builder::GenericStringBuilder;
 use arrow_array::cast::AsArray;
+use arrow_array::temporal_conversions::as_datetime_with_timezone;
+use arrow_array::timezone::Tz;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, OffsetSizeTrait, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, LocalResult, NaiveDate, TimeZone};
 
 /// What a date or timestamp is cut to.
 #[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -85,7 +89,26 @@ pub fn period(column: &ArrayRef, period: Period) -> Result<ArrayRef, Failure> {
             let day = 86_400_000;
             cut_days(ms.div_euclid(day), period)?.checked_mul(day)
         }),
-        DataType::Timestamp(unit, _) => {
+        DataType::Timestamp(unit, Some(zone)) => {
+            let tz: Tz = zone
+                .parse()
+                .map_err(|e| (0, format!("the column's time zone {zone}: {e}")))?;
+            match unit {
+                TimeUnit::Second => map::<TimestampSecondType>(column, |v| {
+                    zoned::<TimestampSecondType>(v, tz, period)
+                }),
+                TimeUnit::Millisecond => map::<TimestampMillisecondType>(column, |v| {
+                    zoned::<TimestampMillisecondType>(v, tz, period)
+                }),
+                TimeUnit::Microsecond => map::<TimestampMicrosecondType>(column, |v| {
+                    zoned::<TimestampMicrosecondType>(v, tz, period)
+                }),
+                TimeUnit::Nanosecond => map::<TimestampNanosecondType>(column, |v| {
+                    zoned::<TimestampNanosecondType>(v, tz, period)
+                }),
+            }
+        }
+        DataType::Timestamp(unit, None) => {
             let day = per_day(unit);
             let cut = |v: i64| cut_days(v.div_euclid(day), period)?.checked_mul(day);
             match unit {
@@ -97,6 +120,25 @@ pub fn period(column: &ArrayRef, period: Period) -> Result<ArrayRef, Failure> {
         }
         t => Err((0, format!("cannot cut a {t} column to a period"))),
     }
+}
+
+/// The first instant of `period` holding `value` on the wall clock of `tz`. When that
+/// local midnight does not exist (a DST gap at midnight), the first instant after the gap.
+fn zoned<T: ArrowTimestampType>(value: i64, tz: Tz, period: Period) -> Option<i64> {
+    let local = as_datetime_with_timezone::<T>(value, tz)?.naive_local();
+    let date = local.date();
+    let first = match period {
+        Period::Month => date.with_day(1)?,
+        Period::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1)?,
+    };
+    let midnight = first.and_hms_opt(0, 0, 0)?;
+    let start = match tz.from_local_datetime(&midnight) {
+        LocalResult::Single(start) | LocalResult::Ambiguous(start, _) => start,
+        LocalResult::None => tz
+            .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()?,
+    };
+    T::from_naive_datetime(start.naive_utc(), None)
 }
 
 /// Every number of `column` to the lower bound of its bucket of width `width` (checked

@@ -289,7 +289,7 @@ fn build(i: usize, c: &FeatureConfig, t: &DataType) -> Result<(Op, Vec<Field>), 
                 && zone.parse::<Tz>().is_err()
             {
                 return Err(wrong_type(
-                    "a fixed-offset time zone such as +02:00 (named zones are not supported)",
+                    "a known time zone (an IANA name such as Europe/Paris, or an offset such as +02:00)",
                 ));
             }
             let parts = c.parts.clone().filter(|p| !p.is_empty()).ok_or_else(|| {

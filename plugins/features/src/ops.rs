@@ -127,7 +127,8 @@ impl Part {
 }
 
 /// The wall-clock date and time of every value of a date or timestamp column: in the
-/// column's time zone when it has one (fixed offsets; checked at creation), else as is.
+/// column's time zone when it has one (an IANA name or an offset; checked at creation),
+/// else as is.
 fn datetimes(column: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>, ArrowError> {
     fn ts<T: ArrowPrimitiveType<Native = i64>>(
         column: &ArrayRef,

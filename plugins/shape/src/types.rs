@@ -68,10 +68,11 @@ fn timestamp(inner: &str) -> Result<DataType, Option<String>> {
     let Some(zone) = zone else {
         return Ok(DataType::Timestamp(unit, None));
     };
-    // Named IANA zones need chrono-tz (a large table) in the guest; fixed offsets do not.
+    // Named IANA zones come from chrono-tz's database, compiled into the guest.
     zone.parse::<Tz>().map_err(|_| {
         Some(format!(
-            "time zone `{zone}` is not supported; use a fixed offset such as +00:00 or +02:00"
+            "time zone `{zone}` is unknown; use an IANA name such as UTC or Europe/Paris, or an \
+             offset such as +02:00"
         ))
     })?;
     Ok(DataType::Timestamp(unit, Some(Arc::from(zone))))

@@ -6,7 +6,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::IoError;
+use crate::{Compression, IoError};
 
 /// A file format. Spelled in snake_case in pipeline files (`arrow_file`, `arrow_stream`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
@@ -37,9 +37,11 @@ impl fmt::Display for Format {
 }
 
 impl Format {
-    /// The format a file name's extension implies (case-insensitive), if any.
+    /// The format a file name's extension implies (case-insensitive), if any. A compression
+    /// extension after it is skipped (`a.csv.gz` is CSV).
     pub fn from_extension(name: &str) -> Option<Format> {
         let name = name.trim_end_matches('/');
+        let (_, name) = Compression::split_extension(name);
         let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
         let (_, extension) = file.rsplit_once('.')?;
         match extension.to_ascii_lowercase().as_str() {
@@ -82,7 +84,8 @@ impl Format {
                     "format",
                     format!(
                         "cannot tell the format of {name} from its extension (.parquet, .pq, .csv, \
-                     .ndjson, .jsonl, .arrow, .feather, .ipc, .arrows); set `format`"
+                     .ndjson, .jsonl, .arrow, .feather, .ipc, .arrows, each streaming one \
+                     optionally followed by .gz, .zst, .bz2 or .xz); set `format`"
                     ),
                 )
             })
@@ -130,6 +133,10 @@ mod tests {
             ("a.ipc", Some(Format::ArrowFile)),
             ("a.arrows", Some(Format::ArrowStream)),
             ("out.parquet/", Some(Format::Parquet)),
+            ("a.csv.gz", Some(Format::Csv)),
+            ("a.ndjson.zst", Some(Format::Ndjson)),
+            ("a.arrows.XZ", Some(Format::ArrowStream)),
+            ("a.gz", None),
             ("a.txt", None),
             ("dir.csv/noext", None),
         ];

@@ -48,6 +48,7 @@
 
 #![deny(missing_docs)]
 
+mod compression;
 mod error;
 mod format;
 mod location;
@@ -56,6 +57,7 @@ mod sink;
 mod source;
 mod storage;
 
+pub use compression::Compression;
 pub use error::IoError;
 pub use format::Format;
 pub use location::{Location, ObjectLocation, StoredObject};
@@ -65,11 +67,15 @@ pub use sink::{
     create_sink, create_sink_with,
 };
 pub use source::{
-    BatchStream, CsvOptions, INFER_RECORDS, NdjsonOptions, Source, SourceSpec, open_source,
-    open_source_with,
+    BatchStream, CsvOptions, INFER_RECORDS, InferRows, NdjsonOptions, NullValues, OneOrMany,
+    Source, SourceSpec, open_source, open_source_with,
 };
-pub use storage::Storage;
+pub use storage::{Storage, StoreLayer};
 
 /// The `object_store` this crate is built on, for the config keys [`Storage`] takes and
 /// the stores [`Location`] yields.
 pub use object_store;
+
+/// The directory name value of a null hive partition (`key=__HIVE_DEFAULT_PARTITION__`), as
+/// Hive, Spark, Polars and DuckDB write it.
+pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";

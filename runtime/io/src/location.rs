@@ -109,7 +109,7 @@ impl Location {
         if scheme == "memory" {
             let key = decode(rest.split(['?', '#']).next().unwrap_or_default())?;
             return Ok(Location::Object(ObjectLocation {
-                store: storage::memory(),
+                store: storage.wrap(storage::memory()),
                 key: key.trim_start_matches('/').to_string(),
                 root: "memory://".into(),
             }));

@@ -44,7 +44,12 @@ pub struct Storage {
     /// Stores already built, by `scheme://authority`. Shared between clones so that a source
     /// and a sink on the same bucket share one connection pool.
     built: Arc<Mutex<HashMap<String, Arc<dyn ObjectStore>>>>,
+    /// Wraps every remote and `memory://` store once built (see [`Storage::with_layer`]).
+    layer: Option<StoreLayer>,
 }
+
+/// A wrapper put around stores: metrics, throttling, or a test counting the bytes fetched.
+pub type StoreLayer = Arc<dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync>;
 
 impl Default for Storage {
     fn default() -> Self {
@@ -60,6 +65,7 @@ impl fmt::Debug for Storage {
             .field("gcs_options", &self.gcs.len())
             .field("azure_options", &self.azure.len())
             .field("retry", &self.retry)
+            .field("layer", &self.layer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +83,7 @@ impl Storage {
             azure: Vec::new(),
             retry: Self::default_retry(),
             built: Arc::default(),
+            layer: None,
         }
     }
 
@@ -105,6 +112,26 @@ impl Storage {
     pub fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Puts `layer` around every remote (`s3://`, `gs://`, `az://`) and `memory://` store
+    /// built from now on (local files are read directly). Stores already built keep
+    /// whatever they had.
+    pub fn with_layer(
+        mut self,
+        layer: impl Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync + 'static,
+    ) -> Self {
+        self.layer = Some(Arc::new(layer));
+        self.built = Arc::default();
+        self
+    }
+
+    /// `store` inside the layer, if there is one.
+    pub(crate) fn wrap(&self, store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        match &self.layer {
+            Some(layer) => layer(store),
+            None => store,
+        }
     }
 
     /// Sets an S3 option (endpoint, credentials, `allow_http`, ...) on top of the environment.
@@ -176,6 +203,7 @@ impl Storage {
                 Arc::new(builder.build().map_err(failed)?)
             }
         };
+        let store = self.wrap(store);
         built.insert(url, Arc::clone(&store));
         Ok(store)
     }

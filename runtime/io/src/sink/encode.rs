@@ -1,6 +1,11 @@
 //! [`Encoder`]: one output file's format writer (arrow-csv, arrow-json, arrow-ipc or
 //! parquet's `ArrowWriter`) writing into a memory buffer that is drained after every batch,
 //! so the bytes can go to a file, a multipart upload or stdout alike.
+//!
+//! Parquet has no seconds unit: parquet-rs stores `timestamp[s]` and `time32[s]` as plain
+//! integers, which pyarrow and DuckDB then read as int64/int32. Such columns are written in
+//! milliseconds instead (exact), so every reader sees a timestamp or a time. Date64 columns
+//! are written as Date32 (Polars reads a Date64 as a datetime).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::{FileWriter, StreamWriter};
 use arrow_json::LineDelimitedWriter;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -60,6 +65,8 @@ enum Writer {
 /// Encodes the batches of one output file.
 pub(crate) struct Encoder {
     writer: Writer,
+    /// The schema batches are cast to before encoding (Parquet with second units).
+    cast_to: Option<SchemaRef>,
     spool: Spool,
     format: Format,
     /// Display name of the output, for errors.
@@ -77,11 +84,15 @@ impl Encoder {
     ) -> Result<(Encoder, Bytes), IoError> {
         let spool = Spool::default();
         let fail = |error: &dyn std::fmt::Display| unsupported(format, &name, error);
+        let cast_to = match format {
+            Format::Parquet => parquet_schema(schema),
+            _ => None,
+        };
         let writer = match format {
             Format::Parquet => Writer::Parquet(Box::new(
                 ArrowWriter::try_new(
                     spool.clone(),
-                    Arc::clone(schema),
+                    Arc::clone(cast_to.as_ref().unwrap_or(schema)),
                     Some(options.parquet.clone()),
                 )
                 .map_err(|e| fail(&e))?,
@@ -110,6 +121,7 @@ impl Encoder {
         Ok((
             Encoder {
                 writer,
+                cast_to,
                 spool,
                 format,
                 name,
@@ -121,6 +133,15 @@ impl Encoder {
     /// Encodes `batch`; returns the bytes ready so far (Parquet holds a row group back until
     /// it is full).
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<Bytes, IoError> {
+        let cast;
+        let batch = match &self.cast_to {
+            Some(schema) => {
+                cast = cast_batch(batch, schema)
+                    .map_err(|e| unsupported(self.format, &self.name, &e))?;
+                &cast
+            }
+            None => batch,
+        };
         let result = match &mut self.writer {
             Writer::Parquet(writer) => writer.write(batch).map_err(|e| e.to_string()),
             Writer::Csv(writer) => writer.write(batch).map_err(|e| e.to_string()),
@@ -147,6 +168,60 @@ impl Encoder {
         result.map_err(|e| unsupported(self.format, &self.name, &e))?;
         Ok(self.spool.take())
     }
+}
+
+/// `schema` with second-unit timestamps and times in milliseconds, if it has any.
+fn parquet_schema(schema: &SchemaRef) -> Option<SchemaRef> {
+    let finer = |data_type: &DataType| match data_type {
+        DataType::Timestamp(TimeUnit::Second, zone) => {
+            Some(DataType::Timestamp(TimeUnit::Millisecond, zone.clone()))
+        }
+        DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
+        // Whole days by definition; as Date64 the embedded Arrow schema makes Polars read a
+        // datetime.
+        DataType::Date64 => Some(DataType::Date32),
+        _ => None,
+    };
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| finer(f.data_type()).is_some())
+    {
+        return None;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match finer(f.data_type()) {
+            Some(data_type) => f.as_ref().clone().with_data_type(data_type),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Some(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
+}
+
+/// `batch` with its columns cast to `schema`'s types (exact: to finer units, and Date64's
+/// whole days to Date32).
+fn cast_batch(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                arrow_cast::cast(column.as_ref(), field.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
 /// Encoders fail on valid batches only when the format cannot hold the schema (CSV and

@@ -2,14 +2,19 @@
 //! writes batches and makes them visible only at [`Sink::commit`].
 //!
 //! A sink writes one file, or a directory of parts (`part-00000.<ext>`, ...) when its path
-//! ends with `/` or `max_rows_per_file` is set. Atomicity: no reader ever sees a partial
-//! file, even if the process is killed; see [`output`] for how, per kind of storage. With
-//! several parts, each part appears atomically, one after the other, during `commit`.
+//! ends with `/` or `max_rows_per_file` is set, or a hive-partitioned directory
+//! (`year=2013/month=1/part-00000.<ext>`) with `partition_by`. Atomicity: no reader ever
+//! sees a partial file, even if the process is killed; see [`output`] for how, per kind of
+//! storage. With several parts, each part appears atomically, one after the other, during
+//! `commit` — except a partitioned local directory, which is written in a hidden staging
+//! directory beside the target and renamed into place whole, so it appears as one unit.
+//! Whole-file compression (`.csv.gz`, ...) is applied between the encoder and the output.
 
 mod encode;
 mod output;
+mod partition;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -19,16 +24,18 @@ use arrow_schema::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression as ParquetCodec, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::compression::Compressor;
 use crate::location::{ObjectLocation, object_path};
 use crate::schema::first_difference;
-use crate::{Format, IoError, Location, Storage};
+use crate::{Compression, Format, IoError, Location, Storage};
 use encode::{EncodeOptions, Encoder};
 use output::{Output, Pending};
+use partition::Partitioner;
 
 /// Where and how to write, as written in a pipeline file.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -52,6 +59,16 @@ pub struct SinkSpec {
     /// When set, the sink writes a directory of parts of at most this many rows each.
     #[serde(default)]
     pub max_rows_per_file: Option<u64>,
+    /// Whole-file compression of CSV, NDJSON and Arrow stream outputs (`gzip`, `zstd`,
+    /// `bzip2`, `xz`, `none`); from the path's extension (`out.csv.gz`) when absent. Parts
+    /// of a directory are named `part-00000.csv.gz` and so on.
+    #[serde(default)]
+    pub compression: Option<Compression>,
+    /// Columns whose values name hive-style directories (`year=2013/month=1/`); the files
+    /// below hold the other columns. The path names a directory; the whole directory
+    /// appears at once at commit on local disks.
+    #[serde(default)]
+    pub partition_by: Vec<String>,
 }
 
 impl SinkSpec {
@@ -64,6 +81,8 @@ impl SinkSpec {
             parquet: ParquetOptions::default(),
             csv: CsvWriteOptions::default(),
             max_rows_per_file: None,
+            compression: None,
+            partition_by: Vec::new(),
         }
     }
 }
@@ -97,7 +116,7 @@ pub struct ParquetOptions {
 impl Default for ParquetOptions {
     fn default() -> Self {
         ParquetOptions {
-            compression: ParquetCompression(Compression::ZSTD(
+            compression: ParquetCompression(ParquetCodec::ZSTD(
                 ZstdLevel::try_new(3).unwrap_or_default(),
             )),
             row_group_rows: 128 * 1024,
@@ -109,7 +128,7 @@ impl Default for ParquetOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "String")]
 #[schemars(with = "String")]
-pub struct ParquetCompression(pub Compression);
+pub struct ParquetCompression(pub ParquetCodec);
 
 impl TryFrom<String> for ParquetCompression {
     type Error = String;
@@ -142,7 +161,7 @@ impl FromStr for ParquetCompression {
         if canonical.is_empty() {
             return Err(invalid(String::new()));
         }
-        Compression::from_str(canonical)
+        ParquetCodec::from_str(canonical)
             .map(ParquetCompression)
             .map_err(|error| invalid(format!(" ({error})")))
     }
@@ -186,6 +205,15 @@ enum Target {
     LocalFile(PathBuf),
     /// A local directory of parts.
     LocalDir(PathBuf),
+    /// A partitioned local directory, written in a hidden staging directory beside it and
+    /// renamed into place at commit.
+    LocalStaged {
+        /// The hidden `.name.<random>.partial` directory; removed with everything in it
+        /// when dropped before commit.
+        staging: tempfile::TempDir,
+        /// The directory the staging one becomes.
+        target: PathBuf,
+    },
     /// One object.
     ObjectFile {
         store: Arc<dyn ObjectStore>,
@@ -202,11 +230,23 @@ enum Target {
 /// The output file being written.
 struct Part {
     encoder: Encoder,
+    /// Compresses the encoder's bytes, when the output is compressed.
+    compressor: Option<Compressor>,
     output: Output,
     /// Rows in this part so far.
     rows: u64,
     /// Display name.
     name: String,
+}
+
+/// The parts of one directory: the sink's only one, or one partition's.
+struct Lane {
+    /// The directory below the target (`year=2013/month=1`), empty when unpartitioned.
+    dir: String,
+    /// The part being written.
+    current: Option<Part>,
+    /// The index of the next part.
+    next_part: usize,
 }
 
 /// A sink being written: one per pipeline run. Outputs become visible only at
@@ -215,8 +255,14 @@ struct Part {
 pub struct Sink {
     /// The format of every output.
     format: Format,
+    /// Whole-file compression of every output.
+    compression: Compression,
+    /// Part file extension, compression included (`csv.gz`).
+    extension: String,
     /// The schema every batch must have.
     schema: SchemaRef,
+    /// The schema of the files: without the partition columns.
+    file_schema: SchemaRef,
     /// Per-format settings.
     options: EncodeOptions,
     /// Where outputs go.
@@ -225,12 +271,16 @@ pub struct Sink {
     mode: WriteMode,
     /// Rows per part, for a directory with `max_rows_per_file`.
     max_rows: Option<u64>,
-    /// The part being written.
-    current: Option<Part>,
+    /// Splits batches by partition, when `partition_by` is set.
+    partitioner: Option<Partitioner>,
+    /// One per directory written to, in order of first row.
+    lanes: Vec<Lane>,
+    /// `lanes` by directory.
+    lane_of: HashMap<String, usize>,
     /// Finished parts waiting for commit, with their display names.
     pending: Vec<(String, Pending)>,
-    /// The index of the next part.
-    next_part: usize,
+    /// Object keys written (partitioned object directories), to delete others on overwrite.
+    keys: HashSet<String>,
     /// Rows written so far.
     rows: u64,
     /// Bytes written so far.
@@ -289,13 +339,16 @@ pub async fn create_sink_with(
         parquet: WriterProperties::builder()
             .set_compression(spec.parquet.compression.0)
             .set_max_row_group_row_count(Some(spec.parquet.row_group_rows))
+            // Types other readers understand: Date64 as DATE, lists' child named `element`.
+            .set_coerce_types(true)
             .build(),
         csv_header: spec.csv.header,
         csv_delimiter: delimiter,
     };
 
     let location = Location::parse_with(&spec.path, base, storage)?;
-    let directory = spec.path.ends_with('/') || spec.max_rows_per_file.is_some();
+    let partitioned = !spec.partition_by.is_empty();
+    let directory = spec.path.ends_with('/') || spec.max_rows_per_file.is_some() || partitioned;
     let format = if location.is_stdio() {
         if spec.max_rows_per_file.is_some() {
             return Err(IoError::config(
@@ -303,14 +356,58 @@ pub async fn create_sink_with(
                 "stdout is one stream and cannot be split into files",
             ));
         }
+        if partitioned {
+            return Err(IoError::config(
+                "partition_by",
+                "stdout is one stream and cannot be split into directories",
+            ));
+        }
         Format::for_stdio(spec.format, "stdout")?
     } else {
         Format::resolve(spec.format, &spec.path)?
     };
+    let compression = if directory {
+        // A directory's name says nothing about its files' compression.
+        Compression::resolve(spec.compression, "", format)?
+    } else {
+        Compression::resolve(spec.compression, &spec.path, format)?
+    };
+    let extension = match compression.extension() {
+        Some(codec) => format!("{}.{codec}", format.extension()),
+        None => format.extension().to_string(),
+    };
+    let partitioner = if partitioned {
+        Some(Partitioner::new(&schema, &spec.partition_by)?)
+    } else {
+        None
+    };
+    let file_schema = partitioner
+        .as_ref()
+        .map_or_else(|| Arc::clone(&schema), |p| Arc::clone(p.file_schema()));
     let check = spec.mode == WriteMode::ErrorIfExists;
     let mut created_dirs = Vec::new();
     let target = match location {
         Location::Stdio => Target::Stdout,
+        Location::Local(path) if partitioned => {
+            check_local_dir(&path, check).await?;
+            let target = PathBuf::from(path.to_string_lossy().trim_end_matches('/'));
+            let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
+            created_dirs = create_dirs(&parent).await?;
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let shown = target.display().to_string();
+            let staging = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".partial")
+                .rand_bytes(8)
+                .tempdir_in(&parent)
+                .map_err(|e| {
+                    IoError::from_fs(&shown, "cannot create a staging directory beside it", e)
+                })?;
+            Target::LocalStaged { staging, target }
+        }
         Location::Local(path) if directory => {
             check_local_dir(&path, check).await?;
             created_dirs = create_dirs(&path).await?;
@@ -352,14 +449,19 @@ pub async fn create_sink_with(
     };
     Ok(Sink {
         format,
+        compression,
+        extension,
         schema,
+        file_schema,
         options,
         target,
         mode: spec.mode,
         max_rows: spec.max_rows_per_file,
-        current: None,
+        partitioner,
+        lanes: Vec::new(),
+        lane_of: HashMap::new(),
         pending: Vec::new(),
-        next_part: 0,
+        keys: HashSet::new(),
         rows: 0,
         bytes: 0,
         created_dirs,
@@ -386,14 +488,40 @@ impl Sink {
                 "a batch given to the sink does not have the sink's schema (column {column:?}: {text})"
             )));
         }
+        let parts = match &self.partitioner {
+            Some(partitioner) => partitioner.split(batch)?,
+            None => vec![(String::new(), batch.clone())],
+        };
+        for (dir, part) in parts {
+            let lane = self.lane(dir);
+            self.write_lane(lane, &part).await?;
+        }
+        Ok(())
+    }
+
+    /// The index of the lane of `dir`, created on first use.
+    fn lane(&mut self, dir: String) -> usize {
+        if let Some(&index) = self.lane_of.get(&dir) {
+            return index;
+        }
+        self.lanes.push(Lane {
+            dir: dir.clone(),
+            current: None,
+            next_part: 0,
+        });
+        self.lane_of.insert(dir, self.lanes.len() - 1);
+        self.lanes.len() - 1
+    }
+
+    async fn write_lane(&mut self, lane: usize, batch: &RecordBatch) -> Result<(), IoError> {
         let total = batch.num_rows();
         let mut offset = 0;
         while offset < total {
-            if self.current.is_none() {
-                let part = self.start_part().await?;
-                self.current = Some(part);
+            if self.lanes[lane].current.is_none() {
+                let part = self.start_part(lane).await?;
+                self.lanes[lane].current = Some(part);
             }
-            let Some(part) = self.current.as_mut() else {
+            let Some(part) = self.lanes[lane].current.as_mut() else {
                 return Err(IoError::internal("no part after starting one"));
             };
             let room = match self.max_rows {
@@ -403,32 +531,41 @@ impl Sink {
             let take = room.min(total - offset);
             let slice = batch.slice(offset, take);
             let bytes = part.encoder.write(&slice)?;
+            let bytes = match part.compressor.as_mut() {
+                Some(compressor) => compressor.push(&bytes, &part.name).await?,
+                None => bytes,
+            };
             self.bytes += bytes.len() as u64;
             part.output.write(bytes).await?;
             part.rows += take as u64;
             self.rows += take as u64;
             offset += take;
             if self.max_rows.is_some_and(|max| part.rows >= max) {
-                self.finish_part().await?;
+                self.finish_part(lane).await?;
             }
         }
         Ok(())
     }
 
     /// Makes every output visible and returns what was written. A sink that received no
-    /// rows writes one empty file (with the schema, where the format holds one).
+    /// rows writes one empty file (with the schema, where the format holds one); a
+    /// partitioned one an empty directory.
     ///
     /// # Errors
     ///
     /// [`IoError::Exists`] if a local output appeared since the sink was created
-    /// (`error_if_exists`); storage errors. Parts committed before the error stay visible;
-    /// the rest are discarded.
+    /// (`error_if_exists`); storage errors. Parts committed before the error stay visible
+    /// (except in a partitioned local directory, which appears whole or not at all); the
+    /// rest are discarded.
     pub async fn commit(mut self) -> Result<Committed, IoError> {
-        if self.current.is_none() && self.pending.is_empty() {
-            let part = self.start_part().await?;
-            self.current = Some(part);
+        if self.lanes.is_empty() && self.pending.is_empty() && self.partitioner.is_none() {
+            let lane = self.lane(String::new());
+            let part = self.start_part(lane).await?;
+            self.lanes[lane].current = Some(part);
         }
-        self.finish_part().await?;
+        for lane in 0..self.lanes.len() {
+            self.finish_part(lane).await?;
+        }
         let no_clobber = self.mode == WriteMode::ErrorIfExists;
         let mut outputs = Vec::with_capacity(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending).into_iter();
@@ -442,6 +579,14 @@ impl Sink {
                 return Err(error);
             }
             outputs.push(name);
+        }
+        if let Target::LocalStaged { .. } = &self.target {
+            let Target::LocalStaged { staging, target } =
+                std::mem::replace(&mut self.target, Target::Stdout)
+            else {
+                return Err(IoError::internal("the staged target went away"));
+            };
+            outputs = self.move_into_place(staging, &target, &outputs).await?;
         }
         self.done = true;
         if self.mode == WriteMode::Overwrite {
@@ -460,6 +605,74 @@ impl Sink {
         })
     }
 
+    /// Renames the staging directory of a partitioned local sink to `target`: the one step
+    /// that makes the whole directory visible. An existing target is refused
+    /// (`error_if_exists`), or moved aside first and deleted after (`overwrite`). Returns
+    /// the display names of the outputs at their final paths.
+    async fn move_into_place(
+        &mut self,
+        staging: tempfile::TempDir,
+        target: &Path,
+        outputs: &[String],
+    ) -> Result<Vec<String>, IoError> {
+        let shown = target.display().to_string();
+        let staged = staging.path().to_path_buf();
+        let final_names = outputs
+            .iter()
+            .map(|name| name.replacen(&staged.display().to_string(), &shown, 1))
+            .collect();
+        let overwrite = self.mode == WriteMode::Overwrite;
+        let target = target.to_path_buf();
+        let moved = tokio::task::spawn_blocking(move || {
+            let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut aside = None;
+            if overwrite && std::fs::symlink_metadata(&target).is_ok() {
+                let name = target
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let old = tempfile::Builder::new()
+                    .prefix(&format!(".{name}."))
+                    .suffix(".old")
+                    .rand_bytes(8)
+                    .tempdir_in(&parent)?
+                    .keep();
+                // Renaming over the (empty) placeholder directory is atomic.
+                std::fs::rename(&target, &old)?;
+                aside = Some(old);
+            }
+            // `rename` replaces only an empty directory, so an existing output is never lost.
+            let staged = staging.keep();
+            if let Err(error) = std::fs::rename(&staged, &target) {
+                let _removed = std::fs::remove_dir_all(&staged);
+                return Err(error);
+            }
+            std::fs::File::open(&parent)?.sync_all()?;
+            if let Some(old) = aside {
+                std::fs::remove_dir_all(old)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| IoError::internal(format!("moving {shown} into place panicked: {e}")))?;
+        match moved {
+            Ok(()) => Ok(final_names),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+                ) =>
+            {
+                Err(IoError::Exists { location: shown })
+            }
+            Err(error) => Err(IoError::from_fs(
+                &shown,
+                "cannot move the finished directory into place",
+                error,
+            )),
+        }
+    }
+
     /// Discards everything written: temporary files are deleted, uploads aborted, and
     /// directories the sink created removed again if empty.
     ///
@@ -469,24 +682,37 @@ impl Sink {
     pub async fn abort(mut self) -> Result<(), IoError> {
         self.done = true;
         let mut result = Ok(());
-        if let Some(part) = self.current.take()
-            && let Err(error) = part.output.abort().await
-        {
-            result = Err(error);
+        for lane in &mut self.lanes {
+            if let Some(part) = lane.current.take()
+                && let Err(error) = part.output.abort().await
+            {
+                result = Err(error);
+            }
         }
         for (_, part) in std::mem::take(&mut self.pending) {
             if let Err(error) = part.abort().await {
                 result = Err(error);
             }
         }
+        // A staging directory goes with everything in it.
+        self.target = Target::Stdout;
         remove_empty_dirs(&self.created_dirs);
         result
     }
 
-    /// Opens the next output file.
-    async fn start_part(&mut self) -> Result<Part, IoError> {
-        let file_name = format!("part-{:05}.{}", self.next_part, self.format.extension());
-        self.next_part += 1;
+    /// Opens the next output file of `lane`.
+    async fn start_part(&mut self, lane: usize) -> Result<Part, IoError> {
+        let file_name = format!("part-{:05}.{}", self.lanes[lane].next_part, self.extension);
+        self.lanes[lane].next_part += 1;
+        let sub = self.lanes[lane].dir.clone();
+        let local = |dir: &Path| {
+            let dir = if sub.is_empty() {
+                dir.to_path_buf()
+            } else {
+                dir.join(&sub)
+            };
+            dir.join(&file_name)
+        };
         let (name, output) = match &self.target {
             Target::Stdout => ("stdout".to_string(), Output::Stdout(tokio::io::stdout())),
             Target::LocalFile(path) => {
@@ -494,7 +720,21 @@ impl Sink {
                 (name.clone(), Output::local(path.clone(), name).await?)
             }
             Target::LocalDir(dir) => {
-                let path = dir.join(&file_name);
+                let path = local(dir);
+                let name = path.display().to_string();
+                (name.clone(), Output::local(path, name).await?)
+            }
+            Target::LocalStaged { staging, .. } => {
+                let path = local(staging.path());
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                        IoError::from_fs(
+                            &parent.display().to_string(),
+                            "cannot create the directory",
+                            e,
+                        )
+                    })?;
+                }
                 let name = path.display().to_string();
                 (name.clone(), Output::local(path, name).await?)
             }
@@ -503,9 +743,14 @@ impl Sink {
                 Output::upload(Arc::clone(store), path.clone(), name.clone()).await?,
             ),
             Target::ObjectDir { location, dir } => {
-                let key = child_key(dir, &file_name);
+                let key = if sub.is_empty() {
+                    child_key(dir, &file_name)
+                } else {
+                    child_key(&child_key(dir, &sub), &file_name)
+                };
                 let name = location.display_key(&key);
                 let path = object_path(&key, &name)?;
+                self.keys.insert(key);
                 (
                     name.clone(),
                     Output::upload(Arc::clone(location.store()), path, name).await?,
@@ -514,23 +759,37 @@ impl Sink {
         };
         let mut output = output;
         let (encoder, first) =
-            Encoder::new(self.format, &self.schema, &self.options, name.clone())?;
+            Encoder::new(self.format, &self.file_schema, &self.options, name.clone())?;
+        let mut compressor = Compressor::new(self.compression);
+        let first = match compressor.as_mut() {
+            Some(compressor) => compressor.push(&first, &name).await?,
+            None => first,
+        };
         self.bytes += first.len() as u64;
         output.write(first).await?;
         Ok(Part {
             encoder,
+            compressor,
             output,
             rows: 0,
             name,
         })
     }
 
-    /// Ends the current output file, if any, and queues it for commit.
-    async fn finish_part(&mut self) -> Result<(), IoError> {
-        let Some(mut part) = self.current.take() else {
+    /// Ends the current output file of `lane`, if any, and queues it for commit.
+    async fn finish_part(&mut self, lane: usize) -> Result<(), IoError> {
+        let Some(mut part) = self.lanes[lane].current.take() else {
             return Ok(());
         };
         let last = part.encoder.finish()?;
+        let last = match part.compressor.take() {
+            Some(mut compressor) => {
+                let mut bytes = compressor.push(&last, &part.name).await?.to_vec();
+                bytes.extend_from_slice(&compressor.finish(&part.name).await?);
+                bytes::Bytes::from(bytes)
+            }
+            None => last,
+        };
         self.bytes += last.len() as u64;
         part.output.write(last).await?;
         let pending = part.output.finish().await?;
@@ -540,8 +799,8 @@ impl Sink {
 
     /// After an overwrite, deletes the parts of an earlier run this run did not replace.
     async fn remove_stale_parts(&self) -> Result<(), IoError> {
-        let extension = self.format.extension();
-        let written = self.next_part;
+        let extension = self.extension.as_str();
+        let written = self.lanes.first().map_or(0, |lane| lane.next_part);
         let stale = |name: &str| part_index(name, extension).is_some_and(|index| index >= written);
         match &self.target {
             Target::LocalDir(dir) => {
@@ -572,12 +831,20 @@ impl Sink {
                     .try_collect()
                     .await
                     .map_err(|error| IoError::from_store(&shown, error))?;
+                let partitioned = self.partitioner.is_some();
                 let mut seen = HashSet::new();
                 for meta in listed {
                     let key = meta.location.as_ref();
                     let name = key.rsplit('/').next().unwrap_or(key);
                     let direct = child_key(dir, name) == key;
-                    if direct && stale(name) && seen.insert(key.to_string()) {
+                    // A partitioned overwrite replaces the whole directory: every object
+                    // below it that this run did not write goes.
+                    let old = if partitioned {
+                        !self.keys.contains(key)
+                    } else {
+                        direct && stale(name)
+                    };
+                    if old && seen.insert(key.to_string()) {
                         store.delete(&meta.location).await.map_err(|error| {
                             IoError::from_store(&location.display_key(key), error)
                         })?;
@@ -585,7 +852,10 @@ impl Sink {
                 }
                 Ok(())
             }
-            Target::Stdout | Target::LocalFile(_) | Target::ObjectFile { .. } => Ok(()),
+            Target::Stdout
+            | Target::LocalFile(_)
+            | Target::LocalStaged { .. }
+            | Target::ObjectFile { .. } => Ok(()),
         }
     }
 }
@@ -597,8 +867,12 @@ impl Drop for Sink {
         if self.done {
             return;
         }
-        drop(self.current.take());
+        for lane in &mut self.lanes {
+            drop(lane.current.take());
+        }
         self.pending.clear();
+        // A staging directory goes (with everything in it) before its parents are tried.
+        self.target = Target::Stdout;
         remove_empty_dirs(&self.created_dirs);
     }
 }
@@ -724,13 +998,13 @@ mod tests {
         let parse = |name: &str| name.parse::<ParquetCompression>().map(|c| c.0);
         assert_eq!(
             parse("zstd").ok(),
-            ZstdLevel::try_new(3).ok().map(Compression::ZSTD)
+            ZstdLevel::try_new(3).ok().map(ParquetCodec::ZSTD)
         );
-        assert!(matches!(parse("zstd(9)"), Ok(Compression::ZSTD(_))));
-        assert_eq!(parse("snappy").ok(), Some(Compression::SNAPPY));
-        assert!(matches!(parse("gzip"), Ok(Compression::GZIP(_))));
-        assert_eq!(parse("lz4").ok(), Some(Compression::LZ4_RAW));
-        assert_eq!(parse("none").ok(), Some(Compression::UNCOMPRESSED));
+        assert!(matches!(parse("zstd(9)"), Ok(ParquetCodec::ZSTD(_))));
+        assert_eq!(parse("snappy").ok(), Some(ParquetCodec::SNAPPY));
+        assert!(matches!(parse("gzip"), Ok(ParquetCodec::GZIP(_))));
+        assert_eq!(parse("lz4").ok(), Some(ParquetCodec::LZ4_RAW));
+        assert_eq!(parse("none").ok(), Some(ParquetCodec::UNCOMPRESSED));
         for bad in ["brotli", "zstd(99)", "zstd(x)", ""] {
             assert!(parse(bad).is_err(), "{bad}");
         }
@@ -752,7 +1026,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(spec.mode, WriteMode::Overwrite);
-        assert_eq!(spec.parquet.compression.0, Compression::SNAPPY);
+        assert_eq!(spec.parquet.compression.0, ParquetCodec::SNAPPY);
         assert_eq!(spec.parquet.row_group_rows, 128 * 1024);
         assert!(spec.csv.header);
         let error = serde_json::from_str::<SinkSpec>(r#"{"path": "x", "colour": 1}"#)

@@ -1,7 +1,8 @@
 //! Byte streams under the streaming formats (CSV, NDJSON, Arrow IPC stream): one per input,
-//! from stdin or from a whole-object GET, with a peek at the first lines for schema
-//! inference that does not read anything twice, and the loop that feeds bytes to a
-//! push-based arrow decoder.
+//! from stdin or from a whole-object GET, decompressed on the way when the input is
+//! compressed, with a peek at the first lines for schema inference that does not read
+//! anything twice, a skip of leading lines, and the loop that feeds bytes to a push-based
+//! arrow decoder.
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream};
@@ -21,12 +22,17 @@ pub(crate) type ByteStream = BoxStream<'static, Result<Bytes, IoError>>;
 /// first lines are longer is inferred from what fits.
 const PEEK_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Streams the bytes of `input`.
+/// Streams the bytes of `input`, decompressed.
 ///
 /// # Errors
 ///
 /// From the storage: [`IoError::NotFound`], [`IoError::Unavailable`].
 pub(crate) async fn open(input: &Input) -> Result<ByteStream, IoError> {
+    let raw = open_raw(input).await?;
+    Ok(input.compression.decompress(raw, &input.name))
+}
+
+async fn open_raw(input: &Input) -> Result<ByteStream, IoError> {
     match &input.reader {
         Reader::Stdin => {
             let stream =
@@ -48,6 +54,53 @@ pub(crate) async fn open(input: &Input) -> Result<ByteStream, IoError> {
                 .boxed())
         }
     }
+}
+
+/// `bytes` without its first `lines` lines (each ended by `\n`).
+pub(crate) fn skip_lines(bytes: ByteStream, lines: usize) -> ByteStream {
+    if lines == 0 {
+        return bytes;
+    }
+    let mut left = lines;
+    bytes
+        .try_filter_map(move |chunk: Bytes| {
+            let mut start = 0;
+            while left > 0 {
+                match chunk[start..].iter().position(|&b| b == b'\n') {
+                    Some(at) => {
+                        start += at + 1;
+                        left -= 1;
+                    }
+                    None => return std::future::ready(Ok(None)),
+                }
+            }
+            let rest = chunk.slice(start..);
+            std::future::ready(Ok((!rest.is_empty()).then_some(rest)))
+        })
+        .boxed()
+}
+
+/// Every record of `bytes` through a blocking reader, for whole-file schema inference: `read`
+/// runs on a blocking thread and reads the stream as it arrives.
+///
+/// # Errors
+///
+/// Whatever `read` returns; storage errors met while reading, as they were.
+pub(crate) async fn read_blocking<T: Send + 'static>(
+    bytes: ByteStream,
+    name: &str,
+    read: impl FnOnce(&mut dyn std::io::BufRead) -> Result<T, IoError> + Send + 'static,
+) -> Result<T, IoError> {
+    let reader = tokio_util::io::StreamReader::new(bytes.map_err(std::io::Error::other));
+    let shown = name.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut bridge = std::io::BufReader::new(tokio_util::io::SyncIoBridge::new(reader));
+        read(&mut bridge)
+    })
+    .await
+    .map_err(|error| {
+        IoError::internal(format!("inferring the schema of {shown} panicked: {error}"))
+    })?
 }
 
 /// The first lines of a byte stream, kept to be read again.
@@ -184,6 +237,15 @@ mod tests {
         assert_eq!(peeked.head(), b"a,b\n1,2\n3,4\n");
         let all: Vec<Bytes> = peeked.into_stream().try_collect().await.expect("read");
         assert_eq!(all.concat(), b"a,b\n1,2\n3,4\n5,6\n");
+    }
+
+    #[tokio::test]
+    async fn skipped_lines_may_span_chunks() {
+        let all: Vec<Bytes> = skip_lines(chunks(&["# a\n# b", "b\n#", " c\nx,y\n", "1,2\n"]), 3)
+            .try_collect()
+            .await
+            .expect("read");
+        assert_eq!(all.concat(), b"x,y\n1,2\n");
     }
 
     #[tokio::test]

@@ -1,21 +1,100 @@
 //! CSV inputs: streamed through arrow-csv's push decoder. The schema is explicit
-//! (`csv.schema`) or inferred from the first records of the first file; every later file of
-//! a glob must have the same header and is read with that schema. Errors keep arrow-csv's
-//! line numbers and name the column.
+//! (`csv.schema`) or inferred from the first records of the first file (or all of it); every
+//! later file of a glob must have the same header and is read with that schema. Errors keep
+//! arrow-csv's line numbers and name the column.
+//!
+//! Null markers (`null_values`) for every column go to arrow-csv as one regex. Markers per
+//! column cannot (arrow-csv takes one regex per file): those columns are decoded as text,
+//! their markers turned into nulls, and the rest cast to the column's type, failing on the
+//! first value that does not convert with its line. Inference runs once per distinct set of
+//! markers, each column taking the type inferred with its own markers.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_cast::{CastOptions, cast_with_options};
 use arrow_csv::reader::{Decoder, Format as CsvFormat};
-use arrow_schema::{ArrowError, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use bytes::{Buf, Bytes};
+use regex::Regex;
 
 use super::bytes::{self as raw, Decode};
-use super::input::Input;
-use super::{CsvOptions, First, INFER_RECORDS, Opened, Settings};
+use super::input::{Input, Reader};
+use super::{
+    CsvOptions, First, INFER_RECORDS, InferRows, NullValues, Opened, Settings, project_schema,
+    projection, zones,
+};
 use crate::IoError;
 use crate::schema::schema_of;
+
+/// The CSV options of a source, checked and compiled once.
+pub(crate) struct CsvSettings {
+    options: CsvOptions,
+    /// arrow-csv's format: header, delimiter, quote, comment, and the null regex of the
+    /// markers for every column.
+    format: CsvFormat,
+    /// Markers per column (`null_values = { col = [...] }`).
+    per_column: BTreeMap<String, Vec<String>>,
+}
+
+impl CsvSettings {
+    /// Checks `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`IoError::Config`] for a delimiter, quote or comment that is not one ASCII
+    /// character.
+    pub(crate) fn new(options: &CsvOptions) -> Result<CsvSettings, IoError> {
+        let byte = |key: &str, c: char| {
+            u8::try_from(c)
+                .ok()
+                .filter(|b| b.is_ascii() && *b != b'\n' && *b != b'\r')
+                .ok_or_else(|| {
+                    IoError::config(
+                        key,
+                        format!(
+                            "{c:?} is not usable: use one ASCII character other than a newline"
+                        ),
+                    )
+                })
+        };
+        let mut format = CsvFormat::default()
+            .with_header(options.header)
+            .with_delimiter(byte("csv.delimiter", options.delimiter)?)
+            .with_quote(byte("csv.quote", options.quote)?);
+        if let Some(comment) = options.comment {
+            format = format.with_comment(byte("csv.comment", comment)?);
+        }
+        let mut per_column = BTreeMap::new();
+        match &options.null_values {
+            None => {}
+            Some(NullValues::One(one)) => {
+                format = format.with_null_regex(null_regex(std::slice::from_ref(one))?)
+            }
+            Some(NullValues::Many(many)) => format = format.with_null_regex(null_regex(many)?),
+            Some(NullValues::PerColumn(columns)) => {
+                per_column = columns
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_vec()))
+                    .collect();
+            }
+        }
+        Ok(CsvSettings {
+            options: options.clone(),
+            format,
+            per_column,
+        })
+    }
+}
+
+/// The regex that matches the empty field and each of `markers`, exactly.
+fn null_regex(markers: &[String]) -> Result<Regex, IoError> {
+    let alternatives: Vec<String> = markers.iter().map(|m| regex::escape(m)).collect();
+    Regex::new(&format!("^(?:|{})$", alternatives.join("|")))
+        .map_err(|error| IoError::config("csv.null_values", error))
+}
 
 /// Opens `input` as CSV; `first` is the first input of the same source, if this is not it.
 pub(crate) async fn open(
@@ -23,11 +102,17 @@ pub(crate) async fn open(
     settings: &Settings,
     first: Option<&First>,
 ) -> Result<Opened, IoError> {
-    let options = &settings.csv;
-    let format = csv_format(options)?;
-    let bytes = raw::open(input).await?;
+    let csv = &settings.csv;
+    let options = &csv.options;
+    let format = csv.format.clone();
+    let skip = options.skip_rows;
+    let bytes = raw::skip_lines(raw::open(input).await?, skip);
+    let sample = match options.infer_rows {
+        InferRows::Rows(rows) => rows,
+        InferRows::All => INFER_RECORDS,
+    };
     // One line more than the records inferred from: the header.
-    let peeked = raw::peek_lines(bytes, INFER_RECORDS + 1).await?;
+    let peeked = raw::peek_lines(bytes, sample.saturating_add(1)).await?;
     let bad = |error: ArrowError| IoError::bad_data(&input.name, error);
 
     let header = if options.header {
@@ -50,14 +135,13 @@ pub(crate) async fn open(
             if let (Some(expected), Some(actual)) = (&first.header, &header) {
                 check_header(expected, actual, &first.name, &input.name)?;
             }
-            Arc::clone(&first.schema)
+            Arc::clone(&first.file_schema)
         }
         (None, Some(columns)) => schema_of(columns),
         (None, None) => {
-            let (schema, _) = format
-                .infer_schema(Cursor::new(peeked.head()), Some(INFER_RECORDS))
-                .map_err(|error| locate(&input.name, error, None))?;
-            Arc::new(schema)
+            let inferred = infer(input, csv, peeked.head()).await?;
+            let zoned = zones::zone_csv(&inferred, &format, peeked.head(), &csv.per_column)?;
+            Arc::new(zoned)
         }
     };
     if let Some(header) = &header
@@ -66,7 +150,7 @@ pub(crate) async fn open(
     {
         return Err(IoError::BadData {
             location: input.name.clone(),
-            line: Some(1),
+            line: Some(1 + skip as u64),
             column: None,
             message: format!(
                 "the header has {} columns but the schema has {}",
@@ -75,44 +159,129 @@ pub(crate) async fn open(
             ),
         });
     }
+    for name in csv.per_column.keys() {
+        if schema.index_of(name).is_err() {
+            return Err(IoError::config(
+                "csv.null_values",
+                format!("{} has no column {name:?}", input.name),
+            ));
+        }
+    }
 
-    let decoder = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
+    let indices = projection(&schema, settings.columns.as_deref(), &input.name)?;
+    let projected = project_schema(&schema, &indices)?;
+    // Columns with their own markers are decoded as text and cast afterwards.
+    let decoded: SchemaRef = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if csv.per_column.contains_key(f.name()) {
+                    Field::new(f.name(), DataType::Utf8, true)
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let casts: Vec<(usize, Vec<String>)> = projected
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| csv.per_column.get(f.name()).map(|m| (i, m.clone())))
+        .collect();
+    let decoder = arrow_csv::ReaderBuilder::new(Arc::clone(&decoded))
         .with_format(format)
         .with_batch_size(settings.batch_rows)
+        .with_projection(indices)
         .build_decoder();
     let decoder = CsvDecode {
         decoder,
-        schema: Arc::clone(&schema),
+        schema: Arc::clone(&projected),
+        casts,
+        file_schema: decoded,
+        done: 0,
+        skip: skip as u64,
+        first_line: skip as u64 + u64::from(options.header),
         name: input.name.clone(),
     };
     Ok(Opened {
-        schema,
+        file_schema: schema,
+        schema: projected,
         header,
         batches: raw::decode(peeked.into_stream(), decoder, input.name.clone()),
     })
 }
 
-/// arrow-csv's format for `options`.
-///
-/// # Errors
-///
-/// [`IoError::Config`] for a delimiter or quote that is not one ASCII character.
-pub(crate) fn csv_format(options: &CsvOptions) -> Result<CsvFormat, IoError> {
-    let byte = |key: &str, c: char| {
-        u8::try_from(c)
-            .ok()
-            .filter(|b| b.is_ascii() && *b != b'\n' && *b != b'\r')
-            .ok_or_else(|| {
-                IoError::config(
-                    key,
-                    format!("{c:?} is not usable: use one ASCII character other than a newline"),
-                )
-            })
+/// The inferred schema of `input`: from `head` (the peeked first lines) or, with
+/// `infer_rows = "all"`, from the whole input read once more. With markers per column,
+/// once per distinct set of markers.
+async fn infer(input: &Input, csv: &CsvSettings, head: &[u8]) -> Result<Schema, IoError> {
+    // (the format to infer with, the columns that take their type from it; None: the rest)
+    let mut groups: Vec<(CsvFormat, Option<Vec<String>>)> = Vec::new();
+    let mut sets: BTreeMap<&Vec<String>, Vec<String>> = BTreeMap::new();
+    for (column, markers) in &csv.per_column {
+        sets.entry(markers).or_default().push(column.clone());
+    }
+    for (markers, columns) in sets {
+        groups.push((
+            csv.format.clone().with_null_regex(null_regex(markers)?),
+            Some(columns),
+        ));
+    }
+    groups.push((csv.format.clone(), None));
+
+    let mut schemas = Vec::with_capacity(groups.len());
+    for (format, _) in &groups {
+        let schema = match csv.options.infer_rows {
+            InferRows::Rows(rows) => format
+                .infer_schema(Cursor::new(head), Some(rows))
+                .map(|(schema, _)| schema)
+                .map_err(|error| locate(&input.name, error, None, csv.options.skip_rows as u64))?,
+            InferRows::All => {
+                if matches!(input.reader, Reader::Stdin) {
+                    return Err(IoError::config(
+                        "csv.infer_rows",
+                        "\"all\" reads the input twice, which stdin cannot do; give a number \
+                         of records or csv.schema",
+                    ));
+                }
+                let bytes = raw::skip_lines(raw::open(input).await?, csv.options.skip_rows);
+                let format = format.clone();
+                let name = input.name.clone();
+                let skip = csv.options.skip_rows as u64;
+                raw::read_blocking(bytes, &input.name, move |reader| {
+                    format
+                        .infer_schema(reader, None)
+                        .map(|(schema, _)| schema)
+                        .map_err(|error| locate(&name, error, None, skip))
+                })
+                .await?
+            }
+        };
+        schemas.push(schema);
+    }
+    let Some(rest) = schemas.last() else {
+        return Err(IoError::internal("CSV inference ran no pass"));
     };
-    Ok(CsvFormat::default()
-        .with_header(options.header)
-        .with_delimiter(byte("csv.delimiter", options.delimiter)?)
-        .with_quote(byte("csv.quote", options.quote)?))
+    let fields: Vec<Field> = rest
+        .fields()
+        .iter()
+        .map(|field| {
+            groups
+                .iter()
+                .zip(&schemas)
+                .find(|((_, columns), _)| {
+                    columns
+                        .as_ref()
+                        .is_some_and(|columns| columns.contains(field.name()))
+                })
+                .and_then(|(_, schema)| schema.field_with_name(field.name()).ok())
+                .unwrap_or(field)
+                .clone()
+        })
+        .collect();
+    Ok(Schema::new(fields))
 }
 
 /// Every file of a glob must have the first file's header.
@@ -150,18 +319,88 @@ fn check_header(
     }
 }
 
-/// arrow-csv's push decoder, with errors located.
+/// arrow-csv's push decoder, with errors located, and the casts of columns with their own
+/// null markers.
 struct CsvDecode {
     decoder: Decoder,
+    /// The schema of the batches returned.
     schema: SchemaRef,
+    /// Columns decoded as text: their index and null markers.
+    casts: Vec<(usize, Vec<String>)>,
+    /// The decoded file schema, whose indices arrow-csv's errors use.
+    file_schema: SchemaRef,
+    /// Records returned so far.
+    done: u64,
+    /// Lines skipped before arrow-csv sees the input.
+    skip: u64,
+    /// Lines before the first record (skipped lines and the header).
+    first_line: u64,
     name: String,
 }
 
 impl CsvDecode {
     fn flush(&mut self) -> Result<Option<RecordBatch>, IoError> {
-        self.decoder
+        let batch = self
+            .decoder
             .flush()
-            .map_err(|error| locate(&self.name, error, Some(&self.schema)))
+            .map_err(|error| locate(&self.name, error, Some(&self.file_schema), self.skip))?;
+        let Some(batch) = batch else {
+            return Ok(None);
+        };
+        let batch = if self.casts.is_empty() {
+            batch
+        } else {
+            self.cast(batch)?
+        };
+        self.done += batch.num_rows() as u64;
+        Ok(Some(batch))
+    }
+
+    /// Turns the text columns' markers into nulls and casts them to their types.
+    fn cast(&self, batch: RecordBatch) -> Result<RecordBatch, IoError> {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (index, markers) in &self.casts {
+            let field = self.schema.field(*index);
+            let Some(text) = columns[*index].as_any().downcast_ref::<StringArray>() else {
+                return Err(IoError::internal(
+                    "a column with null markers was not read as text",
+                ));
+            };
+            let text: StringArray = text
+                .iter()
+                .map(|v| v.filter(|v| !markers.iter().any(|m| m == v)))
+                .collect();
+            let strict = CastOptions {
+                safe: false,
+                ..CastOptions::default()
+            };
+            columns[*index] = match cast_with_options(&text, field.data_type(), &strict) {
+                Ok(array) => array,
+                Err(error) => {
+                    let lenient =
+                        cast_with_options(&text, field.data_type(), &CastOptions::default());
+                    let row = lenient
+                        .ok()
+                        .and_then(|cast| {
+                            (0..text.len()).find(|&i| text.is_valid(i) && cast.is_null(i))
+                        })
+                        .unwrap_or(0);
+                    let line = self.first_line + self.done + row as u64 + 1;
+                    return Err(IoError::BadData {
+                        location: self.name.clone(),
+                        line: Some(line),
+                        column: Some(field.name().clone()),
+                        message: format!(
+                            "{:?} is neither a {} nor one of its null_values {markers:?}: {error}",
+                            text.value(row),
+                            field.data_type()
+                        ),
+                    });
+                }
+            };
+        }
+        RecordBatch::try_new(Arc::clone(&self.schema), columns)
+            .map_err(|error| IoError::internal(format!("a cast batch does not fit: {error}")))
     }
 }
 
@@ -174,7 +413,7 @@ impl Decode for CsvDecode {
         let used = self
             .decoder
             .decode(buf)
-            .map_err(|error| locate(&self.name, error, Some(&self.schema)))?;
+            .map_err(|error| locate(&self.name, error, Some(&self.file_schema), self.skip))?;
         buf.advance(used);
         if self.decoder.capacity() == 0 {
             return self.flush();
@@ -185,7 +424,7 @@ impl Decode for CsvDecode {
     fn finish(&mut self) -> Result<Option<RecordBatch>, IoError> {
         self.decoder
             .decode(&[])
-            .map_err(|error| locate(&self.name, error, Some(&self.schema)))?;
+            .map_err(|error| locate(&self.name, error, Some(&self.file_schema), self.skip))?;
         self.flush()
     }
 }
@@ -197,16 +436,26 @@ impl Decode for CsvDecode {
 /// lines from 1 including the header; value-parse errors ("... for column C at line N")
 /// count from 0, so they are shifted by one here, in the message too, to give the line an
 /// editor shows (for records without embedded newlines).
-fn locate(name: &str, error: ArrowError, schema: Option<&SchemaRef>) -> IoError {
+fn locate(name: &str, error: ArrowError, schema: Option<&SchemaRef>, skipped: u64) -> IoError {
     let mut message = error.to_string();
     let index =
         number_after(&message, "for column ").or_else(|| number_after(&message, "parsing column "));
     let mut line = number_after(&message, "for line ");
+    if let Some(at) = line
+        && skipped > 0
+    {
+        message = message.replacen(
+            &format!("for line {at}"),
+            &format!("for line {}", at + skipped),
+            1,
+        );
+        line = Some(at + skipped);
+    }
     let mut column = None;
     if let Some(at) = number_after(&message, " at line ") {
         match index {
             Some(index) => {
-                let one_based = at + 1;
+                let one_based = at + 1 + skipped;
                 message = message.replacen(
                     &format!(" at line {at}"),
                     &format!(" at line {one_based}"),
@@ -218,7 +467,16 @@ fn locate(name: &str, error: ArrowError, schema: Option<&SchemaRef>) -> IoError 
                     Some(field.name().clone())
                 });
             }
-            None => line = line.or(Some(at)),
+            None => {
+                if line.is_none() && skipped > 0 {
+                    message = message.replacen(
+                        &format!(" at line {at}"),
+                        &format!(" at line {}", at + skipped),
+                        1,
+                    );
+                }
+                line = line.or(Some(at + skipped));
+            }
         }
     }
     IoError::BadData {
@@ -259,7 +517,7 @@ mod tests {
             column,
             message,
             ..
-        } = locate("f.csv", error, Some(&schema))
+        } = locate("f.csv", error, Some(&schema), 0)
         else {
             panic!("not bad data");
         };
@@ -275,7 +533,7 @@ mod tests {
              found 3 records at line 3"
                 .into(),
         );
-        let IoError::BadData { line, message, .. } = locate("f.csv", error, None) else {
+        let IoError::BadData { line, message, .. } = locate("f.csv", error, None, 0) else {
             panic!("not bad data");
         };
         assert_eq!(line, Some(3));
@@ -286,7 +544,7 @@ mod tests {
     fn field_count_errors_keep_their_line() {
         let error =
             ArrowError::CsvError("incorrect number of fields for line 4, expected 2 got 3".into());
-        let IoError::BadData { line, .. } = locate("f.csv", error, None) else {
+        let IoError::BadData { line, .. } = locate("f.csv", error, None, 0) else {
             panic!("not bad data");
         };
         assert_eq!(line, Some(4));

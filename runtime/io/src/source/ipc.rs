@@ -2,7 +2,8 @@
 //! (schema and the offsets of every block), then the dictionaries, then one record batch per
 //! request, so memory holds one batch, not the file, and a glob's schemas are checked
 //! before any data moves. Streams (`.arrows`, stdin) go through arrow's push decoder. Batches
-//! come out as they were written: `batch_rows` does not re-chunk them.
+//! come out as they were written: `batch_rows` does not re-chunk them. `columns` is applied
+//! to each decoded batch (an IPC file's buffers sit next to each other in one block).
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::bytes::{self as raw, ByteStream, Decode};
 use super::input::{Input, Reader};
-use super::{First, Opened, check_schema, conform};
+use super::{First, Opened, Settings, check_schema, conform, project_schema, projection};
 use crate::IoError;
 
 /// `ARROW1`, padded to 8 bytes, opens a file; `<footer length: i32><ARROW1>` closes it.
@@ -28,7 +29,11 @@ const TRAILER: u64 = 10;
 
 /// Opens `input` as an Arrow IPC file; `first` is the first input of the same source, if
 /// this is not it.
-pub(crate) async fn open_file(input: &Input, first: Option<&First>) -> Result<Opened, IoError> {
+pub(crate) async fn open_file(
+    input: &Input,
+    settings: &Settings,
+    first: Option<&First>,
+) -> Result<Opened, IoError> {
     let Reader::Object { store, path, size } = &input.reader else {
         return Err(IoError::internal(
             "an Arrow file from stdin passed the format check",
@@ -79,14 +84,18 @@ pub(crate) async fn open_file(input: &Input, first: Option<&First>) -> Result<Op
         .map(|blocks| blocks.iter().copied().collect())
         .unwrap_or_default();
 
+    let indices = projection(&schema, settings.columns.as_deref(), &name)?;
     let target = match first {
         Some(first) => {
             check_schema(first, &schema, &name)?;
             Arc::clone(&first.schema)
         }
-        None => Arc::clone(&schema),
+        None => project_schema(&schema, &indices)?,
     };
     let mut decoder = FileDecoder::new(Arc::clone(&schema), version);
+    if indices.len() != schema.fields().len() {
+        decoder = decoder.with_projection(indices);
+    }
     for block in &dictionaries {
         let data = fetch.block(block, footer_start).await?;
         decoder
@@ -114,6 +123,7 @@ pub(crate) async fn open_file(input: &Input, first: Option<&First>) -> Result<Op
         .try_filter_map(|batch| std::future::ready(Ok(batch)))
         .boxed();
     Ok(Opened {
+        file_schema: schema,
         schema: target,
         header: None,
         batches,
@@ -160,7 +170,11 @@ impl Fetch {
 
 /// Opens `input` as an Arrow IPC stream; `first` is the first input of the same source, if
 /// this is not it.
-pub(crate) async fn open_stream(input: &Input, first: Option<&First>) -> Result<Opened, IoError> {
+pub(crate) async fn open_stream(
+    input: &Input,
+    settings: &Settings,
+    first: Option<&First>,
+) -> Result<Opened, IoError> {
     let mut bytes = raw::open(input).await?;
     let mut decoder = IpcStreamDecode {
         decoder: StreamDecoder::new(),
@@ -170,18 +184,30 @@ pub(crate) async fn open_stream(input: &Input, first: Option<&First>) -> Result<
         name: input.name.clone(),
     };
     let schema = decoder.prime(&mut bytes).await?;
+    let indices = projection(&schema, settings.columns.as_deref(), &input.name)?;
     let target = match first {
         Some(first) => {
             check_schema(first, &schema, &input.name)?;
             Arc::clone(&first.schema)
         }
-        None => schema,
+        None => project_schema(&schema, &indices)?,
     };
     let conform_to = Arc::clone(&target);
+    let whole = indices.len() == schema.fields().len();
     let batches = raw::decode(bytes, decoder, input.name.clone())
-        .and_then(move |batch| std::future::ready(conform(&conform_to, batch)))
+        .and_then(move |batch| {
+            let batch = if whole {
+                Ok(batch)
+            } else {
+                batch
+                    .project(&indices)
+                    .map_err(|e| IoError::internal(format!("projecting a batch: {e}")))
+            };
+            std::future::ready(batch.and_then(|batch| conform(&conform_to, batch)))
+        })
         .boxed();
     Ok(Opened {
+        file_schema: schema,
         schema: target,
         header: None,
         batches,

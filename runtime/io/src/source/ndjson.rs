@@ -1,7 +1,8 @@
 //! NDJSON inputs: one JSON object per line, streamed through arrow-json's push decoder. The
 //! schema is explicit (`ndjson.schema`) or inferred from the first records of the first
 //! file. Decoding is strict: a field the schema does not have is an error, not silently
-//! dropped, so a file of a glob with extra fields fails naming it.
+//! dropped, so a file of a glob with extra fields fails naming it — unless `columns` picks
+//! some, when the others are skipped unread.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use arrow_schema::{ArrowError, SchemaRef};
 use bytes::{Buf, Bytes};
 
 use super::bytes::{self as raw, Decode};
-use super::input::Input;
-use super::{First, INFER_RECORDS, Opened, Settings};
+use super::input::{Input, Reader};
+use super::{First, INFER_RECORDS, InferRows, Opened, Settings, project_schema, projection, zones};
 use crate::IoError;
 use crate::schema::schema_of;
 
@@ -24,19 +25,48 @@ pub(crate) async fn open(
     first: Option<&First>,
 ) -> Result<Opened, IoError> {
     let bytes = raw::open(input).await?;
-    let peeked = raw::peek_lines(bytes, INFER_RECORDS).await?;
+    let infer_rows = settings.ndjson.infer_rows;
+    let sample = match infer_rows {
+        InferRows::Rows(rows) => rows,
+        InferRows::All => INFER_RECORDS,
+    };
+    let peeked = raw::peek_lines(bytes, sample).await?;
     let schema: SchemaRef = match (first, &settings.ndjson.schema) {
-        (Some(first), _) => Arc::clone(&first.schema),
+        (Some(first), _) => Arc::clone(&first.file_schema),
         (None, Some(columns)) => schema_of(columns),
         (None, None) => {
-            let (schema, _) = infer_json_schema(Cursor::new(peeked.head()), Some(INFER_RECORDS))
-                .map_err(|error| IoError::bad_data(&input.name, error))?;
-            Arc::new(schema)
+            let schema = match infer_rows {
+                InferRows::Rows(rows) => infer_json_schema(Cursor::new(peeked.head()), Some(rows))
+                    .map(|(schema, _)| schema)
+                    .map_err(|error| IoError::bad_data(&input.name, error))?,
+                InferRows::All => {
+                    if matches!(input.reader, Reader::Stdin) {
+                        return Err(IoError::config(
+                            "ndjson.infer_rows",
+                            "\"all\" reads the input twice, which stdin cannot do; give a \
+                             number of records or ndjson.schema",
+                        ));
+                    }
+                    let name = input.name.clone();
+                    raw::read_blocking(raw::open(input).await?, &input.name, move |reader| {
+                        infer_json_schema(reader, None)
+                            .map(|(schema, _)| schema)
+                            .map_err(|error| IoError::bad_data(&name, error))
+                    })
+                    .await?
+                }
+            };
+            Arc::new(zones::zone_json(&schema, peeked.head()))
         }
     };
-    let decoder = arrow_json::ReaderBuilder::new(Arc::clone(&schema))
+    let indices = projection(&schema, settings.columns.as_deref(), &input.name)?;
+    let projected = project_schema(&schema, &indices)?;
+    // Strict (a field the schema lacks is an error) unless some columns are left out on
+    // purpose.
+    let strict = indices.len() == schema.fields().len();
+    let decoder = arrow_json::ReaderBuilder::new(Arc::clone(&projected))
         .with_batch_size(settings.batch_rows)
-        .with_strict_mode(true)
+        .with_strict_mode(strict)
         .build_decoder()
         .map_err(|error| {
             IoError::config(
@@ -54,7 +84,8 @@ pub(crate) async fn open(
         name: input.name.clone(),
     };
     Ok(Opened {
-        schema,
+        file_schema: schema,
+        schema: projected,
         header: None,
         batches: raw::decode(peeked.into_stream(), decoder, input.name.clone()),
     })

@@ -1,5 +1,6 @@
 //! Parquet inputs, read with ranged requests (footer first, then the column chunks of one
-//! row group at a time) through parquet's async reader over `object_store`.
+//! row group at a time) through parquet's async reader over `object_store`. With `columns`,
+//! only the chosen columns' chunks are fetched.
 //!
 //! Why ranged and not whole-object: Parquet files are routinely larger than memory, and the
 //! footer alone yields the schema, so a glob's schemas are checked before any data moves.
@@ -12,13 +13,14 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use super::input::{Input, Reader};
-use super::{First, Opened, Settings, check_schema, conform};
+use super::{First, Opened, Settings, check_schema, conform, project_schema, projection};
 use crate::IoError;
 
 /// Opens `input` as Parquet; `first` is the first input of the same source, if this is not it.
@@ -40,16 +42,19 @@ pub(crate) async fn open(
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(|error| classify(&input.name, error))?;
-    let schema = Arc::clone(builder.schema());
+    let file_schema = Arc::clone(builder.schema());
+    let indices = projection(&file_schema, settings.columns.as_deref(), &input.name)?;
     let schema = match first {
         Some(first) => {
-            check_schema(first, &schema, &input.name)?;
+            check_schema(first, &file_schema, &input.name)?;
             Arc::clone(&first.schema)
         }
-        None => schema,
+        None => project_schema(&file_schema, &indices)?,
     };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
     let batches = builder
         .with_batch_size(settings.batch_rows)
+        .with_projection(mask)
         .build()
         .map_err(|error| classify(&input.name, error))?;
     let name = input.name.clone();
@@ -59,6 +64,7 @@ pub(crate) async fn open(
         .and_then(move |batch| std::future::ready(conform(&target, batch)))
         .boxed();
     Ok(Opened {
+        file_schema,
         schema,
         header: None,
         batches,

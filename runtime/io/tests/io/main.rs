@@ -6,9 +6,14 @@
 mod atomicity;
 mod bad_data;
 mod child;
+mod compressed;
 mod glob;
 mod local;
+mod matrix;
 mod moto;
+mod partitions;
+mod projection;
+mod real_csv;
 mod s3;
 mod stdio;
 
