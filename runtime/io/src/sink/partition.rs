@@ -199,9 +199,9 @@ fn partitionable(data_type: &DataType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quiver_fault::{Fault, HasFault};
     use arrow_array::{Date32Array, Int64Array, StringArray};
     use arrow_schema::Field;
+    use quiver_fault::{Fault, HasFault};
 
     #[test]
     fn rows_go_to_hive_directories_without_their_partition_columns() {
