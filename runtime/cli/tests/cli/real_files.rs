@@ -313,7 +313,8 @@ fn columns_keep_validates_schemas_exact() {
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = stdout(&out);
     assert!(
-        shown.contains("  amount: Float64\n  id: Int64\nafter stage map:\n  amount: Float64\n  id: Int64\n  double: Float64"),
+        shown.contains("  amount: Float64\n  id: Int64\nafter stage map (map@")
+            && shown.contains("):\n  amount: Float64\n  id: Int64\n  double: Float64"),
         "{shown}"
     );
     run(dir.path(), "good.toml", &good, &[]);
