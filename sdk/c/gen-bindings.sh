@@ -14,5 +14,5 @@ if [[ "$got" != "$WIT_BINDGEN_VERSION" ]]; then
 fi
 rm -rf "$here/bindings"
 mkdir -p "$here/bindings"
-"$wb" c --world plugin --out-dir "$here/bindings" "$here/../../wit" >&2
+"$wb" c --world plugin --out-dir "$here/bindings" "$here/../../wit/0.1.0" >&2
 echo "$here/bindings"

@@ -67,7 +67,7 @@ fi
 mkdir -p "$(dirname "$out")"
 out_abs="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 (cd "$stage" && "$jco" componentize plugin.js \
-    --wit "$repo/wit" --world-name plugin \
+    --wit "$repo/wit/0.1.0" --world-name plugin \
     --backend "$jco_backend" --bundle \
     "${features[@]}" \
     -o "$out_abs" >&2)

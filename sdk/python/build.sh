@@ -42,6 +42,6 @@ mkdir -p "$stage/app" "$stage/sdk" "$stage/env/lib/site-packages"
 # componentize-py adds $VIRTUAL_ENV's site-packages (or else the system python's) to the
 # path and scans it; point it at an empty one so builds are hermetic.
 (cd "$stage" && VIRTUAL_ENV="$stage/env" "$cpy" -q \
-    -d "$repo/wit" -w plugin \
+    -d "$repo/wit/0.1.0" -w plugin \
     componentize -p "$stage/app" -p "$stage/sdk" app -o "$out")
 echo "built $out" >&2

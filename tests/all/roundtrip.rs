@@ -1,12 +1,19 @@
 //! Every supported type, with nulls, at 0, 1, 1000 and 70000 rows, through `passthrough`:
 //! the output must be bit-exact (values, validity bitmaps, offsets), not merely equal.
+//!
+//! Contract 0.2 is exercised both ways: `passthrough` as is hands every column back by
+//! reference (no copy), and with `copy = true` it reads every column into the plugin and
+//! sends it back as new buffers, so the codec runs in both directions. Every Arrow type
+//! 0.2 carries — nested two levels deep, nulls at every level — goes through both
+//! (`quiver_columnar::samples`). What 0.1 refuses or unpacks is checked on a 0.1 plugin
+//! (`tagger` 1.0.0).
 
 use std::sync::Arc;
 
 use arrow_array::builder::StringDictionaryBuilder;
 use arrow_array::types::Int32Type;
 use arrow_array::*;
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::DataType;
 use quiver_host::Sandbox;
 use quiver_tests::{load, plugins, runtime};
 
@@ -261,10 +268,13 @@ fn every_type_with_nulls_round_trips_bit_exact_at_every_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());
     let plugin = load(&rt, plugins::PASSTHROUGH);
-    for n in [0, 1, 1000, 70_000] {
+    for (n, config) in [0, 1, 1000, 70_000]
+        .into_iter()
+        .flat_map(|n| [(n, "{}"), (n, r#"{"copy": true}"#)])
+    {
         let input = all_types(n);
         let mut t = plugin
-            .transformer("{}", input.schema(), &Sandbox::default())
+            .transformer(config, input.schema(), &Sandbox::default())
             .unwrap();
         assert_eq!(
             t.output_schema(),
@@ -290,17 +300,14 @@ fn sliced_input_round_trips() {
     // An odd offset exercises bitmap re-packing and offset rebasing on the way in.
     let sliced = full.slice(13, 501);
     let mut t = plugin
-        .transformer("{}", sliced.schema(), &Sandbox::default())
+        .transformer(r#"{"copy": true}"#, sliced.schema(), &Sandbox::default())
         .unwrap();
     let out = t.process(&sliced).unwrap();
     assert_eq!(out, vec![sliced]);
 }
 
-#[test]
-fn dictionary_strings_cross_unpacked() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime(dir.path());
-    let plugin = load(&rt, plugins::PASSTHROUGH);
+/// A dictionary column of strings, with a null.
+fn colours() -> ArrayRef {
     let mut b = StringDictionaryBuilder::<Int32Type>::new();
     for v in [Some("red"), None, Some("blue"), Some("red")] {
         match v {
@@ -310,27 +317,47 @@ fn dictionary_strings_cross_unpacked() {
             None => b.append_null(),
         }
     }
-    let dict: ArrayRef = Arc::new(b.finish());
+    Arc::new(b.finish())
+}
+
+#[test]
+fn dictionary_strings_cross_unpacked_under_contract_0_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let tagger = load(&rt, plugins::TAGGER);
+    assert_eq!(tagger.contract(), quiver_host::ContractVersion::V0_1);
+    let dict = colours();
     let input = RecordBatch::try_from_iter([("colour", dict.clone())]).unwrap();
-    let mut t = plugin
+    let mut t = tagger
         .transformer("{}", input.schema(), &Sandbox::default())
         .unwrap();
-    let want_schema = Arc::new(Schema::new(vec![Field::new(
-        "colour",
-        DataType::Utf8,
-        true,
-    )]));
-    assert_eq!(t.output_schema(), want_schema);
+    assert_eq!(t.output_schema().field(0).data_type(), &DataType::Utf8);
     let out = t.process(&input).unwrap();
     let want = arrow_cast::cast(&dict, &DataType::Utf8).unwrap();
     assert_eq!(out[0].column(0), &want);
 }
 
 #[test]
-fn nested_columns_are_refused_naming_the_column() {
+fn dictionary_columns_cross_as_dictionaries_under_contract_0_2() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path());
     let plugin = load(&rt, plugins::PASSTHROUGH);
+    let dict = colours();
+    let input = RecordBatch::try_from_iter([("colour", dict)]).unwrap();
+    for config in ["{}", r#"{"copy": true}"#] {
+        let mut t = plugin
+            .transformer(config, input.schema(), &Sandbox::default())
+            .unwrap();
+        assert_eq!(t.output_schema(), input.schema(), "{config}");
+        assert_eq!(t.process(&input).unwrap(), vec![input.clone()], "{config}");
+    }
+}
+
+#[test]
+fn nested_columns_are_refused_naming_the_column_under_contract_0_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let plugin = load(&rt, plugins::TAGGER);
     let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
     let input = RecordBatch::try_from_iter([("tags", Arc::new(list) as ArrayRef)]).unwrap();
     let err = plugin
@@ -338,4 +365,40 @@ fn nested_columns_are_refused_naming_the_column() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`tags`") && msg.contains("nested"), "{msg}");
+}
+
+/// Every type contract 0.2 carries (`quiver_columnar::samples`: primitives, temporal with
+/// named zones, intervals, decimals up to 256 bits, fixed-size binary, lists, large lists,
+/// fixed-size lists, structs, maps, dictionaries, nested two levels deep, nulls at every
+/// level), at 0, 1, 1000 and 70000 rows, by reference and copied through the plugin: exactly
+/// equal, and valid.
+#[test]
+fn every_arrow_type_round_trips_through_contract_0_2_at_every_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let plugin = load(&rt, plugins::PASSTHROUGH);
+    for n in [0, 1, 1000, 70_000] {
+        let columns = quiver_columnar::samples::columns(n);
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let input = RecordBatch::try_from_iter(columns.clone()).unwrap();
+        for config in ["{}", r#"{"copy": true}"#] {
+            let mut t = plugin
+                .transformer(config, input.schema(), &Sandbox::default())
+                .unwrap_or_else(|e| panic!("{n} rows, {config}: {e}"));
+            assert_eq!(t.output_schema(), input.schema());
+            let out = t.process(&input).unwrap();
+            assert_eq!(out.len(), 1);
+            for (i, name) in names.iter().enumerate() {
+                let got = out[0].column(i);
+                got.to_data()
+                    .validate_full()
+                    .unwrap_or_else(|e| panic!("{name} at {n} rows ({config}): {e}"));
+                assert_eq!(
+                    got.to_data(),
+                    input.column(i).to_data(),
+                    "{name} at {n} rows ({config})"
+                );
+            }
+        }
+    }
 }

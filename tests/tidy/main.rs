@@ -103,6 +103,7 @@ const LIBRARIES: &[&str] = &[
     "runtime/firstparty/src",
     "runtime/job/src",
     "runtime/server/src",
+    "runtime/kernels/src",
 ];
 
 /// Invariant: only `runtime/cli` knows argv, stdout and exit codes; libraries return errors

@@ -11,15 +11,20 @@
 //! Which keys a method takes, and which column types it fits, is checked at creation; the
 //! key file is read then too, once per stream, so a missing grant is a config error before
 //! any data flows. Nothing the plugin logs or returns contains the key.
+//!
+//! Only the hashed, masked and generalised columns enter the plugin and come back as new
+//! arrays (contract 0.2); every column not listed goes back by reference, and a dropped
+//! column is simply left out of the output: it never crosses. Hashing stays in the plugin
+//! rather than the host's `hmac_sha256` kernel, which would hash under the key file's raw
+//! bytes (trailing newline included) and refuse non-text columns: the tokens would change.
 
 mod generalise;
 mod hash;
 
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 use generalise::Period;
 use hash::{Encoding, Key};
@@ -80,6 +85,9 @@ struct Anonymise {
     schema: SchemaRef,
     /// One entry per input column: `Some(step)` for configured ones, in input order.
     steps: Vec<Option<Step>>,
+    /// Input indices of the dropped columns, highest first (so removing one does not move
+    /// the next).
+    dropped: Vec<usize>,
     /// The key, when some column is hashed.
     key: Option<Key>,
 }
@@ -285,25 +293,40 @@ impl Transform for Anonymise {
             ));
         }
         let schema = Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()));
-        Ok(Self { schema, steps, key })
+        let dropped = steps
+            .iter()
+            .flatten()
+            .rev()
+            .filter(|s| matches!(s.method, Method::Drop))
+            .map(|s| s.index)
+            .collect();
+        Ok(Self {
+            schema,
+            steps,
+            dropped,
+            key,
+        })
     }
 
     fn output_schema(&self) -> SchemaRef {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-        for (column, step) in batch.columns().iter().zip(&self.steps) {
-            let Some(step) = step else {
-                columns.push(Arc::clone(column));
-                continue;
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
+        // Every input column by reference; the configured ones replaced, then the dropped
+        // ones removed (positions are still the input's until then).
+        let mut out = batch.output();
+        for step in self.steps.iter().flatten() {
+            // A dropped column is never read.
+            let column = match step.method {
+                Method::Drop => continue,
+                _ => batch.try_column(step.index)?,
             };
             let name = batch.schema_ref().field(step.index).name().clone();
             let at = |(row, message): generalise::Failure| {
                 Error::data_at(Some(&name), Some(row as u64), message)
             };
-            columns.push(match &step.method {
+            let result = match &step.method {
                 Method::Drop => continue,
                 Method::Hash(encoding) => {
                     let key = self
@@ -316,14 +339,13 @@ impl Transform for Anonymise {
                 Method::Period(p) => generalise::period(column, *p).map_err(at)?,
                 Method::Bucket(w) => generalise::bucket(column, *w).map_err(at)?,
                 Method::Prefix(n) => generalise::prefix(column, *n),
-            });
+            };
+            out = out.set(step.index, result)?;
         }
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        Ok(vec![RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            columns,
-            &options,
-        )?])
+        for &index in &self.dropped {
+            out = out.remove(index)?;
+        }
+        Ok(out)
     }
 }
 

@@ -4,14 +4,15 @@
 //! Keys are encoded with arrow's row format (`arrow-row`), which gives one comparable byte
 //! string per row for any combination of column types; the set of seen keys is the state.
 //! Two nulls in the same key column are equal (as in SQL `DISTINCT`). Memory grows with the
-//! number of distinct keys: that is inherent to exact de-duplication over a stream.
+//! number of distinct keys: that is inherent to exact de-duplication over a stream. Only the
+//! key columns enter the plugin; it answers with a row selection the host applies.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::BooleanArray;
 use arrow_row::{RowConverter, SortField};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,7 +76,7 @@ impl Transform for Dedupe {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         let columns: Vec<_> = self
             .keys
             .iter()
@@ -88,12 +89,11 @@ impl Transform for Dedupe {
             .collect();
         let kept = keep.true_count();
         if kept == batch.num_rows() {
-            return Ok(vec![batch]);
+            return Ok(batch.output());
         }
         quiver_sdk::host::counter_add("rows-dropped", (batch.num_rows() - kept) as u64);
-        Ok(vec![arrow_select::filter::filter_record_batch(
-            &batch, &keep,
-        )?])
+        // Only the key columns entered the plugin; the host applies the selection.
+        batch.filter(&keep)
     }
 }
 

@@ -11,15 +11,21 @@
 //! depend on the other rows of its batch, and training and serving compute the same thing.
 //! Input columns are kept; drop them afterwards with `shape` if needed. Every output name is
 //! worked out at creation and checked not to clash.
+//!
+//! Input columns go back to the host by reference and only the features are added
+//! (contract 0.2). `standardise`, an unclipped `min_max`, `date_parts` and the `length` of a
+//! utf8 column run in the host (its `cast`, `arith`, `date_part` and `str_unary` kernels, the
+//! same arithmetic as `ops.rs`), so neither their input column nor their result enters the
+//! plugin. The other operations read their input column and send their new columns.
 
 mod ops;
 
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_array::timezone::Tz;
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::compute::{ArithOp, Column, StrOp};
+use quiver_sdk::{Batch, Error, IntoOutputs, Output, SchemaRef, Transform};
 
 use ops::Part;
 
@@ -111,6 +117,8 @@ struct Feature {
     input: usize,
     /// Name of the input column, for errors.
     name: String,
+    /// Type of the input column.
+    data_type: DataType,
     op: Op,
 }
 
@@ -370,6 +378,7 @@ impl Transform for Features {
             features.push(Feature {
                 input: index,
                 name: c.column.clone(),
+                data_type: input.field(index).data_type().clone(),
                 op,
             });
         }
@@ -381,33 +390,97 @@ impl Transform for Features {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
-        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
+        // Every input column by reference; the features appended in config order.
+        let mut out = batch.output();
         for f in &self.features {
-            let x = batch.column(f.input);
-            match &f.op {
-                Op::Standardise { mean, std } => {
-                    let (m, s) = (*mean, *std);
-                    columns.push(ops::map(x, |v| (v - m) / s)?);
-                }
-                Op::MinMax { min, max, clip } => {
-                    let (lo, span, clip) = (*min, *max - *min, *clip);
-                    columns.push(ops::map(x, |v| {
-                        let y = (v - lo) / span;
-                        if clip { y.clamp(0.0, 1.0) } else { y }
-                    })?);
-                }
-                Op::Log1p => columns.push(
-                    ops::log1p(x)?
-                        .map_err(|(row, m)| Error::data_at(Some(&f.name), Some(row as u64), m))?,
-                ),
-                Op::Bucketise(b) => columns.push(ops::bucketise(x, b)?),
-                Op::OneHot(categories) => columns.extend(ops::one_hot(x, categories)?),
-                Op::DateParts(parts) => columns.extend(ops::date_parts(x, parts)?),
-                Op::Length => columns.push(ops::length(x)),
-            }
+            out = f.append(&batch, out)?;
         }
-        Ok(vec![RecordBatch::try_new(self.schema.clone(), columns)?])
+        Ok(out)
+    }
+}
+
+impl Feature {
+    /// `out` with this feature's columns appended, computed from `batch`.
+    fn append(&self, batch: &Batch<'_>, out: Output) -> Result<Output, Error> {
+        let in_column = |e: Error| e.in_column(&self.name);
+        match &self.op {
+            Op::Standardise { mean, std } => {
+                let z = self
+                    .shift_and_scale(batch, *mean, *std)
+                    .map_err(in_column)?;
+                return Ok(out.push_host(z));
+            }
+            // f64::clamp keeps -0.0 where the host's `clip` gives 0.0 (it orders -0.0 below
+            // 0.0), so a clipped min_max stays in the plugin.
+            Op::MinMax {
+                min,
+                max,
+                clip: false,
+            } => {
+                let y = self
+                    .shift_and_scale(batch, *min, *max - *min)
+                    .map_err(in_column)?;
+                return Ok(out.push_host(y));
+            }
+            Op::DateParts(parts) => {
+                let x = batch.host(self.input)?;
+                let mut out = out;
+                for p in parts {
+                    // `None`: on the wall clock of the column's own zone, as `ops.rs` reads it.
+                    out = out.push_host(x.date_part(p.host(), None).map_err(in_column)?);
+                }
+                return Ok(out);
+            }
+            // The host's length is int64 for large-utf8, where this plugin declares int32.
+            Op::Length if self.data_type == DataType::Utf8 => {
+                let n = batch
+                    .host(self.input)?
+                    .str_unary(StrOp::Length)
+                    .map_err(in_column)?;
+                return Ok(out.push_host(n));
+            }
+            _ => {}
+        }
+        let x = batch.try_column(self.input)?;
+        Ok(match &self.op {
+            Op::MinMax { min, max, clip } => {
+                let (lo, span, clip) = (*min, *max - *min, *clip);
+                out.push(ops::map(x, |v| {
+                    let y = (v - lo) / span;
+                    if clip { y.clamp(0.0, 1.0) } else { y }
+                })?)?
+            }
+            Op::Log1p => out.push(
+                ops::log1p(x)?
+                    .map_err(|(row, m)| Error::data_at(Some(&self.name), Some(row as u64), m))?,
+            )?,
+            Op::Bucketise(b) => out.push(ops::bucketise(x, b)?)?,
+            Op::OneHot(categories) => {
+                let mut out = out;
+                for c in ops::one_hot(x, categories)? {
+                    out = out.push(c)?;
+                }
+                out
+            }
+            Op::Length => out.push(ops::length(x))?,
+            Op::Standardise { .. } | Op::DateParts(_) => {
+                return Err(Error::internal("a host feature computed in the plugin"));
+            }
+        })
+    }
+
+    /// `(x - shift) / scale` as float64, in the host: the column cast to float64 as
+    /// `ops::map` does, then the same two IEEE operations (unchecked: floats do not trap).
+    fn shift_and_scale(&self, batch: &Batch<'_>, shift: f64, scale: f64) -> Result<Column, Error> {
+        let x = batch.host(self.input)?;
+        let x = if self.data_type == DataType::Float64 {
+            x
+        } else {
+            x.cast(&DataType::Float64, false)?
+        };
+        x.arith(ArithOp::Subtract, shift, false)?
+            .arith(ArithOp::Divide, scale, false)
     }
 }
 

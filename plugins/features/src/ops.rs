@@ -1,18 +1,16 @@
-//! The feature computations, one function per operation, each from an input column to
-//! one or more new columns. Parameters were checked at creation; nulls stay null.
+//! The feature computations the plugin runs itself, one function per operation, each from
+//! an input column to one or more new columns. Parameters were checked at creation; nulls
+//! stay null. Date parts, and the scaling `map` does when unclipped, run in the host
+//! (`lib.rs`); [`Part`] names the host's kernel for each part.
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int8Builder, Int32Builder};
+use arrow_array::builder::Int8Builder;
 use arrow_array::cast::AsArray;
-use arrow_array::temporal_conversions::{
-    as_datetime, as_datetime_with_timezone, date32_to_datetime, date64_to_datetime,
-};
-use arrow_array::timezone::Tz;
-use arrow_array::types::*;
+use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array};
-use arrow_schema::{ArrowError, DataType, TimeUnit};
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use arrow_schema::{ArrowError, DataType};
+use quiver_sdk::compute::TemporalPart;
 
 /// A row a computation cannot handle: the row and why.
 pub type Failure = (usize, String);
@@ -115,78 +113,17 @@ impl Part {
         }
     }
 
-    fn of(self, t: &NaiveDateTime) -> i32 {
+    /// The host's `date_part` kernel for this part (`day_of_week` counts from Monday = 0
+    /// there too).
+    pub fn host(self) -> TemporalPart {
         match self {
-            Part::Year => t.year(),
-            Part::Month => t.month() as i32,
-            Part::Day => t.day() as i32,
-            Part::DayOfWeek => t.weekday().num_days_from_monday() as i32,
-            Part::Hour => t.hour() as i32,
+            Part::Year => TemporalPart::Year,
+            Part::Month => TemporalPart::Month,
+            Part::Day => TemporalPart::Day,
+            Part::DayOfWeek => TemporalPart::DayOfWeek,
+            Part::Hour => TemporalPart::Hour,
         }
     }
-}
-
-/// The wall-clock date and time of every value of a date or timestamp column: in the
-/// column's time zone when it has one (an IANA name or an offset; checked at creation),
-/// else as is.
-fn datetimes(column: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>, ArrowError> {
-    fn ts<T: ArrowPrimitiveType<Native = i64>>(
-        column: &ArrayRef,
-        tz: Option<Tz>,
-    ) -> Vec<Option<NaiveDateTime>> {
-        column
-            .as_primitive::<T>()
-            .iter()
-            .map(|v| {
-                let v = v?;
-                match tz {
-                    Some(tz) => as_datetime_with_timezone::<T>(v, tz).map(|d| d.naive_local()),
-                    None => as_datetime::<T>(v),
-                }
-            })
-            .collect()
-    }
-    Ok(match column.data_type() {
-        DataType::Date32 => column
-            .as_primitive::<Date32Type>()
-            .iter()
-            .map(|v| v.and_then(date32_to_datetime))
-            .collect(),
-        DataType::Date64 => column
-            .as_primitive::<Date64Type>()
-            .iter()
-            .map(|v| v.and_then(date64_to_datetime))
-            .collect(),
-        DataType::Timestamp(unit, zone) => {
-            let tz = zone.as_deref().map(str::parse::<Tz>).transpose()?;
-            match unit {
-                TimeUnit::Second => ts::<TimestampSecondType>(column, tz),
-                TimeUnit::Millisecond => ts::<TimestampMillisecondType>(column, tz),
-                TimeUnit::Microsecond => ts::<TimestampMicrosecondType>(column, tz),
-                TimeUnit::Nanosecond => ts::<TimestampNanosecondType>(column, tz),
-            }
-        }
-        t => {
-            return Err(ArrowError::InvalidArgumentError(format!(
-                "{t} is not a date or timestamp"
-            )));
-        }
-    })
-}
-
-/// One int32 column per part.
-pub fn date_parts(column: &ArrayRef, parts: &[Part]) -> Result<Vec<ArrayRef>, ArrowError> {
-    let times = datetimes(column)?;
-    Ok(parts
-        .iter()
-        .map(|p| {
-            let mut b = Int32Builder::with_capacity(times.len());
-            for t in &times {
-                b.append_option(t.as_ref().map(|t| p.of(t)));
-            }
-            Arc::new(b.finish()) as ArrayRef
-        })
-        .collect())
 }
 
 /// The number of characters (Unicode scalar values) of every string, as int32.

@@ -7,7 +7,9 @@
 //!
 //! The comparison runs with arrow's vectorised kernels (`arrow-ord`) against a scalar built
 //! once, at creation, in the column's own type: a value that does not fit the column's type
-//! (e.g. 300 for an int8 column, a string for a number column) is a config error.
+//! (e.g. 300 for an int8 column, a string for a number column) is a config error. Only the
+//! compared column enters the plugin; it answers with a row selection, which the host
+//! applies to every column (contract 0.2), so a wide table costs what a narrow one does.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use arrow_array::types::*;
 use arrow_array::*;
 use arrow_array::{Array, ArrayRef, BooleanArray, Datum, Scalar};
 use arrow_schema::DataType;
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 #[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -156,7 +158,7 @@ impl Transform for Filter {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         let column = batch.column(self.index);
         let mask: BooleanArray = match (self.op, &self.scalar) {
             (Op::IsNull, _) => arrow_array::BooleanArray::from(
@@ -202,9 +204,9 @@ impl Transform for Filter {
             }
             (_, None) => return Err(Error::internal("comparison without a value")),
         };
-        Ok(vec![arrow_select::filter::filter_record_batch(
-            &batch, &mask,
-        )?])
+        // Only the compared column entered the plugin; the host applies the selection to
+        // every column.
+        batch.filter(&mask)
     }
 }
 

@@ -2,18 +2,19 @@
 //!
 //! Float columns are computed in their own precision. Integer columns stay integers: their
 //! `scale`, `offset`, `min` and `max` must be integers (a config error names the key
-//! otherwise) and the arithmetic is exact (in 128 bits); a result that does not fit the
-//! column's type is a data error naming the column and row, never a silent wrap-around.
-//! Nulls stay null. With `output`, the result is appended as a new column and the input
-//! column is kept.
+//! otherwise) and the arithmetic is exact; a result that does not fit the column's type is a
+//! data error naming the column and row, never a silent wrap-around. Nulls stay null. With
+//! `output`, the result is appended as a new column and the input column is kept.
+//!
+//! The arithmetic runs in the host (contract 0.2's `affine` kernel, one native pass per
+//! column): no column enters the plugin, and every column it does not change goes back by
+//! reference. The plugin only checks the config and says which kernel to run on what.
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::compute::Scalar;
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,10 +48,10 @@ enum Op {
         max: f64,
     },
     Int {
-        scale: i128,
-        offset: i128,
-        min: i128,
-        max: i128,
+        scale: i64,
+        offset: i64,
+        min: Option<i64>,
+        max: Option<i64>,
     },
 }
 
@@ -67,14 +68,14 @@ struct Map {
     steps: Vec<Step>,
 }
 
-fn integral(key: String, v: f64) -> Result<i128, Error> {
+fn integral(key: String, v: f64) -> Result<i64, Error> {
     if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9.0e18 {
         return Err(Error::config(
             key,
             format!("{v} must be an integer for an integer column"),
         ));
     }
-    Ok(v as i128)
+    Ok(v as i64)
 }
 
 impl Transform for Map {
@@ -111,16 +112,8 @@ impl Transform for Map {
                 t if t.is_integer() => Op::Int {
                     scale: integral(key("scale"), c.scale)?,
                     offset: integral(key("offset"), c.offset)?,
-                    min: c
-                        .min
-                        .map(|v| integral(key("min"), v))
-                        .transpose()?
-                        .unwrap_or(i128::MIN),
-                    max: c
-                        .max
-                        .map(|v| integral(key("max"), v))
-                        .transpose()?
-                        .unwrap_or(i128::MAX),
+                    min: c.min.map(|v| integral(key("min"), v)).transpose()?,
+                    max: c.max.map(|v| integral(key("max"), v)).transpose()?,
                 },
                 t => {
                     return Err(Error::config(
@@ -164,106 +157,44 @@ impl Transform for Map {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         // Every step reads its column as it arrived; appended outputs follow the input
         // columns in the order of the config.
-        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        let mut out = batch.output();
         for step in &self.steps {
-            let input = batch.column(step.input);
-            let result = apply(input, &step.op)
-                .map_err(|(row, message)| Error::data_at(Some(&step.name), Some(row), message))?;
-            match step.output {
-                None => columns[step.input] = result,
-                Some(_) => columns.push(result),
-            }
-        }
-        Ok(vec![RecordBatch::try_new(self.schema.clone(), columns)?])
-    }
-}
-
-fn apply(input: &ArrayRef, op: &Op) -> Result<ArrayRef, (u64, String)> {
-    match op {
-        Op::Float {
-            scale,
-            offset,
-            min,
-            max,
-        } => Ok(match input.data_type() {
-            DataType::Float64 => {
-                let (s, o, lo, hi) = (*scale, *offset, *min, *max);
-                Arc::new(
-                    input
-                        .as_primitive::<Float64Type>()
-                        .unary::<_, Float64Type>(|v| (v * s + o).clamp(lo, hi)),
-                )
-            }
-            _ => {
-                let (s, o, lo, hi) = (*scale as f32, *offset as f32, *min as f32, *max as f32);
-                Arc::new(
-                    input
-                        .as_primitive::<Float32Type>()
-                        .unary::<_, Float32Type>(|v| (v * s + o).clamp(lo, hi)),
-                )
-            }
-        }),
-        Op::Int {
-            scale,
-            offset,
-            min,
-            max,
-        } => {
-            let p = (*scale, *offset, *min, *max);
-            match input.data_type() {
-                DataType::Int8 => int::<Int8Type>(input, p),
-                DataType::Int16 => int::<Int16Type>(input, p),
-                DataType::Int32 => int::<Int32Type>(input, p),
-                DataType::Int64 => int::<Int64Type>(input, p),
-                DataType::UInt8 => int::<UInt8Type>(input, p),
-                DataType::UInt16 => int::<UInt16Type>(input, p),
-                DataType::UInt32 => int::<UInt32Type>(input, p),
-                _ => int::<UInt64Type>(input, p),
-            }
-        }
-    }
-}
-
-/// Exact integer arithmetic: computed in i128, clipped, then narrowed with a range check.
-fn int<T>(
-    input: &ArrayRef,
-    (scale, offset, min, max): (i128, i128, i128, i128),
-) -> Result<ArrayRef, (u64, String)>
-where
-    T: ArrowPrimitiveType,
-    T::Native: Into<i128> + TryFrom<i128>,
-{
-    let a = input.as_primitive::<T>();
-    let mut out = Vec::with_capacity(a.len());
-    for (row, v) in a.values().iter().enumerate() {
-        // Null slots hold arbitrary values: compute nothing for them.
-        if a.is_null(row) {
-            out.push(T::Native::default());
-            continue;
-        }
-        let x: i128 = (*v).into();
-        let y = x
-            .saturating_mul(scale)
-            .saturating_add(offset)
-            .clamp(min, max);
-        let narrowed = T::Native::try_from(y).map_err(|_| {
-            (
-                row as u64,
-                format!(
-                    "{x} * {scale} + {offset} = {y} does not fit in {}",
-                    T::DATA_TYPE
+            let input = batch.host(step.input)?;
+            let result = match &step.op {
+                Op::Float {
+                    scale,
+                    offset,
+                    min,
+                    max,
+                } => input.affine(
+                    Scalar::Float64(*scale),
+                    Scalar::Float64(*offset),
+                    min.is_finite().then_some(Scalar::Float64(*min)),
+                    max.is_finite().then_some(Scalar::Float64(*max)),
                 ),
-            )
-        })?;
-        out.push(narrowed);
+                Op::Int {
+                    scale,
+                    offset,
+                    min,
+                    max,
+                } => input.affine(
+                    Scalar::Int64(*scale),
+                    Scalar::Int64(*offset),
+                    min.map(Scalar::Int64),
+                    max.map(Scalar::Int64),
+                ),
+            }
+            .map_err(|e| e.in_column(&step.name))?;
+            out = match step.output {
+                None => out.set_host(step.input, result)?,
+                Some(_) => out.push_host(result),
+            };
+        }
+        Ok(out)
     }
-    Ok(Arc::new(
-        PrimitiveArray::<T>::new(out.into(), a.nulls().cloned())
-            .with_data_type(input.data_type().clone()),
-    ))
 }
 
 quiver_sdk::export_plugin!(Map);

@@ -13,6 +13,9 @@
 //! (`features`) in the model's feature order. A null feature is a missing value: XGBoost
 //! sends it down each split's default branch; a linear model cannot score the row, so its
 //! prediction is null and the host counter `rows-unscored` counts it.
+//!
+//! Only the feature columns enter the plugin (contract 0.2); every input column goes back
+//! to the host by reference, and the prediction column is the only data the plugin sends.
 
 mod linear;
 mod xgboost;
@@ -23,7 +26,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, Float64Array};
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,12 +181,12 @@ impl Transform for Score {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         let features: Vec<ArrayRef> = self
             .columns
             .iter()
-            .map(|&i| arrow_cast::cast(batch.column(i), &DataType::Float64))
-            .collect::<Result<_, _>>()?;
+            .map(|&i| Ok(arrow_cast::cast(batch.try_column(i)?, &DataType::Float64)?))
+            .collect::<Result<_, Error>>()?;
         let features: Vec<&Float64Array> = features
             .iter()
             .map(|a| a.as_primitive::<Float64Type>())
@@ -227,9 +230,7 @@ impl Transform for Score {
                 out
             }
         };
-        let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(predictions));
-        Ok(vec![RecordBatch::try_new(self.schema.clone(), columns)?])
+        batch.output().push(Arc::new(predictions))
     }
 }
 

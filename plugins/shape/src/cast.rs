@@ -6,6 +6,10 @@
 //! per row, and no guessing at which value made arrow's error. On top of arrow's rules, a
 //! float cast to an integer type fails when it has a fractional part (arrow would truncate
 //! silently; a silent change of value is what this plugin promises not to do).
+//!
+//! The host's `cast` kernel runs the same safe-mode cast for most columns (`lib.rs`); this
+//! plugin-side cast is the reference it falls back to: for float-to-integer casts, to find
+//! the row and value of a failure, and whenever the host refuses a cast.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};

@@ -11,6 +11,13 @@
 //! handled by `on_error`: `fail` (default) stops with a data error naming the column, the
 //! row and the value; `null` makes that value null and adds the number of such values to the
 //! host counter `cast-nulled`, so no value disappears silently.
+//!
+//! Under contract 0.2 no column the stage only selects, reorders or renames crosses the
+//! boundary: each goes back as a reference to the input column (a rename lives in the
+//! declared output schema, not in the data). A cast runs in the host (its `cast` kernel,
+//! arrow-cast's safe mode, as here) and its result goes back by handle; the cast column
+//! enters the plugin only to report a failing value under `on_error = "fail"`, and for a
+//! float cast to an integer type, whose fractional-part rule the host has no kernel for.
 
 mod cast;
 mod types;
@@ -18,9 +25,9 @@ mod types;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatchOptions};
+use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 use types::TargetType;
 
@@ -54,18 +61,25 @@ struct Config {
 }
 
 /// One output column: where it comes from and whether it is cast.
-struct Output {
+struct OutputColumn {
     /// Index of the source column in the input.
     input: usize,
     /// Name of the source column in the input (for errors, which speak of input columns).
     name: String,
     /// Target type when cast.
     cast: Option<DataType>,
+    /// Whether the cast runs in the plugin rather than the host: a float cast to an integer
+    /// type, whose fractional values must fail (see `cast.rs`), which arrow-cast alone
+    /// does not do.
+    in_plugin: bool,
 }
 
 struct Shape {
     schema: SchemaRef,
-    outputs: Vec<Output>,
+    outputs: Vec<OutputColumn>,
+    /// The input index of every output column, in output order: the projection the host
+    /// applies by reference.
+    kept: Vec<usize>,
     on_error: OnError,
 }
 
@@ -177,7 +191,7 @@ impl Transform for Shape {
         }
 
         let mut fields: Vec<Field> = Vec::with_capacity(kept.len());
-        let mut outputs: Vec<Output> = Vec::with_capacity(kept.len());
+        let mut outputs: Vec<OutputColumn> = Vec::with_capacity(kept.len());
         for &idx in &kept {
             let field = input.field(idx);
             let name = renamed.get(&idx).copied().unwrap_or(field.name());
@@ -206,16 +220,22 @@ impl Transform for Shape {
                     .with_data_type(data_type)
                     .with_nullable(nullable),
             );
-            outputs.push(Output {
+            let in_plugin = cast.as_ref().is_some_and(|to| {
+                to.is_integer()
+                    && matches!(field.data_type(), DataType::Float32 | DataType::Float64)
+            });
+            outputs.push(OutputColumn {
                 input: idx,
                 name: field.name().clone(),
                 cast,
+                in_plugin,
             });
         }
         let schema = Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()));
         Ok(Self {
             schema,
             outputs,
+            kept,
             on_error: config.on_error,
         })
     }
@@ -224,44 +244,88 @@ impl Transform for Shape {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
+        // Every output column starts as a reference to its input column; only cast columns
+        // are replaced.
+        let mut out = batch.output().project(&self.kept)?;
         let mut nulled = 0u64;
-        for out in &self.outputs {
-            let column = batch.column(out.input);
-            let Some(to) = &out.cast else {
-                columns.push(Arc::clone(column));
+        for (pos, column) in self.outputs.iter().enumerate() {
+            let Some(to) = &column.cast else {
                 continue;
             };
-            let (result, failed) = cast::cast(column, to).map_err(|e| {
-                Error::data_at(Some(&out.name), None, format!("cannot cast to {to}: {e}"))
-            })?;
-            if self.on_error == OnError::Fail
-                && let Some(f) = cast::first(column, &failed)
-            {
-                return Err(Error::data_at(
-                    Some(&out.name),
-                    Some(f.row as u64),
-                    format!(
-                        "value `{}` cannot be cast from {} to {to}; fix the data or set \
-                         on_error = \"null\" to turn such values into nulls",
-                        f.value,
-                        column.data_type()
-                    ),
-                ));
+            if column.in_plugin {
+                let (result, failed) =
+                    self.cast_here(column, to, batch.try_column(column.input)?)?;
+                nulled += failed;
+                out = out.set(pos, result)?;
+                continue;
             }
-            nulled += failed.len() as u64;
-            columns.push(result);
+            let input = batch.host(column.input)?;
+            // Safe mode turns exactly the values that do not cast into nulls, so the
+            // failures are the nulls the result has beyond the input's.
+            let host = input
+                .cast(to, true)
+                .map(|result| {
+                    let failed = result.null_count().saturating_sub(input.null_count());
+                    (result, failed as u64)
+                })
+                .ok();
+            match host {
+                Some((result, failed)) if failed == 0 || self.on_error == OnError::Null => {
+                    nulled += failed;
+                    out = out.set_host(pos, result)?;
+                }
+                // A failing value under `fail`, or a cast the host refused: cast here, so the
+                // error (row, value, message) or the result is exactly this plugin's own.
+                _ => {
+                    let (result, failed) =
+                        self.cast_here(column, to, batch.try_column(column.input)?)?;
+                    nulled += failed;
+                    out = out.set(pos, result)?;
+                }
+            }
         }
         if nulled > 0 {
             quiver_sdk::host::counter_add("cast-nulled", nulled);
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        Ok(vec![RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            columns,
-            &options,
-        )?])
+        Ok(out)
+    }
+}
+
+impl Shape {
+    /// Cast `input` (the values of `column`) to `to` in the plugin: the result and how many
+    /// values became null.
+    ///
+    /// # Errors
+    /// With `on_error = "fail"`, a data error naming the first value that does not cast.
+    fn cast_here(
+        &self,
+        column: &OutputColumn,
+        to: &DataType,
+        input: &ArrayRef,
+    ) -> Result<(ArrayRef, u64), Error> {
+        let (result, failed) = cast::cast(input, to).map_err(|e| {
+            Error::data_at(
+                Some(&column.name),
+                None,
+                format!("cannot cast to {to}: {e}"),
+            )
+        })?;
+        if self.on_error == OnError::Fail
+            && let Some(f) = cast::first(input, &failed)
+        {
+            return Err(Error::data_at(
+                Some(&column.name),
+                Some(f.row as u64),
+                format!(
+                    "value `{}` cannot be cast from {} to {to}; fix the data or set \
+                     on_error = \"null\" to turn such values into nulls",
+                    f.value,
+                    input.data_type()
+                ),
+            ));
+        }
+        Ok((result, failed.len() as u64))
     }
 }
 

@@ -15,6 +15,11 @@
 //! seen by the others, `unique` included), then fail, drop and flag apply in that order.
 //! Everything about a rule — its column's type, its bounds, its pattern — is checked at
 //! creation: a bad rule is a config error naming its key, before any data flows.
+//!
+//! Only the columns the rules check enter the plugin (contract 0.2), and a `not_null` rule
+//! reads its column only when the host counts nulls in it. The input columns go back by
+//! reference: a `drop` is a row selection the host applies to them, and the two flag
+//! columns are the only data the plugin sends.
 
 mod rules;
 
@@ -22,10 +27,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar};
+use arrow_array::{Array, ArrayRef, BooleanArray, Scalar};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 use rules::{Check, Op, Trouble};
 
 /// Which check a rule runs.
@@ -420,18 +425,26 @@ impl Transform for Validate {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         let n = batch.num_rows();
-        let columns = batch.columns();
         let mut drop = vec![false; n];
         let mut flagged: Vec<Vec<&str>> = vec![Vec::new(); if self.flags { n } else { 0 }];
         // Counts of the drop and flag rules, added to the host counters once the call has
         // succeeded (a failed call's rows come back and are counted then).
         let mut counts: Vec<(&str, usize)> = Vec::new();
         for rule in &mut self.rules {
-            let column = &columns[rule.column];
             let name = batch.schema_ref().field(rule.column).name().clone();
-            let failed = rule.check.run(column, columns).map_err(|t| match t {
+            // A column with no nulls breaks no `not_null` rule: the host's count says so
+            // without the column entering the plugin.
+            if matches!(rule.check, Check::NotNull) && batch.host(rule.column)?.null_count() == 0 {
+                continue;
+            }
+            let column = batch.try_column(rule.column)?;
+            let right = match &rule.check {
+                Check::Compare { right, .. } => Some(batch.try_column(*right)?),
+                _ => None,
+            };
+            let failed = rule.check.run(column, right).map_err(|t| match t {
                 Trouble::Arrow(e) => Error::internal(format!("rule `{}`: {e}", rule.name)),
                 Trouble::TooManyValues { row, max_values } => Error::data_at(
                     Some(&name),
@@ -453,11 +466,9 @@ impl Transform for Validate {
                     // re-sends the other rows: count that one row, for this rule only.
                     quiver_sdk::host::counter_add(&rule.counter, 1);
                     let row = failed.iter().position(|&f| f).unwrap_or(0);
-                    let value = match &rule.check {
-                        Check::Compare { right, .. } => {
-                            format!("{}` vs `{}", show(column, row), show(&columns[*right], row))
-                        }
-                        _ => show(column, row),
+                    let value = match right {
+                        Some(right) => format!("{}` vs `{}", show(column, row), show(right, row)),
+                        None => show(column, row),
                     };
                     return Err(Error::data_at(
                         Some(&name),
@@ -485,7 +496,9 @@ impl Transform for Validate {
                 }
             }
         }
-        let mut out: Vec<ArrayRef> = columns.to_vec();
+        // Every input column by reference; the flag columns appended; dropped rows
+        // deselected (the host filters every column, flags included).
+        let mut out = batch.output();
         if self.flags {
             let invalid: BooleanArray = flagged.iter().map(|f| Some(!f.is_empty())).collect();
             let mut reasons = StringBuilder::new();
@@ -496,16 +509,14 @@ impl Transform for Validate {
                     reasons.append_value(f.join(","));
                 }
             }
-            out.push(Arc::new(invalid));
-            out.push(Arc::new(reasons.finish()));
+            out = out
+                .push(Arc::new(invalid))?
+                .push(Arc::new(reasons.finish()))?;
         }
-        let full = RecordBatch::try_new(self.schema.clone(), out)?;
-        let result = if drop.contains(&true) {
+        if drop.contains(&true) {
             let keep: BooleanArray = drop.iter().map(|d| Some(!d)).collect();
-            arrow_select::filter::filter_record_batch(&full, &keep)?
-        } else {
-            full
-        };
+            out = out.filter(&keep)?;
+        }
         // The call succeeded: only now are the counts added and do `unique` rules remember
         // this batch's values. A failed call changes no state, so the rows the host re-sends
         // after isolating a bad row are judged and counted exactly as the first time.
@@ -515,7 +526,7 @@ impl Transform for Validate {
         for rule in &mut self.rules {
             rule.check.commit();
         }
-        Ok(vec![result])
+        Ok(out)
     }
 }
 

@@ -165,8 +165,13 @@ impl Check {
         }
     }
 
-    /// The failed bit of every row of `column` (within `batch`, for row rules).
-    pub fn run(&mut self, column: &ArrayRef, batch: &[ArrayRef]) -> Result<Vec<bool>, Trouble> {
+    /// The failed bit of every row of `column`; `right` is the other column of a `compare`
+    /// rule (the plugin reads only the columns its rules use).
+    pub fn run(
+        &mut self,
+        column: &ArrayRef,
+        right: Option<&ArrayRef>,
+    ) -> Result<Vec<bool>, Trouble> {
         let n = column.len();
         Ok(match self {
             Check::NotNull => (0..n).map(|i| column.is_null(i)).collect(),
@@ -218,7 +223,14 @@ impl Check {
                 let len = s.chars().count() as u64;
                 min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m)
             }),
-            Check::Compare { op, right } => failed_where_false(&op.apply(column, &batch[*right])?),
+            Check::Compare { op, .. } => match right {
+                Some(right) => failed_where_false(&op.apply(column, right)?),
+                None => {
+                    return Err(Trouble::Arrow(ArrowError::InvalidArgumentError(
+                        "a compare rule run without its other column".into(),
+                    )));
+                }
+            },
         })
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
-use quiver_host::{Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};
+use quiver_host::{Runtime, RuntimeConfig};
 
 use crate::args::PluginPathArgs;
 
@@ -30,7 +30,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             "name": m.name,
             "version": m.version,
             "description": m.description,
-            "wit": format!("{WIT_PACKAGE}@{WIT_VERSION}"),
+            "wit": plugin.contract().to_string(),
             "sha256": plugin.sha256(),
             "config_schema": m.config_schema,
         });
@@ -38,7 +38,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     } else {
         println!("name:        {}", m.name);
         println!("version:     {}", m.version);
-        println!("wit:         {WIT_PACKAGE}@{WIT_VERSION}");
+        println!("wit:         {}", plugin.contract());
         println!("sha256:      {}", plugin.sha256());
         println!("description: {}", m.description);
         println!(
@@ -73,6 +73,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
                 "version": a.version.to_string(),
                 "sha256": a.sha256,
                 "origin": a.origin.to_string(),
+                "wit": loaded.as_ref().map(|p| p.contract().to_string()).ok(),
                 "description": loaded.as_ref().map(|p| p.metadata().description.clone()).ok(),
                 "error": loaded.err().map(|e| e.to_string()),
             })
@@ -82,13 +83,17 @@ pub fn list(args: &ListArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("{:<14} {:<9} {:<16} origin", "name", "version", "sha256");
+    println!(
+        "{:<14} {:<9} {:<24} {:<16} origin",
+        "name", "version", "wit", "sha256"
+    );
     for r in &rows {
         let sha = r["sha256"].as_str().unwrap_or("?");
         println!(
-            "{:<14} {:<9} {:<16} {}{}",
+            "{:<14} {:<9} {:<24} {:<16} {}{}",
             r["name"].as_str().unwrap_or_default(),
             r["version"].as_str().unwrap_or_default(),
+            r["wit"].as_str().unwrap_or("?"),
             &sha[..sha.len().min(16)],
             r["origin"].as_str().unwrap_or_default(),
             r["error"]

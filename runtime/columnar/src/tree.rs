@@ -29,6 +29,7 @@ mod normalize;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod wit_macro;
 
 pub use decode::{OwnedNode, decode_tree};
 pub use encode::{NodeBuffers, encode_tree, encode_tree_owned};

@@ -12,7 +12,7 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use quiver_columnar::{Buffers, OwnedBuffers};
 
-use crate::bindings::types::{
+use crate::bindings::v1::types::{
     BatchResult, ColumnParam, DataTypeParam, DataTypeResult, DecimalType, FieldParam, SchemaParam,
     SchemaResult, TimeUnit as WitUnit, TimestampTypeParam,
 };

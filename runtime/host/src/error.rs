@@ -345,6 +345,17 @@ impl std::error::Error for PluginError {}
 
 /// Classify a wasmtime error from a guest call.
 pub(crate) fn classify_trap(e: &wasmtime::Error) -> (TrapKind, String) {
+    // A host function (a 0.2 kernel) that stopped the call over a limit.
+    if let Some(t) = e.downcast_ref::<crate::columns::HostTrap>() {
+        use crate::columns::HostTrap as H;
+        let kind = match t {
+            H::OutOfMemory(_) => TrapKind::OutOfMemory,
+            H::Deadline(_) => TrapKind::Deadline,
+            H::OutOfFuel(_) => TrapKind::FuelExhausted,
+            H::StaleHandle(_) | H::TooManyHandles => TrapKind::Other,
+        };
+        return (kind, t.to_string());
+    }
     let message = format!("{e:?}");
     let kind = match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => TrapKind::Deadline,

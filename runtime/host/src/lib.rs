@@ -37,6 +37,9 @@
 
 mod bindings;
 mod cache;
+mod columns;
+mod compute;
+mod contract;
 mod convert;
 mod error;
 mod limits;
@@ -45,13 +48,16 @@ mod runtime;
 mod sandbox;
 mod state;
 mod transformer;
+mod tree;
 
+pub use columns::MAX_HANDLES;
+pub use contract::ContractVersion;
 pub use error::{Call, ErrorKind, LoadError, PluginError, PluginId, TrapKind};
 pub use limits::{
     DirGrant, Grants, LimitViolation, Limits, MAX_BATCHES_PER_CALL, OUTPUT_BYTES_FLOOR,
     OUTPUT_ROWS_FLOOR, Sandbox,
 };
-pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSION};
+pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSIONS};
 pub use runtime::{Metering, Runtime, RuntimeConfig};
 pub use state::LogRecord;
 pub use transformer::{Transformer, Usage};

@@ -1,7 +1,8 @@
 //! A loaded plugin version: the compiled component, its `InstancePre` and its metadata.
 //!
 //! Loading checks, in order, that the bytes are a component, that it exports the
-//! `quiver:transform/transform` interface of the supported version, that its imports are
+//! `quiver:transform/transform` interface of a supported version (0.1.0 or 0.2.0: the host
+//! runs both, see `contract.rs`), that its imports are
 //! satisfiable by the host (Quiver host imports + WASI), and that an instance created under
 //! default limits answers `metadata()` with a valid name, version and JSON config schema.
 //! Each failure is a distinct [`LoadError`] that says what to do.
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
 
-use crate::bindings;
+use crate::contract::{ContractVersion, EXPORT_V1, EXPORT_V2, Guest, Pre, RawMetadata};
 use crate::error::{Call, ErrorKind, LoadError, PluginError, PluginId, classify_trap};
 use crate::limits::{Limits, Sandbox};
 use crate::runtime::{Metering, Runtime};
@@ -23,10 +24,8 @@ use crate::transformer::Transformer;
 
 /// The WIT package every plugin targets.
 pub const WIT_PACKAGE: &str = "quiver:transform";
-/// The version of [`WIT_PACKAGE`] this host supports.
-pub const WIT_VERSION: &str = "0.1.0";
-/// The export every plugin must have.
-const EXPORT: &str = "quiver:transform/transform@0.1.0";
+/// The versions of [`WIT_PACKAGE`] this host runs, oldest first.
+pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// What a plugin declared about itself through `metadata()`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -65,8 +64,9 @@ struct PluginInner {
     id: Arc<PluginId>,
     /// Compiled now or loaded from the cache.
     origin: LoadOrigin,
-    /// Imports resolved once; every instance comes from here.
-    pre: bindings::PluginPre<StoreState>,
+    /// Imports resolved once, for the contract version the plugin targets; every instance
+    /// comes from here.
+    pre: Pre,
     /// The engine it was compiled for: metered by fuel or not.
     metering: Metering,
     /// Where the bytes came from (a path, an upload), for messages.
@@ -238,7 +238,11 @@ impl Runtime {
             .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
             .map(|(name, _)| name.to_owned())
             .collect();
-        if !exports.iter().any(|e| e == EXPORT) {
+        // The newest version a component exports wins (a component exports one).
+        let Some(export) = [EXPORT_V2, EXPORT_V1]
+            .into_iter()
+            .find(|x| exports.iter().any(|e| e == x))
+        else {
             let found = if exports.is_empty() {
                 " (it exports no interface)".to_owned()
             } else if let Some(other) = exports
@@ -246,17 +250,18 @@ impl Runtime {
                 .find(|e| e.starts_with("quiver:transform/transform@"))
             {
                 format!(
-                    " (it exports `{other}`: built against another contract version; this host supports {WIT_VERSION})"
+                    " (it exports `{other}`: built against another contract version; this host runs {})",
+                    WIT_VERSIONS.join(" and ")
                 )
             } else {
                 format!(" (it exports {})", exports.join(", "))
             };
             return Err(LoadError::NotAPlugin {
                 origin,
-                expected: EXPORT.into(),
+                expected: format!("{EXPORT_V2} or {EXPORT_V1}"),
                 found,
             });
-        }
+        };
         let pre = engines
             .linker
             .instantiate_pre(&component)
@@ -264,9 +269,9 @@ impl Runtime {
                 origin: origin.clone(),
                 reason: format!("{e}"),
             })?;
-        let pre = bindings::PluginPre::new(pre).map_err(|e| LoadError::NotAPlugin {
+        let pre = Pre::new(pre, export).map_err(|e| LoadError::NotAPlugin {
             origin: origin.clone(),
-            expected: EXPORT.into(),
+            expected: export.into(),
             found: format!(" with the expected shape ({e})"),
         })?;
 
@@ -317,13 +322,13 @@ impl Runtime {
 /// Calls `metadata()` before a [`Plugin`] exists.
 struct Probe<'a> {
     runtime: &'a Runtime,
-    pre: &'a bindings::PluginPre<StoreState>,
+    pre: &'a Pre,
     sha256: &'a str,
     metering: Metering,
 }
 
 impl Probe<'_> {
-    fn metadata(&mut self) -> Result<bindings::types::PluginMetadata, PluginError> {
+    fn metadata(&mut self) -> Result<RawMetadata, PluginError> {
         let sandbox = Sandbox::default();
         let id = Arc::new(PluginId {
             name: "<unknown>".into(),
@@ -341,20 +346,17 @@ impl Probe<'_> {
             instantiate(self.runtime, self.pre, self.metering, "<loading>", &sandbox)
                 .map_err(|(kind, stderr)| unknown(kind, stderr))?;
         arm(&mut store, self.runtime, &sandbox.limits);
-        instance
-            .quiver_transform_transform()
-            .call_metadata(&mut store)
-            .map_err(|e| {
-                let (trap, message) = classify_trap(&e);
-                unknown(
-                    ErrorKind::Trap { trap, message },
-                    store.data().stderr_tail(4096),
-                )
-            })
+        instance.metadata(&mut store).map_err(|e| {
+            let (trap, message) = classify_trap(&e);
+            unknown(
+                ErrorKind::Trap { trap, message },
+                store.data().stderr_tail(4096),
+            )
+        })
     }
 }
 
-fn validate_metadata(m: bindings::types::PluginMetadata) -> Result<PluginMetadata, String> {
+fn validate_metadata(m: RawMetadata) -> Result<PluginMetadata, String> {
     let name_ok = !m.name.is_empty()
         && m.name.len() <= 64
         && m.name
@@ -390,11 +392,11 @@ fn validate_metadata(m: bindings::types::PluginMetadata) -> Result<PluginMetadat
 /// A fresh store and instance, in `sandbox`.
 pub(crate) fn instantiate(
     runtime: &Runtime,
-    pre: &bindings::PluginPre<StoreState>,
+    pre: &Pre,
     metering: Metering,
     plugin: &str,
     sandbox: &Sandbox,
-) -> Result<(Store<StoreState>, bindings::Plugin), (ErrorKind, String)> {
+) -> Result<(Store<StoreState>, Guest), (ErrorKind, String)> {
     let engine = pre.engine();
     let state = StoreState::new(plugin, sandbox).map_err(|g| {
         (
@@ -473,8 +475,13 @@ impl Plugin {
         &self.inner.runtime
     }
 
-    pub(crate) fn pre(&self) -> &bindings::PluginPre<StoreState> {
+    pub(crate) fn pre(&self) -> &Pre {
         &self.inner.pre
+    }
+
+    /// The contract version the plugin targets.
+    pub fn contract(&self) -> ContractVersion {
+        self.inner.pre.version()
     }
 
     /// Whether this plugin runs fuel-metered.

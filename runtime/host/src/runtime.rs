@@ -104,7 +104,10 @@ impl Engines {
         let mut linker = Linker::<StoreState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::engine)?;
         crate::sandbox::link(&mut linker).map_err(LoadError::engine)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
+        // Both contract versions: their interfaces are versioned, so they never collide.
+        bindings::v1::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(LoadError::engine)?;
+        bindings::v2::Plugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
             .map_err(LoadError::engine)?;
         let ticker = Ticker::start(engine.clone(), config.epoch_tick);
         Ok(Self {

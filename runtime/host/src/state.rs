@@ -13,9 +13,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::Level;
-use crate::bindings::quiver::transform::{host, types};
-use crate::limits::Sandbox;
+use crate::bindings::{v1, v2};
+use crate::columns::CallScope;
+use crate::limits::{Grants, Sandbox};
 use crate::sandbox::{Denials, GrantError, TailPipe, wasi_ctx};
 
 /// A structured log record emitted by a plugin through the `host.log` import.
@@ -34,6 +34,8 @@ pub(crate) struct Limiter {
     caps: StoreLimits,
     /// Largest linear memory (bytes) this instance was allowed to grow to.
     pub(crate) peak_memory: usize,
+    /// Its linear memory now (bytes): host columns made for it count on top of this.
+    pub(crate) current_memory: usize,
 }
 
 impl ResourceLimiter for Limiter {
@@ -46,6 +48,7 @@ impl ResourceLimiter for Limiter {
         let ok = self.caps.memory_growing(current, desired, maximum)?;
         if ok {
             self.peak_memory = self.peak_memory.max(desired);
+            self.current_memory = desired;
         }
         Ok(ok)
     }
@@ -84,16 +87,26 @@ impl ResourceLimiter for Limiter {
 pub(crate) struct StoreState {
     /// WASI context: deny by default, plus the stage's grants; stdio captured.
     wasi: WasiCtx,
-    /// Resource handles of WASI.
-    table: ResourceTable,
+    /// Resource handles: WASI's and the 0.2 contract's columns and batches.
+    pub(crate) table: ResourceTable,
+    /// The 0.2 contract's current call: its number, the host columns it made and their bytes.
+    pub(crate) scope: CallScope,
+    /// The stage's memory limit in bytes: linear memory plus host columns made for it.
+    pub(crate) memory_cap: usize,
+    /// The stage's grants (where `hmac-sha256` finds key files).
+    pub(crate) grants: Grants,
     /// Memory and table caps, enforced by wasmtime on every grow.
     pub(crate) limiter: Limiter,
     /// Captured stdout (tail only), counted in the stage's accounting.
     pub(crate) stdout: TailPipe,
     /// Captured stderr (tail only); its tail travels with every plugin error.
     pub(crate) stderr: TailPipe,
-    /// When the current call's deadline passes; host sleeps are cut short there.
+    /// When the current call's deadline passes; host sleeps are cut short there, and host
+    /// kernels that cannot finish before it are refused.
     pub(crate) deadline_at: Option<Instant>,
+    /// The current call's fuel budget, for a metered plugin: host kernels are charged
+    /// against it.
+    pub(crate) fuel_budget: Option<u64>,
     /// Capabilities the plugin asked for and was refused during the current call.
     pub(crate) denials: Arc<Mutex<Denials>>,
     /// Plugin name, for log records forwarded to `tracing`.
@@ -120,6 +133,9 @@ impl StoreState {
         Ok(Self {
             wasi,
             table: ResourceTable::new(),
+            scope: CallScope::default(),
+            memory_cap: usize::try_from(limits.memory.0).unwrap_or(usize::MAX),
+            grants: sandbox.grants.clone(),
             limiter: Limiter {
                 caps: StoreLimitsBuilder::new()
                     .memory_size(usize::try_from(limits.memory.0).unwrap_or(usize::MAX))
@@ -128,10 +144,12 @@ impl StoreState {
                     .trap_on_grow_failure(true)
                     .build(),
                 peak_memory: 0,
+                current_memory: 0,
             },
             stdout,
             stderr,
             deadline_at: None,
+            fuel_budget: None,
             denials: Arc::default(),
             plugin: Arc::from(plugin),
             logs: Vec::new(),
@@ -177,17 +195,17 @@ impl WasiView for StoreState {
     }
 }
 
-impl types::Host for StoreState {}
+impl v1::types::Host for StoreState {}
+impl v2::types::Host for StoreState {}
 
-impl host::Host for StoreState {
-    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
-        let level = match level {
-            Level::Trace => tracing::Level::TRACE,
-            Level::Debug => tracing::Level::DEBUG,
-            Level::Info => tracing::Level::INFO,
-            Level::Warn => tracing::Level::WARN,
-            Level::Error => tracing::Level::ERROR,
-        };
+impl StoreState {
+    /// `host.log`, for every contract version.
+    fn log_record(
+        &mut self,
+        level: tracing::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
         let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         if self.log_bytes + size > self.log_cap {
             self.logs_dropped += 1;
@@ -208,7 +226,8 @@ impl host::Host for StoreState {
         });
     }
 
-    fn counter_add(&mut self, name: String, delta: u64) {
+    /// `host.counter-add`, for every contract version.
+    fn add_to_counter(&mut self, name: String, delta: u64) {
         // Bound the number of distinct counters so a hostile plugin cannot grow host memory.
         const MAX_COUNTERS: usize = 1024;
         if self.counters.len() >= MAX_COUNTERS && !self.counters.contains_key(&name) {
@@ -220,5 +239,46 @@ impl host::Host for StoreState {
         }
         let c = self.counters.entry(name).or_default();
         *c = c.saturating_add(delta);
+    }
+}
+
+impl v1::quiver::transform::host::Host for StoreState {
+    fn log(&mut self, level: v1::Level, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            v1::Level::Trace => tracing::Level::TRACE,
+            v1::Level::Debug => tracing::Level::DEBUG,
+            v1::Level::Info => tracing::Level::INFO,
+            v1::Level::Warn => tracing::Level::WARN,
+            v1::Level::Error => tracing::Level::ERROR,
+        };
+        self.log_record(level, message, fields);
+    }
+
+    fn counter_add(&mut self, name: String, delta: u64) {
+        self.add_to_counter(name, delta);
+    }
+}
+
+impl v2::quiver::transform::host::Host for StoreState {
+    fn log(
+        &mut self,
+        level: v2::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
+        let level = match level {
+            v2::Level::Trace => tracing::Level::TRACE,
+            v2::Level::Debug => tracing::Level::DEBUG,
+            v2::Level::Info => tracing::Level::INFO,
+            v2::Level::Warn => tracing::Level::WARN,
+            v2::Level::Error => tracing::Level::ERROR,
+        };
+        self.log_record(level, message, fields);
+        Ok(())
+    }
+
+    fn counter_add(&mut self, name: String, delta: u64) -> wasmtime::Result<()> {
+        self.add_to_counter(name, delta);
+        Ok(())
     }
 }

@@ -17,7 +17,7 @@ use arrow_schema::SchemaRef;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use crate::bindings;
+use crate::contract::{self, Called, ContractVersion, Guest, Input, Raw};
 use crate::convert;
 use crate::error::{Call, ErrorKind, PluginError, TrapKind, classify_trap, panic_message};
 use crate::limits::{MAX_BATCHES_PER_CALL, Sandbox};
@@ -59,8 +59,8 @@ pub struct Usage {
 struct Inst {
     /// The instance's store: its memory, its WASI context, its limits.
     store: Store<StoreState>,
-    /// Typed handles to the instance's exports.
-    instance: bindings::Plugin,
+    /// Typed handles to the instance's exports, for the contract version it targets.
+    instance: Guest,
     /// stdout/stderr bytes of this instance already added to the usage.
     seen_output: (u64, u64),
     /// Capabilities refused during the last call.
@@ -81,8 +81,12 @@ pub struct Transformer {
     plugin: Plugin,
     /// The config document, kept to re-create the transformer after a trap.
     config: String,
-    /// Schema of the batches the caller sends (may hold dictionary columns).
+    /// Schema of the batches the caller sends (may hold dictionary and view columns).
     input: SchemaRef,
+    /// The schema the plugin sees: 0.1 unpacks dictionaries, 0.2 converts views.
+    boundary: SchemaRef,
+    /// Whether batches need converting to [`Self::boundary`] before they cross.
+    convert_input: bool,
     /// Schema the plugin declared for its output; checked on every batch it returns.
     output: SchemaRef,
     /// Limits and grants applied to every instance of this stream.
@@ -113,21 +117,6 @@ impl std::fmt::Debug for Transformer {
     }
 }
 
-fn wit_error_kind(e: bindings::types::Error) -> ErrorKind {
-    match e {
-        bindings::types::Error::Config(c) => ErrorKind::Config {
-            key: c.key,
-            message: c.message,
-        },
-        bindings::types::Error::Data(d) => ErrorKind::Data {
-            column: d.column,
-            row: d.row,
-            message: d.message,
-        },
-        bindings::types::Error::Internal(m) => ErrorKind::Internal(m),
-    }
-}
-
 /// Whether the counters a `process`/`finish` call added are kept: when it succeeded, and
 /// when it failed with a data error naming a row. That error isolates the row (the engine
 /// re-sends the rows around it and hands the row itself to the error policy), so the
@@ -135,10 +124,10 @@ fn wit_error_kind(e: bindings::types::Error) -> ErrorKind {
 /// failing row — e.g. `validate` adds 1 to the counter of the rule that failed — and what
 /// it counted for any other row is its own double count. Every other failed call's counters
 /// are dropped with its output.
-fn keeps_counters<T>(result: &wasmtime::Result<Result<T, bindings::types::Error>>) -> bool {
+fn keeps_counters<T>(result: &Called<T>) -> bool {
     match result {
         Ok(Ok(_)) => true,
-        Ok(Err(bindings::types::Error::Data(d))) => d.row.is_some(),
+        Ok(Err(ErrorKind::Data { row, .. })) => row.is_some(),
         _ => false,
     }
 }
@@ -159,10 +148,23 @@ impl Transformer {
         input: SchemaRef,
         sandbox: Sandbox,
     ) -> Result<Self, PluginError> {
+        let (boundary, convert_input) = match contract::boundary_input(plugin.contract(), &input) {
+            Ok(b) => b,
+            Err((column, reason)) => {
+                return Err(plugin.error(
+                    Call::Create,
+                    None,
+                    ErrorKind::InvalidInput { column, reason },
+                    String::new(),
+                ));
+            }
+        };
         let mut t = Self {
             plugin,
             config: config.to_owned(),
             input,
+            boundary,
+            convert_input,
             output: std::sync::Arc::new(arrow_schema::Schema::empty()),
             sandbox,
             live: None,
@@ -270,6 +272,7 @@ impl Transformer {
         if metered {
             // Cannot fail: the engine consumes fuel.
             let _ = live.store.set_fuel(budget);
+            live.store.data_mut().fuel_budget = Some(budget);
         }
         arm(&mut live.store, &runtime, limits);
         live.store.data_mut().take_denials();
@@ -282,7 +285,10 @@ impl Transformer {
         live.denied = denied;
         if metered {
             let left = live.store.get_fuel().unwrap_or(0);
-            let used = budget.saturating_sub(left);
+            // Guest instructions, plus what the call's host kernels were charged.
+            let used = budget
+                .saturating_sub(left)
+                .saturating_add(live.store.data().scope.fuel);
             let total = self.usage.fuel_consumed.get_or_insert(0);
             *total = total.saturating_add(used);
         }
@@ -309,30 +315,22 @@ impl Transformer {
             seen_output: (0, 0),
             denied: Vec::new(),
         };
-        let input = self.input.clone();
-        let schema = match convert::WitSchema::new(&input) {
-            Ok(s) => s,
-            Err((column, reason)) => {
-                return Err(self.fail(
-                    Call::Create,
-                    None,
-                    ErrorKind::InvalidInput { column, reason },
-                    String::new(),
-                ));
-            }
-        };
+        let boundary = self.boundary.clone();
         let config = self.config.clone();
         let created = self.guest_call(&mut live, |l| {
-            l.instance
-                .quiver_transform_transform()
-                .transformer()
-                .call_create(&mut l.store, &config, schema.param())
+            match l.instance.create(&mut l.store, &config, &boundary) {
+                Ok(called) => called,
+                Err(violation) => Ok(Err(ErrorKind::InvalidInput {
+                    column: violation.0,
+                    reason: violation.1,
+                })),
+            }
         });
         let handle = match created {
             Ok(Ok(h)) => h,
-            Ok(Err(e)) => {
+            Ok(Err(kind)) => {
                 self.collect(&mut live);
-                return Err(self.guest_error(&live, Call::Create, None, wit_error_kind(e)));
+                return Err(self.guest_error(&live, Call::Create, None, kind));
             }
             Err(e) => {
                 self.collect(&mut live);
@@ -340,17 +338,14 @@ impl Transformer {
             }
         };
         let declared = self.guest_call(&mut live, |l| {
-            l.instance
-                .quiver_transform_transform()
-                .transformer()
-                .call_output_schema(&mut l.store, handle)
+            l.instance.output_schema(&mut l.store, handle)
         });
         self.collect(&mut live);
         let declared = match declared {
             Ok(d) => d,
             Err(e) => return Err(self.trap(Call::OutputSchema, None, &e, &live)),
         };
-        let output = match convert::schema_from_wit(declared) {
+        let output = match declared {
             Ok(o) => o,
             Err((column, reason)) => {
                 return Err(self.fail(
@@ -385,6 +380,18 @@ impl Transformer {
         e: &wasmtime::Error,
         live: &Inst,
     ) -> PluginError {
+        if let Some(reason) = contract::invalid_handle(e) {
+            let stderr = live.store.data().stderr_tail(STDERR_TAIL);
+            return self.fail(
+                call,
+                batch,
+                ErrorKind::InvalidOutput {
+                    column: None,
+                    reason,
+                },
+                stderr,
+            );
+        }
         let (trap, mut message) = classify_trap(e);
         let stderr = live.store.data().stderr_tail(STDERR_TAIL);
         if trap == TrapKind::Panic
@@ -491,55 +498,65 @@ impl Transformer {
             return Err(self.quarantined(Call::Process, Some(n)));
         }
         self.check_input(batch, n)?;
-        let invalid = |(column, reason): convert::Violation| {
-            self.plugin.error(
-                Call::Process,
-                Some(n),
-                ErrorKind::InvalidInput { column, reason },
-                String::new(),
-            )
+        let input = match self.prepare_input(batch) {
+            Ok(i) => i,
+            Err((column, reason)) => {
+                return Err(self.plugin.error(
+                    Call::Process,
+                    Some(n),
+                    ErrorKind::InvalidInput { column, reason },
+                    String::new(),
+                ));
+            }
         };
-        let unpacked = convert::unpack_dictionaries(batch).map_err(invalid)?;
-        let encoded = convert::encode_batch(&unpacked).map_err(invalid)?;
-        let rows = u32::try_from(unpacked.num_rows()).map_err(|_| {
-            invalid((
-                None,
-                format!(
-                    "{} rows exceed one batch's limit of 2^32-1",
-                    unpacked.num_rows()
-                ),
-            ))
-        })?;
-        let bytes: u64 = encoded
-            .iter()
-            .map(|b| {
-                (b.validity.as_ref().map_or(0, |v| v.len())
-                    + b.offsets.as_ref().map_or(0, |o| o.len())
-                    + b.values.len()) as u64
-            })
-            .sum();
-        self.input_totals.0 += u64::from(rows);
-        self.input_totals.1 += bytes;
+        let size = input.size();
+        self.input_totals.0 += size.0;
+        self.input_totals.1 += size.1;
         let mut live = self.live()?;
-        let columns = convert::column_params(&encoded);
-        let input = bindings::types::BatchParam {
-            num_rows: rows,
-            columns: &columns,
-        };
         let handle = live.handle;
         let result = self.guest_call(&mut live.inst, |l| {
-            l.instance
-                .quiver_transform_transform()
-                .transformer()
-                .call_process(&mut l.store, handle, input)
+            match l.instance.process(&mut l.store, handle, &input) {
+                Ok(called) => called,
+                Err((column, reason)) => Ok(Err(ErrorKind::InvalidInput { column, reason })),
+            }
         });
-        self.settle(
-            live,
-            Call::Process,
-            Some(n),
-            (u64::from(rows), bytes),
-            result,
-        )
+        self.settle(live, Call::Process, Some(n), size, Some(&input), result)
+    }
+
+    /// `batch` as the plugin's contract version takes it: 0.1 unpacks dictionaries, 0.2
+    /// converts views (nothing when the schema has neither).
+    fn prepare_input(&self, batch: &RecordBatch) -> Result<Input, convert::Violation> {
+        match self.plugin.contract() {
+            ContractVersion::V0_1 => {
+                let unpacked = convert::unpack_dictionaries(batch)?;
+                if u32::try_from(unpacked.num_rows()).is_err() {
+                    return Err((
+                        None,
+                        format!(
+                            "{} rows exceed one batch's limit of 2^32-1",
+                            unpacked.num_rows()
+                        ),
+                    ));
+                }
+                Ok(Input::V1(unpacked))
+            }
+            ContractVersion::V0_2 => {
+                let columns = if self.convert_input {
+                    batch
+                        .columns()
+                        .iter()
+                        .zip(self.input.fields())
+                        .map(|(c, f)| {
+                            quiver_columnar::tree::normalize(c)
+                                .map_err(|e| (Some(f.name().clone()), e.to_string()))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                } else {
+                    batch.columns().to_vec()
+                };
+                Ok(Input::V2(columns, batch.num_rows()))
+            }
+        }
     }
 
     /// End of stream: return what the plugin still holds, then release the instance.
@@ -556,14 +573,9 @@ impl Transformer {
         }
         let mut live = self.live()?;
         let handle = live.handle;
-        let result = self.guest_call(&mut live.inst, |l| {
-            l.instance
-                .quiver_transform_transform()
-                .transformer()
-                .call_finish(&mut l.store, handle)
-        });
+        let result = self.guest_call(&mut live.inst, |l| l.instance.finish(&mut l.store, handle));
         let totals = self.input_totals;
-        let out = self.settle(live, Call::Finish, None, totals, result);
+        let out = self.settle(live, Call::Finish, None, totals, None, result);
         // The stream is over: drop the instance (and with it the resource and its memory).
         self.live = None;
         out
@@ -576,98 +588,107 @@ impl Transformer {
         mut live: Live,
         call: Call,
         batch: Option<u64>,
-        input: (u64, u64),
-        result: wasmtime::Result<Result<Vec<bindings::types::BatchResult>, bindings::types::Error>>,
+        input_size: (u64, u64),
+        input: Option<&Input>,
+        result: Called<Raw>,
     ) -> Result<Vec<RecordBatch>, PluginError> {
         self.collect_call(&mut live.inst, keeps_counters(&result));
-        match result {
+        let out = match result {
             Err(e) => Err(self.trap(call, batch, &e, &live.inst)),
-            Ok(Err(e)) => {
-                let err = self.guest_error(&live.inst, call, batch, wit_error_kind(e));
+            Ok(Err(kind)) => {
+                let err = self.guest_error(&live.inst, call, batch, kind);
+                live.inst.store.data_mut().end_call();
                 if !discards_instance(&err.kind) {
                     self.live = Some(live);
                 }
-                Err(err)
+                return Err(err);
             }
-            Ok(Ok(batches)) => {
-                if let Some(reason) = self.oversized(&batches, input) {
-                    let stderr = live.inst.store.data().stderr_tail(STDERR_TAIL);
-                    return Err(self.fail(
-                        call,
-                        batch,
-                        ErrorKind::InvalidOutput {
-                            column: None,
-                            reason,
-                        },
-                        stderr,
-                    ));
-                }
-                let mut out = Vec::with_capacity(batches.len());
-                for b in batches {
-                    match convert::batch_from_wit(b, &self.output) {
-                        Ok(rb) => out.push(rb),
-                        Err((column, reason)) => {
-                            // A plugin that broke the contract once is not trusted with the
-                            // next batch: its instance is dropped here.
-                            let stderr = live.inst.store.data().stderr_tail(STDERR_TAIL);
-                            return Err(self.fail(
-                                call,
-                                batch,
-                                ErrorKind::InvalidOutput { column, reason },
-                                stderr,
-                            ));
-                        }
+            Ok(Ok(raw)) => {
+                let (outputs, rows) = raw.shape();
+                let refused = self.oversized_shape(outputs, rows, input_size.0);
+                let settled = match refused {
+                    Some(reason) => Err((None, reason)),
+                    None => raw.settle(&mut live.inst.store, &self.output, input),
+                };
+                match settled.and_then(|out| {
+                    self.oversized_bytes(&out, input, input_size.1)
+                        .map_or(Ok(out), |reason| Err((None, reason)))
+                }) {
+                    Ok(out) => {
+                        self.consecutive_failures = 0;
+                        live.inst.store.data_mut().end_call();
+                        self.live = Some(live);
+                        return Ok(out);
+                    }
+                    Err((column, reason)) => {
+                        // A plugin that broke the contract once is not trusted with the
+                        // next batch: its instance is dropped here.
+                        let stderr = live.inst.store.data().stderr_tail(STDERR_TAIL);
+                        Err(self.fail(
+                            call,
+                            batch,
+                            ErrorKind::InvalidOutput { column, reason },
+                            stderr,
+                        ))
                     }
                 }
-                self.consecutive_failures = 0;
-                self.live = Some(live);
-                Ok(out)
             }
-        }
+        };
+        live.inst.store.data_mut().end_call();
+        out
     }
 
-    /// Why `batches`, the result of a call that received `input` (rows, bytes), is more than
-    /// the limits allow; `None` when it fits.
-    fn oversized(
-        &self,
-        batches: &[bindings::types::BatchResult],
-        input: (u64, u64),
-    ) -> Option<String> {
+    /// Why a result of `outputs` outputs and `rows` rows, for a call that received
+    /// `input_rows`, is more than the limits allow; `None` when it fits.
+    fn oversized_shape(&self, outputs: usize, rows: u64, input_rows: u64) -> Option<String> {
         let limits = &self.sandbox.limits;
-        if batches.len() > MAX_BATCHES_PER_CALL {
+        if outputs > MAX_BATCHES_PER_CALL {
             return Some(format!(
-                "returned {} batches from one call; at most {MAX_BATCHES_PER_CALL} are accepted \
-                 (return fewer, larger batches)",
-                batches.len()
+                "returned {outputs} batches from one call; at most {MAX_BATCHES_PER_CALL} are \
+                 accepted (return fewer, larger batches)"
             ));
         }
-        let rows: u64 = batches.iter().map(|b| u64::from(b.num_rows)).sum();
-        let max_rows = limits.max_output_rows(input.0);
+        let max_rows = limits.max_output_rows(input_rows);
         if rows > max_rows {
             return Some(format!(
-                "returned {rows} rows for {} input rows; limits.output_rows_ratio = {} allows at \
-                 most {max_rows} (raise it if this plugin legitimately multiplies rows)",
-                input.0, limits.output_rows_ratio
-            ));
-        }
-        let bytes: u64 = batches
-            .iter()
-            .flat_map(|b| &b.columns)
-            .map(|c| {
-                (c.validity.as_ref().map_or(0, Vec::len)
-                    + c.offsets.as_ref().map_or(0, Vec::len)
-                    + c.values.len()) as u64
-            })
-            .sum();
-        let max_bytes = limits.max_output_bytes(input.1);
-        if bytes > max_bytes {
-            return Some(format!(
-                "returned {bytes} bytes for {} input bytes; limits.output_bytes_ratio = {} allows \
-                 at most {max_bytes}",
-                input.1, limits.output_bytes_ratio
+                "returned {rows} rows for {input_rows} input rows; limits.output_rows_ratio = {} \
+                 allows at most {max_rows} (raise it if this plugin legitimately multiplies rows)",
+                limits.output_rows_ratio
             ));
         }
         None
+    }
+
+    /// Why the new memory of `out` (every array that is not an input column passed
+    /// through) is more than the limits allow for `input_bytes` in.
+    fn oversized_bytes(
+        &self,
+        out: &[RecordBatch],
+        input: Option<&Input>,
+        input_bytes: u64,
+    ) -> Option<String> {
+        let kept: Vec<*const ()> = match input {
+            Some(Input::V2(columns, _)) => columns
+                .iter()
+                .map(|c| std::sync::Arc::as_ptr(c).cast::<()>())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let bytes: u64 = out
+            .iter()
+            .flat_map(|b| b.columns())
+            .filter(|c| !kept.contains(&std::sync::Arc::as_ptr(c).cast::<()>()))
+            .map(|c| c.get_array_memory_size() as u64)
+            .sum();
+        let limits = &self.sandbox.limits;
+        let max_bytes = limits.max_output_bytes(input_bytes);
+        (bytes > max_bytes).then(|| {
+            format!(
+                "returned {bytes} bytes for {input_bytes} input bytes; \
+                 limits.output_bytes_ratio = {} allows at most {max_bytes}",
+                limits.output_bytes_ratio
+            )
+        })
     }
 
     fn check_input(&self, batch: &RecordBatch, n: u64) -> Result<(), PluginError> {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use quiver_host::{Metering, Plugin, Runtime, WIT_PACKAGE, WIT_VERSION};
+use quiver_host::{Metering, Plugin, Runtime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -122,7 +122,7 @@ impl Catalogue {
             sha256: plugin.sha256().to_owned(),
             size_bytes: bytes.len() as u64,
             description: m.description.clone(),
-            wit: format!("{WIT_PACKAGE}@{WIT_VERSION}"),
+            wit: plugin.contract().to_string(),
             config_schema: m.config_schema.clone(),
             uploaded_at: Utc::now(),
         };

@@ -57,6 +57,23 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())
     }
+
+    /// The same error, naming `column` when it is a data error that names none (a host
+    /// kernel's error is about the column it was given, which it does not know by name).
+    pub fn in_column(self, column: &str) -> Self {
+        match self {
+            Error::Data {
+                column: None,
+                row,
+                message,
+            } => Error::Data {
+                column: Some(column.to_owned()),
+                row,
+                message,
+            },
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -97,5 +114,23 @@ impl From<Error> for crate::bindings::quiver::transform::types::Error {
             }),
             Error::Internal(m) => t::Error::Internal(m),
         }
+    }
+}
+
+/// A WIT error (from a host call) as an [`Error`].
+#[cfg(not(feature = "contract-0-1"))]
+pub(crate) fn from_wit(e: crate::bindings::quiver::transform::types::Error) -> Error {
+    use crate::bindings::quiver::transform::types as t;
+    match e {
+        t::Error::Config(c) => Error::Config {
+            key: c.key,
+            message: c.message,
+        },
+        t::Error::Data(d) => Error::Data {
+            column: d.column,
+            row: d.row,
+            message: d.message,
+        },
+        t::Error::Internal(m) => Error::Internal(m),
     }
 }

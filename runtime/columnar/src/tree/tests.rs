@@ -12,7 +12,7 @@ mod fuzz;
 mod hostile;
 mod invalid;
 mod round_trip;
-mod samples;
+pub(super) use crate::samples;
 mod types;
 
 thread_local! {

@@ -8,7 +8,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 #[derive(serde::Deserialize, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
@@ -58,12 +58,13 @@ impl Transform for BenchKernels {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
-        let mut columns = batch.columns().to_vec();
-        columns[self.index] = match self.kernel {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
+        // The kernel runs in the plugin on the one column it changes; the rest go back by
+        // reference.
+        let changed = match self.kernel {
             Kernel::TrimLower => trim_lower(batch.column(self.index)),
         };
-        Ok(vec![RecordBatch::try_new(self.schema.clone(), columns)?])
+        batch.output().set(self.index, changed)
     }
 }
 

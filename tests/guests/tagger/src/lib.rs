@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use quiver_sdk::{Error, NoConfig, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, NoConfig, SchemaRef, Transform};
 
 /// The version this build reports in its metadata and writes into `tagged_by`.
 const VERSION: &str = match option_env!("QUIVER_TAGGER_VERSION") {
@@ -67,14 +67,16 @@ impl Transform for Tagger {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
+        // The input goes back by reference (under contract 0.2); only the tags cross.
         let rows = batch.num_rows();
-        let mut columns = batch.columns().to_vec();
-        columns.push(Arc::new(StringArray::from(vec![VERSION; rows])) as ArrayRef);
+        let mut out = batch
+            .output()
+            .push(Arc::new(StringArray::from(vec![VERSION; rows])) as ArrayRef)?;
         if BROKEN {
-            columns.push(Arc::new(StringArray::from(vec!["broken"; rows])) as ArrayRef);
+            out = out.push(Arc::new(StringArray::from(vec!["broken"; rows])) as ArrayRef)?;
         }
-        Ok(vec![RecordBatch::try_new(self.schema.clone(), columns)?])
+        Ok(out)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Deterministic sample columns of every carried type at any row count, with nulls at every
-//! nesting level, shared by the tree tests.
+//! Deterministic sample columns of every type contract 0.2 carries, at any row count, with
+//! nulls at every nesting level: shared by the tree tests and the host's all-types round trip
+//! (`tests/all`), behind the `samples` feature.
 
 use std::sync::Arc;
 
@@ -26,10 +27,12 @@ fn prim<T: ArrowPrimitiveType>(n: usize, f: impl Fn(usize) -> T::Native) -> Prim
     (0..n).map(|i| ok(i).then(|| f(i))).collect()
 }
 
-pub(super) fn int32s(n: usize) -> ArrayRef {
+/// An int32 column of `n` rows.
+pub fn int32s(n: usize) -> ArrayRef {
     Arc::new(prim::<Int32Type>(n, |i| i as i32 * 3 - 7))
 }
-pub(super) fn int64s(n: usize) -> ArrayRef {
+/// An int64 column of `n` rows.
+pub fn int64s(n: usize) -> ArrayRef {
     Arc::new(prim::<Int64Type>(n, |i| (i as i64) << 33 | 5))
 }
 fn int16s(n: usize) -> ArrayRef {
@@ -51,7 +54,8 @@ fn bools(n: usize) -> ArrayRef {
 fn date32s(n: usize) -> ArrayRef {
     Arc::new(prim::<Date32Type>(n, |i| i as i32 - 100))
 }
-pub(super) fn utf8s(n: usize) -> ArrayRef {
+/// A utf8 column of `n` rows (with non-ASCII text).
+pub fn utf8s(n: usize) -> ArrayRef {
     Arc::new(
         (0..n)
             .map(|i| ok(i).then(|| format!("s{i}{}", "é".repeat(i % 3))))
@@ -70,7 +74,7 @@ fn field(name: &str, a: &ArrayRef, nullable: bool) -> Arc<Field> {
 }
 
 /// Row `i` holds `i % 4` items; null rows are the fifth ones, some of them non-empty.
-pub(super) fn list_of(n: usize, large: bool, item: Make) -> ArrayRef {
+pub fn list_of(n: usize, large: bool, item: Make) -> ArrayRef {
     let lengths: Vec<usize> = (0..n).map(|i| i % 4).collect();
     let values = item(lengths.iter().sum());
     let f = field("item", &values, true);
@@ -84,16 +88,18 @@ pub(super) fn list_of(n: usize, large: bool, item: Make) -> ArrayRef {
     }
 }
 
-pub(super) fn fixed_list_of(n: usize, size: i32, item: Make) -> ArrayRef {
+/// A fixed-size list column of `n` rows of `size` items made by `item`.
+pub fn fixed_list_of(n: usize, size: i32, item: Make) -> ArrayRef {
     let values = item(n * size as usize);
     let f = field("item", &values, true);
     Arc::new(FixedSizeListArray::new(f, size, values, nulls(n, 6)))
 }
 
 /// A column generator: the column at so many rows.
-pub(super) type Make = fn(usize) -> ArrayRef;
+pub type Make = fn(usize) -> ArrayRef;
 
-pub(super) fn struct_of(n: usize, children: &[(&str, Make)]) -> ArrayRef {
+/// A struct column of `n` rows with the given children.
+pub fn struct_of(n: usize, children: &[(&str, Make)]) -> ArrayRef {
     let arrays: Vec<ArrayRef> = children.iter().map(|(_, c)| c(n)).collect();
     let fields: Fields = children
         .iter()
@@ -104,7 +110,7 @@ pub(super) fn struct_of(n: usize, children: &[(&str, Make)]) -> ArrayRef {
 }
 
 /// Row `i` holds `i % 3` entries with utf8 keys; values and rows have nulls.
-pub(super) fn map_of(n: usize, value: Make) -> ArrayRef {
+pub fn map_of(n: usize, value: Make) -> ArrayRef {
     let lengths: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let total = lengths.iter().sum();
     let (k, v) = (keys(total), value(total));
@@ -164,7 +170,7 @@ fn struct_with_required_child(n: usize) -> ArrayRef {
 }
 
 /// Every carried type at `n` rows, with nulls, labelled.
-pub(super) fn columns(n: usize) -> Vec<(&'static str, ArrayRef)> {
+pub fn columns(n: usize) -> Vec<(&'static str, ArrayRef)> {
     let float16 = Float16Array::new(
         from_u16((0..n).map(|i| (i as u16) << 4).collect()),
         nulls(n, 7),
