@@ -1,0 +1,119 @@
+//! `cast`: arrow-cast's rules, with the row of the first value that does not cast.
+//!
+//! arrow-cast's own error names the value but not the row. Casting is row by row, so the
+//! row is found by re-running the same cast on halves of the column
+//! ([`first_failing_row`]): the row reported is exactly the one arrow-cast rejects.
+
+use arrow_array::{Array, ArrayRef};
+use arrow_cast::{CastOptions, can_cast_types, cast_with_options, display::FormatOptions};
+use arrow_schema::DataType;
+
+use crate::budget::{self, Budget, CHUNK_ROWS};
+use crate::error::{first_failing_row, show_value, strip_arrow_prefix};
+use crate::{KernelError, coerce};
+
+/// Most bytes arrow-cast writes for one fixed-width value as text (a timestamp with a zone
+/// and nanoseconds is 35; an interval is the longest): the loose bound that decides whether
+/// a cast to strings is measured in chunks first.
+const MAX_TEXT_BYTES: usize = 64;
+
+/// `a` cast to `to` by arrow-cast's rules (`df.x.astype("float64")`).
+///
+/// With `safe`, a value that does not cast becomes null; without, the first one is an
+/// error naming its row and value.
+///
+/// # Errors
+/// - [`KernelError::Invalid`] when arrow-cast has no cast between the two types;
+/// - [`KernelError::Data`] (only when `!safe`) naming the first row that does not cast;
+/// - [`KernelError::Limit`] when the output would pass `budget.max_output_bytes` (a cast
+///   to strings or to a wider type grows the column).
+pub fn cast(
+    a: &ArrayRef,
+    to: &DataType,
+    safe: bool,
+    budget: &Budget,
+) -> Result<ArrayRef, KernelError> {
+    const KERNEL: &str = "cast";
+    let from = a.data_type();
+    if !can_cast_types(from, to) {
+        return Err(KernelError::invalid(
+            KERNEL,
+            format!("arrow-cast has no cast from {from} to {to}"),
+        ));
+    }
+    let rows = a.len();
+    let upper_bound = budget::fixed_width_bytes(to, rows).or_else(|| {
+        let text_target = matches!(
+            to,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+        );
+        if !text_target {
+            return None;
+        }
+        let per_row_fixed = 8 + 1;
+        let values = if coerce::is_string(from)
+            || matches!(from, DataType::Binary | DataType::LargeBinary)
+        {
+            budget::output_bytes(a.as_ref())
+        } else if from.primitive_width().is_some() || *from == DataType::Boolean {
+            rows.saturating_mul(MAX_TEXT_BYTES)
+        } else {
+            return None;
+        };
+        Some(values.saturating_add(rows.saturating_mul(per_row_fixed)))
+    });
+    budget::run_bounded(KERNEL, budget, rows, upper_bound, CHUNK_ROWS, |offset, len| {
+        cast_located(KERNEL, &a.slice(offset, len), to, safe)
+    })
+}
+
+/// [`cast`] without the budget: arrow-cast, with the failing row located on error. Used by
+/// the kernels that promote their operands.
+pub(crate) fn cast_located(
+    kernel: &str,
+    array: &ArrayRef,
+    to: &DataType,
+    safe: bool,
+) -> Result<ArrayRef, KernelError> {
+    let options = CastOptions {
+        safe,
+        format_options: FormatOptions::default(),
+    };
+    let run = |a: &dyn Array| cast_with_options(a, to, &options);
+    match run(array.as_ref()) {
+        Ok(out) => Ok(out),
+        // A cast that fails on no rows at all fails for its types, not its values.
+        Err(e) if run(array.slice(0, 0).as_ref()).is_err() => Err(KernelError::invalid(
+            kernel,
+            format!(
+                "cannot cast {} to {to}: {}",
+                array.data_type(),
+                strip_arrow_prefix(&e)
+            ),
+        )),
+        Err(e) => {
+            let located = first_failing_row(array.len(), |offset, len| {
+                run(array.slice(offset, len).as_ref()).map(|_| ())
+            });
+            Err(match located {
+                Some((row, e)) => KernelError::data(
+                    kernel,
+                    Some(row),
+                    format!(
+                        "row {row}: the value {} does not cast to {to} ({})",
+                        show_value(array.as_ref(), row),
+                        strip_arrow_prefix(&e)
+                    ),
+                ),
+                None => KernelError::data(
+                    kernel,
+                    None,
+                    format!(
+                        "a value does not cast to {to} ({})",
+                        strip_arrow_prefix(&e)
+                    ),
+                ),
+            })
+        }
+    }
+}
