@@ -12,10 +12,7 @@ use std::sync::Arc;
 use arrow_arith::aggregate as agg;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, DecimalType, Float64Type, Int64Type, UInt64Type};
-use arrow_array::{
-    Array, ArrayRef, ArrowNativeTypeOp, ArrowPrimitiveType, PrimitiveArray,
-    downcast_primitive_array,
-};
+use arrow_array::{Array, ArrayRef, ArrowNativeTypeOp, PrimitiveArray, downcast_primitive_array};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::DataType;
 
@@ -147,9 +144,8 @@ fn sum(kernel: &str, a: &ArrayRef) -> Result<Scalar, KernelError> {
         DataType::Decimal128(_, scale) => {
             let values = a.as_primitive::<Decimal128Type>();
             let total = checked_sum::<Decimal128Type>(kernel, a, values)?.unwrap_or(0);
-            Decimal128Type::validate_decimal_precision(total, 38, *scale).map_err(|_| {
-                KernelError::data(kernel, None, "the sum has more than 38 digits")
-            })?;
+            Decimal128Type::validate_decimal_precision(total, 38, *scale)
+                .map_err(|_| KernelError::data(kernel, None, "the sum has more than 38 digits"))?;
             Ok(Scalar::Decimal128 {
                 value: total,
                 precision: 38,
@@ -199,11 +195,8 @@ where
     }
 }
 
-/// The value `pick` chose, as a [`Scalar`] of the column's type.
-fn prim_extreme<T: ArrowPrimitiveType>(
-    a: &PrimitiveArray<T>,
-    max: bool,
-) -> Result<Scalar, KernelError>
+/// The least or greatest value of a primitive column, as a [`Scalar`] of its type.
+fn prim_extreme<T>(a: &PrimitiveArray<T>, max: bool) -> Result<Scalar, KernelError>
 where
     T: arrow_array::ArrowNumericType,
 {
@@ -211,7 +204,8 @@ where
     match value {
         None => Ok(Scalar::Null),
         Some(v) => {
-            let one = PrimitiveArray::<T>::from_iter_values([v]).with_data_type(a.data_type().clone());
+            let one =
+                PrimitiveArray::<T>::from_iter_values([v]).with_data_type(a.data_type().clone());
             Scalar::from_array(&one, 0)
         }
     }
@@ -257,7 +251,7 @@ fn distinct_count(kernel: &str, a: &ArrayRef) -> Result<Scalar, KernelError> {
     if *a.data_type() == DataType::Null {
         return Ok(Scalar::Int64(0));
     }
-    let a = crate::select::canonical(kernel, a)?;
+    let a = crate::math::without_negative_zero(kernel, a)?;
     let converter = RowConverter::new(vec![SortField::new(a.data_type().clone())])
         .map_err(|e| arrow_invalid(kernel, e))?;
     let rows = converter

@@ -101,7 +101,11 @@ pub fn arith(
     };
     // The rows of this (possibly sliced) pair: the column's length.
     let run = |l: &Arg, r: &Arg| {
-        let rows = if l.scalar { r.array.len() } else { l.array.len() };
+        let rows = if l.scalar {
+            r.array.len()
+        } else {
+            l.array.len()
+        };
         apply(op, l, r, rows, checked)
     };
     match run(&l, &r) {
@@ -209,12 +213,7 @@ fn unreachable_type(a: &Arg) -> Result<ArrayRef, ArrowError> {
 
 /// `f(l, r)` row by row where either side may be a scalar, on arrow's arity kernels; a null
 /// on either side is null.
-fn map2<T, F>(
-    l: &Arg,
-    r: &Arg,
-    rows: usize,
-    f: F,
-) -> Result<PrimitiveArray<T>, ArrowError>
+fn map2<T, F>(l: &Arg, r: &Arg, rows: usize, f: F) -> Result<PrimitiveArray<T>, ArrowError>
 where
     T: ArrowPrimitiveType,
     F: Fn(T::Native, T::Native) -> Result<T::Native, ArrowError>,
@@ -264,7 +263,13 @@ where
 /// overflow) or wrapping. Squaring stops before the last bit, so a checked power fails only
 /// when its result does not fit.
 fn int_pow<N: ArrowNativeTypeOp>(base: N, exp: u64, checked: bool) -> Result<N, ArrowError> {
-    let mul = |a: N, b: N| if checked { a.mul_checked(b) } else { Ok(a.mul_wrapping(b)) };
+    let mul = |a: N, b: N| {
+        if checked {
+            a.mul_checked(b)
+        } else {
+            Ok(a.mul_wrapping(b))
+        }
+    };
     let (mut acc, mut b, mut e) = (N::ONE, base, exp);
     loop {
         if e & 1 == 1 {
@@ -304,9 +309,8 @@ where
                     .to_string(),
             ));
         }
-        int_pow(b, e.to_usize().map_or(u64::MAX, |e| e as u64), checked).map_err(|_| {
-            ArrowError::ArithmeticOverflow(format!("{b:?} ** {e:?}"))
-        })
+        int_pow(b, e.to_usize().map_or(u64::MAX, |e| e as u64), checked)
+            .map_err(|_| ArrowError::ArithmeticOverflow(format!("{b:?} ** {e:?}")))
     })?;
     Ok(Arc::new(out))
 }

@@ -80,21 +80,48 @@ pub(crate) fn fixed_width_bytes(data_type: &DataType, rows: usize) -> Option<usi
     values.checked_add(validity)
 }
 
+/// What is known in advance about the size of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Size {
+    /// Exactly this many bytes (fixed-width types).
+    Exact(usize),
+    /// At most this many bytes.
+    AtMost(usize),
+    /// Nothing (nested types).
+    Unknown,
+}
+
 /// Runs `kernel(offset, len)` over all `len` rows once the output is known to fit.
 ///
-/// `upper_bound` is a size the output cannot exceed, when one is known. If it fits the
-/// budget the kernel runs at once; otherwise (or with no bound) the output is first measured
-/// chunk by chunk and the call refused as soon as the sum passes the budget. Either way the
-/// finished output is measured again, so a wrong bound can never let a large output through.
+/// An [`Size::Exact`] size is checked and the kernel run (or refused) at once, as is an
+/// [`Size::AtMost`] bound that fits. Otherwise the output is first measured chunk by chunk
+/// — chunks small enough that each one's share of the bound fits the budget, or
+/// `chunk_rows` without a bound — and the call refused as soon as the sum passes the budget.
+/// Either way the finished output is measured again, so a wrong bound can never let a large
+/// output through.
 pub(crate) fn run_bounded(
     kernel_name: &str,
     budget: &Budget,
     len: usize,
-    upper_bound: Option<usize>,
+    size: Size,
     chunk_rows: usize,
     kernel: impl Fn(usize, usize) -> Result<ArrayRef, KernelError>,
 ) -> Result<ArrayRef, KernelError> {
-    if upper_bound.is_none_or(|b| b > budget.max_output_bytes) {
+    let chunk_rows = match size {
+        Size::Exact(bytes) => {
+            check(kernel_name, budget, bytes)?;
+            None
+        }
+        Size::AtMost(bytes) if bytes <= budget.max_output_bytes => None,
+        Size::AtMost(bytes) => {
+            // Rows whose share of the bound is the budget: a chunk's output stays near it.
+            let share =
+                (len as u128 * budget.max_output_bytes as u128 / bytes.max(1) as u128) as usize;
+            Some(share.clamp(1, chunk_rows))
+        }
+        Size::Unknown => Some(chunk_rows),
+    };
+    if let Some(chunk_rows) = chunk_rows {
         let mut total = 0usize;
         let mut offset = 0;
         while offset < len {

@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_cast::{CastOptions, can_cast_types, cast_with_options, display::FormatOptions};
 use arrow_schema::DataType;
 
-use crate::budget::{self, Budget, CHUNK_ROWS};
+use crate::budget::{self, Budget, CHUNK_ROWS, Size};
 use crate::error::{first_failing_row, show_value, strip_arrow_prefix};
 use crate::{KernelError, coerce};
 
@@ -42,27 +42,25 @@ pub fn cast(
         ));
     }
     let rows = a.len();
-    let upper_bound = budget::fixed_width_bytes(to, rows).or_else(|| {
-        let text_target = matches!(
-            to,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
-        );
-        if !text_target {
-            return None;
-        }
-        let per_row_fixed = 8 + 1;
-        let values = if coerce::is_string(from)
-            || matches!(from, DataType::Binary | DataType::LargeBinary)
-        {
-            budget::output_bytes(a.as_ref())
-        } else if from.primitive_width().is_some() || *from == DataType::Boolean {
-            rows.saturating_mul(MAX_TEXT_BYTES)
-        } else {
-            return None;
-        };
-        Some(values.saturating_add(rows.saturating_mul(per_row_fixed)))
-    });
-    budget::run_bounded(KERNEL, budget, rows, upper_bound, CHUNK_ROWS, |offset, len| {
+    let text_target = matches!(
+        to,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+    );
+    // Offsets (at most 8 bytes) and validity of each row of a text target.
+    let per_row = 8 + 1;
+    let size = if let Some(bytes) = budget::fixed_width_bytes(to, rows) {
+        Size::Exact(bytes)
+    } else if text_target
+        && (coerce::is_string(from) || matches!(from, DataType::Binary | DataType::LargeBinary))
+    {
+        let values = budget::output_bytes(a.as_ref());
+        Size::AtMost(values.saturating_add(rows.saturating_mul(per_row)))
+    } else if text_target && (from.primitive_width().is_some() || *from == DataType::Boolean) {
+        Size::AtMost(rows.saturating_mul(MAX_TEXT_BYTES + per_row))
+    } else {
+        Size::Unknown
+    };
+    budget::run_bounded(KERNEL, budget, rows, size, CHUNK_ROWS, |offset, len| {
         cast_located(KERNEL, &a.slice(offset, len), to, safe)
     })
 }
@@ -108,10 +106,7 @@ pub(crate) fn cast_located(
                 None => KernelError::data(
                     kernel,
                     None,
-                    format!(
-                        "a value does not cast to {to} ({})",
-                        strip_arrow_prefix(&e)
-                    ),
+                    format!("a value does not cast to {to} ({})", strip_arrow_prefix(&e)),
                 ),
             })
         }

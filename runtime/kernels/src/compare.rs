@@ -6,7 +6,7 @@
 //! `is_nan` to exclude NaN). `-0.0` and `0.0` are made equal first (arrow's total order
 //! tells them apart; nobody filtering `x == 0` wants that).
 
-use arrow_arith::{boolean, numeric};
+use arrow_arith::boolean;
 use arrow_array::{Array, ArrayRef, BooleanArray};
 use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_ord::cmp;
@@ -14,7 +14,8 @@ use arrow_schema::DataType;
 
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
-use crate::{KernelError, Operand, Scalar};
+use crate::math::without_negative_zero;
+use crate::{KernelError, Operand};
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,10 +73,8 @@ pub fn compare(
         return Ok(BooleanArray::new_null(rows));
     }
     let (mut l, mut r) = (l.cast(kernel, &to)?, r.cast(kernel, &to)?);
-    if coerce::is_float(&to) {
-        l = positive_zero(kernel, &l, &to)?;
-        r = positive_zero(kernel, &r, &to)?;
-    }
+    l.array = without_negative_zero(kernel, &l.array)?;
+    r.array = without_negative_zero(kernel, &r.array)?;
     let result = match op {
         CmpOp::Eq => cmp::eq(&l, &r),
         CmpOp::Ne => cmp::neq(&l, &r),
@@ -85,16 +84,6 @@ pub fn compare(
         CmpOp::Ge => cmp::gt_eq(&l, &r),
     };
     result.map_err(|e| arrow_invalid(kernel, e))
-}
-
-/// `-0.0` turned into `0.0` (IEEE: `-0.0 + 0.0 = 0.0`), everything else unchanged.
-fn positive_zero(kernel: &str, a: &Arg, to: &DataType) -> Result<Arg, KernelError> {
-    let zero = Arg::new(&Operand::Scalar(Scalar::Float64(0.0)))?.cast(kernel, to)?;
-    let array = numeric::add(a, &zero).map_err(|e| arrow_invalid(kernel, e))?;
-    Ok(Arg {
-        array,
-        scalar: a.scalar,
-    })
 }
 
 /// A boolean operation.
@@ -172,4 +161,3 @@ pub fn not(a: &ArrayRef) -> Result<BooleanArray, KernelError> {
     let a = boolean_column(KERNEL, &Arg::column(a), a.len())?;
     boolean::not(&a).map_err(|e| arrow_invalid(KERNEL, e))
 }
-

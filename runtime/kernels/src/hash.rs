@@ -45,7 +45,9 @@ fn digest_each(
         other => {
             return Err(KernelError::invalid(
                 kernel,
-                format!("takes Utf8, LargeUtf8, Binary or LargeBinary, not {other}; cast to Utf8 first"),
+                format!(
+                    "takes Utf8, LargeUtf8, Binary or LargeBinary, not {other}; cast to Utf8 first"
+                ),
             ));
         }
     };

@@ -91,7 +91,11 @@ macro_rules! impl_real {
             }
             fn round_to(self, decimals: i32) -> Self {
                 if decimals == 0 || !self.is_finite() {
-                    return if decimals == 0 { self.round_ties_even() } else { self };
+                    return if decimals == 0 {
+                        self.round_ties_even()
+                    } else {
+                        self
+                    };
                 }
                 let factor = (10.0 as $t).powi(decimals.saturating_abs());
                 if decimals > 0 {
@@ -213,7 +217,9 @@ pub fn unary(op: UnaryOp, a: &ArrayRef) -> Result<ArrayRef, KernelError> {
             match dt {
                 DataType::Float32 => {
                     let g = move |v: f32| f(f64::from(v)) as f32;
-                    Ok(Arc::new(a.as_primitive::<Float32Type>().unary::<_, Float32Type>(g)))
+                    Ok(Arc::new(
+                        a.as_primitive::<Float32Type>().unary::<_, Float32Type>(g),
+                    ))
                 }
                 ref t if coerce::is_numeric(t) => {
                     let a = Arg::column(&a).cast(kernel, &DataType::Float64)?.array;
@@ -322,7 +328,9 @@ fn round_decimal(
         return Ok(Arc::clone(a));
     }
     // 10^digits past i128: every value rounds to zero (its magnitude is below 10^38).
-    let m = u32::try_from(digits).ok().and_then(|d| 10i128.checked_pow(d));
+    let m = u32::try_from(digits)
+        .ok()
+        .and_then(|d| 10i128.checked_pow(d));
     rowwise(kernel, a, |x| {
         let x = x.as_primitive::<Decimal128Type>();
         let out = x.try_unary::<_, Decimal128Type, _>(|v| {
@@ -439,7 +447,9 @@ pub fn clip(
     let lo = lo.map(|b| b.cast(KERNEL, &to)).transpose()?;
     let hi = hi.map(|b| b.cast(KERNEL, &to)).transpose()?;
     if let (Some(lo), Some(hi)) = (&lo, &hi)
-        && cmp::gt(lo, hi).map_err(|e| arrow_invalid(KERNEL, e))?.value(0)
+        && cmp::gt(lo, hi)
+            .map_err(|e| arrow_invalid(KERNEL, e))?
+            .value(0)
     {
         return Err(KernelError::invalid(
             KERNEL,
@@ -492,4 +502,31 @@ pub fn is_nan(a: &ArrayRef) -> Result<BooleanArray, KernelError> {
     }
     float_dispatch!(dt, T => Ok(BooleanArray::from_unary(a.as_primitive::<T>(), Real::is_nan)),
         _ => Err(KernelError::invalid(KERNEL, format!("is_nan takes numbers, not {dt}"))))
+}
+
+/// A float column with `-0.0` made `0.0` (IEEE: `-0.0 + 0.0 = 0.0`), any other column
+/// unchanged. Arrow's comparisons and arrow-row use the IEEE total order, which tells the two
+/// zeros apart; nobody filtering `x == 0` or counting distinct values wants that. The read-only
+/// scan first spares the usual column, which has no `-0.0`, a copy.
+pub(crate) fn without_negative_zero(kernel: &str, a: &ArrayRef) -> Result<ArrayRef, KernelError> {
+    let found = match a.data_type() {
+        DataType::Float16 => true,
+        DataType::Float32 => a
+            .as_primitive::<Float32Type>()
+            .values()
+            .iter()
+            .any(|v| *v == 0.0 && v.is_sign_negative()),
+        DataType::Float64 => a
+            .as_primitive::<arrow_array::types::Float64Type>()
+            .values()
+            .iter()
+            .any(|v| *v == 0.0 && v.is_sign_negative()),
+        _ => false,
+    };
+    if !found {
+        return Ok(Arc::clone(a));
+    }
+    let zero =
+        Arg::new(&crate::Operand::Scalar(Scalar::Float64(0.0)))?.cast(kernel, a.data_type())?;
+    numeric::add(&Arg::column(a), &zero).map_err(|e| arrow_invalid(kernel, e))
 }

@@ -12,7 +12,7 @@ use arrow_buffer::BooleanBuffer;
 use arrow_schema::DataType;
 use arrow_select::zip::zip;
 
-use crate::budget::{self, Budget, CHUNK_ROWS};
+use crate::budget::{self, Budget, CHUNK_ROWS, Size};
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
 use crate::{KernelError, Operand};
@@ -34,24 +34,26 @@ pub fn is_not_null(a: &ArrayRef) -> Result<BooleanArray, KernelError> {
 }
 
 /// Bytes an operand contributes to an output at most: a column's buffers, or the scalar's
-/// value repeated on every row.
-fn operand_bytes(arg: &Arg, rows: usize) -> usize {
+/// value repeated on the `filled` rows it can fill.
+fn operand_bytes(arg: &Arg, filled: usize) -> usize {
     let one = budget::output_bytes(arg.array.as_ref());
     if arg.scalar {
-        one.saturating_mul(rows)
+        one.saturating_mul(filled)
     } else {
         one
     }
 }
 
-/// A loose upper bound of an output of type `to` made of `parts`: exact for fixed-width
-/// types, the sum of the parts otherwise.
-fn upper_bound(to: &DataType, parts: &[Arg], rows: usize) -> usize {
-    budget::fixed_width_bytes(to, rows).unwrap_or_else(|| {
-        parts
-            .iter()
-            .fold(0usize, |sum, p| sum.saturating_add(operand_bytes(p, rows)))
-    })
+/// The size of an output of type `to` made of `parts`, of which at most `filled` rows come
+/// from a part after the first: exact for fixed-width types, at most the sum of the parts
+/// otherwise.
+fn output_size(to: &DataType, parts: &[Arg], rows: usize, filled: usize) -> Size {
+    match budget::fixed_width_bytes(to, rows) {
+        Some(bytes) => Size::Exact(bytes),
+        None => Size::AtMost(parts.iter().enumerate().fold(0usize, |sum, (i, p)| {
+            sum.saturating_add(operand_bytes(p, if i == 0 { rows } else { filled }))
+        })),
+    }
 }
 
 /// `a` with each null replaced by `value` (`df.x.fillna(0)`, `df.x.fillna(df.y)`); the value
@@ -60,7 +62,8 @@ fn upper_bound(to: &DataType, parts: &[Arg], rows: usize) -> usize {
 /// # Errors
 /// - [`KernelError::Invalid`]: a scalar that does not cast to `a`'s type, a value column of
 ///   another length;
-/// - [`KernelError::Data`]: a value column whose value does not cast, naming the row;
+/// - [`KernelError::Data`]: a value column whose value does not cast, naming the row (the
+///   whole value column is cast, rows where `a` is present included);
 /// - [`KernelError::Limit`]: the output passes `budget.max_output_bytes` (a long string
 ///   filled into many nulls).
 pub fn fill_null(
@@ -72,28 +75,38 @@ pub fn fill_null(
     let column = Arg::column(a);
     let value = Arg::new(&value)?;
     let rows = coerce::rows(KERNEL, &[&column, &value])?;
-    if a.null_count() == 0 && *a.data_type() != DataType::Null {
-        return Ok(Arc::clone(a));
-    }
     let to = if *a.data_type() == DataType::Null {
         value.data_type().clone()
     } else {
         a.data_type().clone()
     };
-    let column = column.cast(KERNEL, &to)?;
+    if to == DataType::Null {
+        return Ok(Arc::new(arrow_array::NullArray::new(rows)));
+    }
+    // The value is cast before looking for nulls, so that a value that does not fit is
+    // refused whatever the data.
     let value = value.cast(KERNEL, &to)?;
+    if a.logical_null_count() == 0 {
+        return Ok(Arc::clone(a));
+    }
+    let column = column.cast(KERNEL, &to)?;
     let parts = [column, value];
-    let bound = upper_bound(&to, &parts, rows);
+    let size = output_size(&to, &parts, rows, a.logical_null_count());
     let [column, value] = parts;
-    budget::run_bounded(KERNEL, budget, rows, Some(bound), CHUNK_ROWS, |offset, len| {
-        first_present(KERNEL, &column.slice(offset, len), &value.slice(offset, len))
+    budget::run_bounded(KERNEL, budget, rows, size, CHUNK_ROWS, |offset, len| {
+        first_present(
+            KERNEL,
+            &column.slice(offset, len),
+            &value.slice(offset, len),
+        )
     })
 }
 
 /// Row by row, `first` where it is present, else `second` (both of one type; `first` a
 /// column).
 fn first_present(kernel: &str, first: &Arg, second: &Arg) -> Result<ArrayRef, KernelError> {
-    let present = boolean::is_not_null(first.array.as_ref()).map_err(|e| arrow_invalid(kernel, e))?;
+    let present =
+        boolean::is_not_null(first.array.as_ref()).map_err(|e| arrow_invalid(kernel, e))?;
     zip(&present, first, second).map_err(|e| arrow_invalid(kernel, e))
 }
 
@@ -114,8 +127,11 @@ pub fn coalesce(parts: &[Operand<'_>], budget: &Budget) -> Result<ArrayRef, Kern
         .iter()
         .map(|a| a.cast(KERNEL, &to))
         .collect::<Result<Vec<_>, _>>()?;
-    let bound = upper_bound(&to, &args, rows);
-    budget::run_bounded(KERNEL, budget, rows, Some(bound), CHUNK_ROWS, |offset, len| {
+    if to == DataType::Null {
+        return Ok(Arc::new(arrow_array::NullArray::new(rows)));
+    }
+    let size = output_size(&to, &args, rows, rows);
+    budget::run_bounded(KERNEL, budget, rows, size, CHUNK_ROWS, |offset, len| {
         let mut parts = args.iter().map(|a| a.slice(offset, len));
         let Some(first) = parts.next() else {
             return Err(KernelError::invalid(KERNEL, "no parts"));

@@ -45,7 +45,11 @@ fn compile(kernel: &str, pattern: &str, budget: &Budget) -> Result<Regex, Kernel
 /// # Errors
 /// [`KernelError::Invalid`] when `a` is not a string column, or for a pattern that does
 /// not parse or compiles past `budget.max_regex_bytes`.
-pub fn regex_match(a: &ArrayRef, pattern: &str, budget: &Budget) -> Result<BooleanArray, KernelError> {
+pub fn regex_match(
+    a: &ArrayRef,
+    pattern: &str,
+    budget: &Budget,
+) -> Result<BooleanArray, KernelError> {
     const KERNEL: &str = "regex_match";
     require_string(KERNEL, a)?;
     let re = compile(KERNEL, pattern, budget)?;

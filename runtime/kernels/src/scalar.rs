@@ -17,8 +17,8 @@ use arrow_array::{
     Int64Array, NullArray, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
     TimestampNanosecondArray, TimestampSecondArray, UInt64Array,
 };
-pub use arrow_schema::TimeUnit;
 use arrow_schema::DataType;
+pub use arrow_schema::TimeUnit;
 
 use crate::KernelError;
 
@@ -121,9 +121,9 @@ impl Scalar {
                     TimeUnit::Microsecond => Arc::new(
                         TimestampMicrosecondArray::from(vec![*value]).with_timezone_opt(tz),
                     ),
-                    TimeUnit::Nanosecond => Arc::new(
-                        TimestampNanosecondArray::from(vec![*value]).with_timezone_opt(tz),
-                    ),
+                    TimeUnit::Nanosecond => {
+                        Arc::new(TimestampNanosecondArray::from(vec![*value]).with_timezone_opt(tz))
+                    }
                 }
             }
             Scalar::Decimal128 {
@@ -131,7 +131,8 @@ impl Scalar {
                 precision,
                 scale,
             } => {
-                let invalid = |e| KernelError::invalid(KERNEL, crate::error::strip_arrow_prefix(&e));
+                let invalid =
+                    |e| KernelError::invalid(KERNEL, crate::error::strip_arrow_prefix(&e));
                 Decimal128Type::validate_decimal_precision(*value, *precision, *scale)
                     .map_err(invalid)?;
                 Arc::new(

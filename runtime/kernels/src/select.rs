@@ -18,10 +18,11 @@ use arrow_row::{RowConverter, SortField};
 use arrow_schema::DataType;
 use arrow_select::take::{TakeOptions, take as arrow_take};
 
-use crate::budget::{self, Budget, CHUNK_ROWS};
+use crate::KernelError;
+use crate::budget::{self, Budget, CHUNK_ROWS, Size};
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
-use crate::KernelError;
+use crate::math::without_negative_zero;
 
 /// The rows of `a` where `mask` is true (`df[df.qty > 2]`); a null in the mask drops the
 /// row, as pandas' nullable boolean indexing and arrow do.
@@ -68,26 +69,30 @@ pub fn take(a: &ArrayRef, indices: &ArrayRef, budget: &Budget) -> Result<ArrayRe
         }
     }
     let rows = indices.len();
-    let exact = budget::fixed_width_bytes(a.data_type(), rows).or_else(|| {
-        let values = match a.data_type() {
-            DataType::Utf8 => selected_bytes(a.as_string::<i32>().offsets(), indices),
-            DataType::LargeUtf8 => selected_bytes(a.as_string::<i64>().offsets(), indices),
-            DataType::Binary => selected_bytes(a.as_binary::<i32>().offsets(), indices),
-            DataType::LargeBinary => selected_bytes(a.as_binary::<i64>().offsets(), indices),
-            _ => return None,
-        };
-        let offsets = rows.saturating_add(1).saturating_mul(8);
-        Some(values.saturating_add(offsets).saturating_add(rows.div_ceil(8)))
-    });
-    let chunk = if exact.is_some() {
-        CHUNK_ROWS
-    } else {
-        NESTED_CHUNK_ROWS
+    let values = match a.data_type() {
+        DataType::Utf8 => Some(selected_bytes(a.as_string::<i32>().offsets(), indices)),
+        DataType::LargeUtf8 => Some(selected_bytes(a.as_string::<i64>().offsets(), indices)),
+        DataType::Binary => Some(selected_bytes(a.as_binary::<i32>().offsets(), indices)),
+        DataType::LargeBinary => Some(selected_bytes(a.as_binary::<i64>().offsets(), indices)),
+        _ => None,
     };
-    budget::run_bounded(KERNEL, budget, rows, exact, chunk, |offset, len| {
+    let (size, chunk) = match (budget::fixed_width_bytes(a.data_type(), rows), values) {
+        (Some(bytes), _) => (Size::Exact(bytes), CHUNK_ROWS),
+        // The selected values exactly; offsets of at most 8 bytes and validity per row.
+        (None, Some(values)) => {
+            let fixed = rows.saturating_add(1).saturating_mul(8) + rows.div_ceil(8);
+            (Size::AtMost(values.saturating_add(fixed)), CHUNK_ROWS)
+        }
+        (None, None) => (Size::Unknown, NESTED_CHUNK_ROWS),
+    };
+    budget::run_bounded(KERNEL, budget, rows, size, chunk, |offset, len| {
         let options = TakeOptions { check_bounds: true };
-        arrow_take(a.as_ref(), indices.slice(offset, len).as_ref(), Some(options))
-            .map_err(|e| arrow_invalid(KERNEL, e))
+        arrow_take(
+            a.as_ref(),
+            indices.slice(offset, len).as_ref(),
+            Some(options),
+        )
+        .map_err(|e| arrow_invalid(KERNEL, e))
     })
 }
 
@@ -176,8 +181,8 @@ pub fn is_in(a: &ArrayRef, values: &ArrayRef) -> Result<BooleanArray, KernelErro
             ),
         )
     })?;
-    let a = canonical(KERNEL, &Arg::column(a).cast(KERNEL, &to)?.array)?;
-    let values = canonical(KERNEL, &Arg::column(values).cast(KERNEL, &to)?.array)?;
+    let a = without_negative_zero(KERNEL, &Arg::column(a).cast(KERNEL, &to)?.array)?;
+    let values = without_negative_zero(KERNEL, &Arg::column(values).cast(KERNEL, &to)?.array)?;
     if to == DataType::Null {
         return Ok(BooleanArray::new_null(a.len()));
     }
@@ -205,15 +210,4 @@ pub fn is_in(a: &ArrayRef, values: &ArrayRef) -> Result<BooleanArray, KernelErro
         offset += len;
     }
     Ok(BooleanArray::from(out))
-}
-
-/// A float column with `-0.0` made `0.0`, so that hashing and arrow's total order see one
-/// zero; any other column unchanged.
-pub(crate) fn canonical(kernel: &str, a: &ArrayRef) -> Result<ArrayRef, KernelError> {
-    if !coerce::is_float(a.data_type()) {
-        return Ok(Arc::clone(a));
-    }
-    let zero = Arg::new(&crate::Operand::Scalar(crate::Scalar::Float64(0.0)))?
-        .cast(kernel, a.data_type())?;
-    arrow_arith::numeric::add(&Arg::column(a), &zero).map_err(|e| arrow_invalid(kernel, e))
 }

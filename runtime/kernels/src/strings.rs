@@ -80,16 +80,19 @@ fn str_unary_of<O: OffsetSizeTrait>(
         StrOp::Length if a.is_ascii() => {
             arrow_string::length::length(a).map_err(|e| arrow_invalid(kernel, e))
         }
-        StrOp::Length if O::IS_LARGE => Ok(Arc::new(PrimitiveArray::<Int64Type>::from_unary(
-            a,
-            |s| s.chars().count() as i64,
-        ))),
+        StrOp::Length if O::IS_LARGE => {
+            Ok(Arc::new(PrimitiveArray::<Int64Type>::from_unary(a, |s| {
+                s.chars().count() as i64
+            })))
+        }
         StrOp::Length => Ok(Arc::new(PrimitiveArray::<Int32Type>::from_unary(a, |s| {
             s.chars().count() as i32
         }))),
         StrOp::Lower | StrOp::Upper if a.is_ascii() => {
             let upper = op == StrOp::Upper;
-            Ok(Arc::new(ascii_case(a, upper).map_err(|e| arrow_invalid(kernel, e))?))
+            Ok(Arc::new(
+                ascii_case(a, upper).map_err(|e| arrow_invalid(kernel, e))?,
+            ))
         }
         StrOp::Lower | StrOp::Upper => {
             let mut out = StringOut::<O>::new(kernel, budget, a.len())?;
@@ -161,7 +164,12 @@ enum Literal {
     EndsWith,
 }
 
-fn like_kernel(kernel: &str, which: Literal, a: &ArrayRef, pattern: &str) -> Result<BooleanArray, KernelError> {
+fn like_kernel(
+    kernel: &str,
+    which: Literal,
+    a: &ArrayRef,
+    pattern: &str,
+) -> Result<BooleanArray, KernelError> {
     require_string(kernel, a)?;
     let column = Arg::column(a);
     let pattern = pattern_datum(a, pattern);

@@ -138,6 +138,7 @@ pub fn date_part(
             ));
         }
     };
-    let out = temporal::date_part(a.as_ref(), part.arrow()).map_err(|e| arrow_invalid(kernel, e))?;
+    let out =
+        temporal::date_part(a.as_ref(), part.arrow()).map_err(|e| arrow_invalid(kernel, e))?;
     Ok(out.as_primitive::<Int32Type>().clone())
 }
