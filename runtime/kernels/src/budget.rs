@@ -162,7 +162,14 @@ pub(crate) struct StringOut<O: OffsetSizeTrait> {
 
 impl<O: OffsetSizeTrait> StringOut<O> {
     /// A writer for `rows` values, checking up front that their offsets and validity fit.
-    pub(crate) fn new(kernel: &str, budget: &Budget, rows: usize) -> Result<Self, KernelError> {
+    /// `bytes_hint` (the input's value bytes, say) sizes the value buffer up front, so that
+    /// growing it by doubling does not reserve twice what is written.
+    pub(crate) fn new(
+        kernel: &str,
+        budget: &Budget,
+        rows: usize,
+        bytes_hint: usize,
+    ) -> Result<Self, KernelError> {
         let fixed = rows
             .saturating_add(1)
             .saturating_mul(O::get_byte_width())
@@ -173,9 +180,10 @@ impl<O: OffsetSizeTrait> StringOut<O> {
         } else {
             i32::MAX as usize
         };
+        let cap = (budget.max_output_bytes - fixed).min(offset_max);
         Ok(StringOut {
-            builder: GenericStringBuilder::with_capacity(rows, 0),
-            cap: (budget.max_output_bytes - fixed).min(offset_max),
+            builder: GenericStringBuilder::with_capacity(rows, bytes_hint.min(cap)),
+            cap,
         })
     }
 

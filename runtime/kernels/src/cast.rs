@@ -41,6 +41,11 @@ pub fn cast(
             format!("arrow-cast has no cast from {from} to {to}"),
         ));
     }
+    // arrow-cast relabels a timestamp with any zone name; an unknown one would only fail
+    // later, in whichever kernel first reads the clock.
+    if let DataType::Timestamp(_, Some(zone)) = to {
+        crate::scalar::parse_timezone(KERNEL, zone)?;
+    }
     let rows = a.len();
     let text_target = matches!(
         to,

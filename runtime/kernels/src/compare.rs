@@ -3,8 +3,8 @@
 //!
 //! Comparison follows arrow's total order for floats, as Polars does: NaN equals NaN and is
 //! greater than every number (pandas says `NaN > 0` is false; here it is true — use
-//! `is_nan` to exclude NaN). `-0.0` and `0.0` are made equal first (arrow's total order
-//! tells them apart; nobody filtering `x == 0` wants that).
+//! `is_nan` to exclude NaN). Floats are made canonical first: `-0.0` equals `0.0`, and every
+//! NaN is the same NaN, whatever its sign bit (the total order alone would tell them apart).
 
 use arrow_arith::boolean;
 use arrow_array::{Array, ArrayRef, BooleanArray};
@@ -14,7 +14,7 @@ use arrow_schema::DataType;
 
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
-use crate::math::without_negative_zero;
+use crate::math::canonical_floats;
 use crate::{KernelError, Operand};
 
 /// A comparison.
@@ -73,8 +73,8 @@ pub fn compare(
         return Ok(BooleanArray::new_null(rows));
     }
     let (mut l, mut r) = (l.cast(kernel, &to)?, r.cast(kernel, &to)?);
-    l.array = without_negative_zero(kernel, &l.array)?;
-    r.array = without_negative_zero(kernel, &r.array)?;
+    l.array = canonical_floats(&l.array);
+    r.array = canonical_floats(&r.array);
     let result = match op {
         CmpOp::Eq => cmp::eq(&l, &r),
         CmpOp::Ne => cmp::neq(&l, &r),

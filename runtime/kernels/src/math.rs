@@ -59,6 +59,10 @@ pub(crate) trait Real: ArrowNativeType + PartialOrd {
     fn is_nan(self) -> bool;
     /// −1, 0 or 1; ±0 stays 0 and NaN stays NaN (unlike `f64::signum`, which gives 1 at 0).
     fn sign(self) -> Self;
+    /// Whether this is `-0.0` or a NaN other than the positive quiet one.
+    fn needs_canonical(self) -> bool;
+    /// `-0.0` as `0.0`, any NaN as the positive quiet NaN, anything else unchanged.
+    fn canonical(self) -> Self;
     /// Half-to-even at `decimals` digits after the point (before it when negative), as
     /// NumPy does: scale, round, unscale. A value the scaling would overflow is unchanged.
     fn round_to(self, decimals: i32) -> Self;
@@ -88,6 +92,13 @@ macro_rules! impl_real {
                 } else {
                     <$t>::signum(self)
                 }
+            }
+            fn needs_canonical(self) -> bool {
+                (self == 0.0 && self.is_sign_negative())
+                    || (self.is_nan() && self.to_bits() != <$t>::NAN.to_bits())
+            }
+            fn canonical(self) -> Self {
+                if self.is_nan() { <$t>::NAN } else { self + 0.0 }
             }
             fn round_to(self, decimals: i32) -> Self {
                 if decimals == 0 || !self.is_finite() {
@@ -504,29 +515,21 @@ pub fn is_nan(a: &ArrayRef) -> Result<BooleanArray, KernelError> {
         _ => Err(KernelError::invalid(KERNEL, format!("is_nan takes numbers, not {dt}"))))
 }
 
-/// A float column with `-0.0` made `0.0` (IEEE: `-0.0 + 0.0 = 0.0`), any other column
-/// unchanged. Arrow's comparisons and arrow-row use the IEEE total order, which tells the two
-/// zeros apart; nobody filtering `x == 0` or counting distinct values wants that. The read-only
-/// scan first spares the usual column, which has no `-0.0`, a copy.
-pub(crate) fn without_negative_zero(kernel: &str, a: &ArrayRef) -> Result<ArrayRef, KernelError> {
-    let found = match a.data_type() {
-        DataType::Float16 => true,
-        DataType::Float32 => a
-            .as_primitive::<Float32Type>()
-            .values()
-            .iter()
-            .any(|v| *v == 0.0 && v.is_sign_negative()),
-        DataType::Float64 => a
-            .as_primitive::<arrow_array::types::Float64Type>()
-            .values()
-            .iter()
-            .any(|v| *v == 0.0 && v.is_sign_negative()),
-        _ => false,
-    };
-    if !found {
-        return Ok(Arc::clone(a));
-    }
-    let zero =
-        Arg::new(&crate::Operand::Scalar(Scalar::Float64(0.0)))?.cast(kernel, a.data_type())?;
-    numeric::add(&Arg::column(a), &zero).map_err(|e| arrow_invalid(kernel, e))
+/// A float column in canonical form — `-0.0` made `0.0`, every NaN the one positive quiet
+/// NaN — any other column unchanged.
+///
+/// Arrow's comparisons and arrow-row order floats by the IEEE total order, which tells the
+/// two zeros apart and puts a NaN with its sign bit set (what `0.0 / 0.0` gives on x86)
+/// below every number, the positive one above. Nobody filtering `x == 0` or `x > 5`, or
+/// counting distinct values, wants either. A read-only scan first spares the usual column,
+/// which needs nothing, a copy. (Float16 is left as it is.)
+pub(crate) fn canonical_floats(a: &ArrayRef) -> ArrayRef {
+    float_dispatch!(a.data_type(), T => {
+        let p = a.as_primitive::<T>();
+        if p.values().iter().any(|v| Real::needs_canonical(*v)) {
+            Arc::new(p.unary::<_, T>(Real::canonical)) as ArrayRef
+        } else {
+            Arc::clone(a)
+        }
+    }, _ => Arc::clone(a))
 }

@@ -14,7 +14,7 @@ use regex::{Regex, RegexBuilder};
 
 use crate::KernelError;
 use crate::budget::{Budget, StringOut};
-use crate::strings::require_string;
+use crate::strings::{require_string, value_bytes};
 
 /// `pattern` compiled within `budget.max_regex_bytes`.
 ///
@@ -91,7 +91,7 @@ fn replace_of<O: OffsetSizeTrait>(
     all: bool,
     budget: &Budget,
 ) -> Result<ArrayRef, KernelError> {
-    let mut out = StringOut::<O>::new(kernel, budget, a.len())?;
+    let mut out = StringOut::<O>::new(kernel, budget, a.len(), value_bytes(a))?;
     let mut value = String::new();
     for s in a.iter() {
         let Some(s) = s else {

@@ -22,7 +22,7 @@ use crate::KernelError;
 use crate::budget::{self, Budget, CHUNK_ROWS, Size};
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
-use crate::math::without_negative_zero;
+use crate::math::canonical_floats;
 
 /// The rows of `a` where `mask` is true (`df[df.qty > 2]`); a null in the mask drops the
 /// row, as pandas' nullable boolean indexing and arrow do.
@@ -106,7 +106,7 @@ where
     let Some(max) = aggregate::max(indices) else {
         return Ok(());
     };
-    if max.as_usize() < len && max.to_usize().is_some() {
+    if max.to_usize().is_some_and(|max| max < len) {
         return Ok(());
     }
     let position = indices
@@ -132,10 +132,15 @@ fn selected_bytes<O: OffsetSizeTrait>(
         offsets: &arrow_buffer::OffsetBuffer<O>,
         indices: &PrimitiveArray<T>,
     ) -> usize {
-        let lengths = offsets.lengths().collect::<Vec<usize>>();
-        indices.iter().flatten().fold(0usize, |sum, i| {
-            sum.saturating_add(lengths.get(i.as_usize()).copied().unwrap_or(0))
-        })
+        let offsets: &[O] = offsets;
+        let length = |i: usize| match (offsets.get(i), offsets.get(i + 1)) {
+            (Some(start), Some(end)) => (*end - *start).as_usize(),
+            _ => 0,
+        };
+        indices
+            .iter()
+            .flatten()
+            .fold(0usize, |sum, i| sum.saturating_add(length(i.as_usize())))
     }
     match indices.data_type() {
         DataType::UInt32 => sum(offsets, indices.as_primitive::<UInt32Type>()),
@@ -181,8 +186,8 @@ pub fn is_in(a: &ArrayRef, values: &ArrayRef) -> Result<BooleanArray, KernelErro
             ),
         )
     })?;
-    let a = without_negative_zero(KERNEL, &Arg::column(a).cast(KERNEL, &to)?.array)?;
-    let values = without_negative_zero(KERNEL, &Arg::column(values).cast(KERNEL, &to)?.array)?;
+    let a = canonical_floats(&Arg::column(a).cast(KERNEL, &to)?.array);
+    let values = canonical_floats(&Arg::column(values).cast(KERNEL, &to)?.array);
     if to == DataType::Null {
         return Ok(BooleanArray::new_null(a.len()));
     }

@@ -95,7 +95,7 @@ fn str_unary_of<O: OffsetSizeTrait>(
             ))
         }
         StrOp::Lower | StrOp::Upper => {
-            let mut out = StringOut::<O>::new(kernel, budget, a.len())?;
+            let mut out = StringOut::<O>::new(kernel, budget, a.len(), value_bytes(a))?;
             for value in a.iter() {
                 match value {
                     None => out.push_null(),
@@ -111,7 +111,7 @@ fn str_unary_of<O: OffsetSizeTrait>(
                 StrOp::TrimStart => str::trim_start,
                 _ => str::trim_end,
             };
-            let mut out = StringOut::<O>::new(kernel, budget, a.len())?;
+            let mut out = StringOut::<O>::new(kernel, budget, a.len(), value_bytes(a))?;
             for value in a.iter() {
                 match value {
                     None => out.push_null(),
@@ -120,6 +120,15 @@ fn str_unary_of<O: OffsetSizeTrait>(
             }
             Ok(out.finish())
         }
+    }
+}
+
+/// The bytes of the values of a (possibly sliced) string column.
+pub(crate) fn value_bytes<O: OffsetSizeTrait>(a: &GenericStringArray<O>) -> usize {
+    let offsets = a.value_offsets();
+    match (offsets.first(), offsets.last()) {
+        (Some(first), Some(last)) => (*last - *first).as_usize(),
+        _ => 0,
     }
 }
 
@@ -235,6 +244,15 @@ enum Part<'a> {
 }
 
 impl Part<'_> {
+    /// The bytes this part adds to `rows` rows at most.
+    fn bytes(&self, rows: usize) -> usize {
+        match self {
+            Part::Utf8(a) => value_bytes(a),
+            Part::LargeUtf8(a) => value_bytes(a),
+            Part::Text(s) => s.len().saturating_mul(rows),
+        }
+    }
+
     fn get(&self, row: usize) -> Option<&str> {
         match self {
             Part::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
@@ -308,7 +326,13 @@ fn concat_into<O: OffsetSizeTrait>(
     rows: usize,
     budget: &Budget,
 ) -> Result<ArrayRef, KernelError> {
-    let mut out = StringOut::<O>::new(kernel, budget, rows)?;
+    let separators = separator.len() * parts.len().saturating_sub(1);
+    let hint = parts
+        .iter()
+        .fold(separators.saturating_mul(rows), |sum, p| {
+            sum.saturating_add(p.bytes(rows))
+        });
+    let mut out = StringOut::<O>::new(kernel, budget, rows, hint)?;
     let mut values: Vec<&str> = Vec::with_capacity(parts.len());
     for row in 0..rows {
         values.clear();

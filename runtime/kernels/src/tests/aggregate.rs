@@ -112,6 +112,9 @@ fn extremes_of_every_kind() {
     let nan = col(Float64Array::from(vec![1.0, f64::NAN, -2.0]));
     assert_eq!(agg(AggOp::Min, &nan), Scalar::Float64(-2.0));
     assert!(matches!(agg(AggOp::Max, &nan), Scalar::Float64(v) if v.is_nan()));
+    // A NaN with its sign bit set (x86's 0.0 / 0.0) is the same NaN.
+    let negative_nan = col(Float64Array::from(vec![1.0, -f64::NAN]));
+    assert_eq!(agg(AggOp::Min, &negative_nan), Scalar::Float64(1.0));
 }
 
 #[test]
@@ -156,7 +159,13 @@ fn mean_and_sample_deviation_like_pandas() {
 fn distinct_values() {
     let a = col(Int32Array::from(vec![Some(1), Some(1), None, Some(2)]));
     assert_eq!(agg(AggOp::DistinctCount, &a), Scalar::Int64(2));
-    let f = col(Float64Array::from(vec![0.0, -0.0, f64::NAN, f64::NAN, 1.0]));
+    let f = col(Float64Array::from(vec![
+        0.0,
+        -0.0,
+        f64::NAN,
+        -f64::NAN,
+        1.0,
+    ]));
     assert_eq!(agg(AggOp::DistinctCount, &f), Scalar::Int64(3));
     let t = col(StringArray::from(vec!["a", "b", "a"])).slice(1, 2);
     assert_eq!(agg(AggOp::DistinctCount, &t), Scalar::Int64(2));

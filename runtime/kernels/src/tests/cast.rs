@@ -89,6 +89,16 @@ fn a_cast_arrow_does_not_have_is_invalid() {
 }
 
 #[test]
+fn a_target_zone_arrow_does_not_know_is_invalid() {
+    let a = col(Int64Array::from(vec![0]));
+    let to = DataType::Timestamp(arrow_schema::TimeUnit::Second, Some("Mars/Base".into()));
+    contains_all(
+        &invalid(cast(&a, &to, true, &Budget::default())),
+        &["cast", "unknown time zone \"Mars/Base\""],
+    );
+}
+
+#[test]
 fn a_cast_that_grows_past_the_budget_is_refused() {
     let a = col(Int64Array::from(
         (0..10_000).map(|i| i * 1_000_000_007).collect::<Vec<_>>(),

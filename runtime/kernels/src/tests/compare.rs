@@ -49,7 +49,7 @@ fn every_operator() {
 
 #[test]
 fn floats_minus_zero_equals_zero_and_nan_is_largest() {
-    let f = col(Float64Array::from(vec![-0.0, f64::NAN, 1.0]));
+    let f = col(Float64Array::from(vec![-0.0, -f64::NAN, 1.0]));
     check(
         &compare(CmpOp::Eq, c(&f), s(0.0)).unwrap(),
         &BooleanArray::from(vec![true, false, false]),
