@@ -20,7 +20,7 @@ use arrow_array::{
 use arrow_buffer::{Buffer, OffsetBuffer};
 use arrow_schema::DataType;
 
-use crate::budget::{Budget, StringOut};
+use crate::budget::{self, Budget, StringOut};
 use crate::coerce::{self, Arg};
 use crate::error::arrow_invalid;
 use crate::{KernelError, Operand};
@@ -76,6 +76,24 @@ fn str_unary_of<O: OffsetSizeTrait>(
     a: &GenericStringArray<O>,
     budget: &Budget,
 ) -> Result<ArrayRef, KernelError> {
+    // The outputs whose size is known in advance are checked before they are built: the
+    // lengths (fixed width) and an ASCII case mapping (the input's size exactly).
+    match op {
+        StrOp::Length => {
+            let to = if O::IS_LARGE {
+                DataType::Int64
+            } else {
+                DataType::Int32
+            };
+            let bytes = budget::fixed_width_bytes(&to, a.len()).unwrap_or(usize::MAX);
+            budget::check(kernel, budget, bytes)?;
+        }
+        StrOp::Lower | StrOp::Upper if a.is_ascii() => {
+            let fixed = (a.len() + 1) * O::get_byte_width() + a.len().div_ceil(8);
+            budget::check(kernel, budget, value_bytes(a).saturating_add(fixed))?;
+        }
+        _ => {}
+    }
     match op {
         StrOp::Length if a.is_ascii() => {
             arrow_string::length::length(a).map_err(|e| arrow_invalid(kernel, e))

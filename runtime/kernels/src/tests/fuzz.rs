@@ -637,11 +637,11 @@ fn no_kernel_panics_on_random_input() {
             panic!("round {round} (rng state {seed:#x}) panicked: {message}");
         }
     }
-    for (kernel, [ok, failed]) in &tally.0 {
-        println!("{kernel:>14}: {ok:>6} ok {failed:>6} refused");
-        assert!(
-            *ok > 0,
-            "{kernel} never succeeded: the fuzz does not reach it"
-        );
-    }
+    // No printing (the tidy test holds library sources to that): the tally shows up only
+    // in the message of a kernel the fuzz never got to succeed.
+    let never: Vec<_> = tally.0.iter().filter(|(_, [ok, _])| *ok == 0).collect();
+    assert!(
+        never.is_empty(),
+        "kernels that never succeeded, so the fuzz does not reach them: {never:?}"
+    );
 }

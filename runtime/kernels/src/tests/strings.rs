@@ -95,6 +95,31 @@ fn upper_case_growth_is_bounded() {
 }
 
 #[test]
+fn outputs_known_in_advance_are_checked_before_they_are_built() {
+    let a = col(StringArray::from(vec!["abc"; 100]));
+    let budget = Budget {
+        max_output_bytes: 300,
+        ..Budget::default()
+    };
+    contains_all(
+        &limit(str_unary(StrOp::Lower, &a, &budget)),
+        &["needs 717 bytes"],
+    );
+    contains_all(
+        &limit(str_unary(StrOp::Length, &a, &budget)),
+        &["needs 413 bytes"],
+    );
+    assert!(
+        str_unary(
+            StrOp::Trim,
+            &col(StringArray::from(vec!["  x  "; 10])),
+            &budget
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn literal_tests() {
     let a = col(StringArray::from(vec![
         Some("apple pie"),
