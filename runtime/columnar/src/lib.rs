@@ -528,9 +528,9 @@ pub fn encode_owned(array: &dyn Array) -> Result<OwnedBuffers, LayoutError> {
     })
 }
 
-pub mod tree;
 #[cfg(any(test, feature = "samples"))]
 pub mod samples;
+pub mod tree;
 pub use tree::{
     DICTIONARY_VALUES_NAME, FieldNode, IndexType, Limits, NodeBuffers, OwnedNode, TypeNode,
     check_tree_type, decode_tree, encode_tree, encode_tree_owned, flatten_field, flatten_schema,

@@ -492,7 +492,9 @@ impl Host for StoreState {
                 })));
             }
         };
-        self.unary_kernel("cast", input, Family::String, |a, b| k::cast(a, &to, safe, b))
+        self.unary_kernel("cast", input, Family::String, |a, b| {
+            k::cast(a, &to, safe, b)
+        })
     }
 
     fn filter(&mut self, input: Resource<ColumnRes>, mask: Resource<ColumnRes>) -> Handle {
@@ -517,9 +519,7 @@ impl Host for StoreState {
     fn is_in(&mut self, input: Resource<ColumnRes>, values: Resource<ColumnRes>) -> Handle {
         let v = self.column_array(&values, "is-in")?;
         self.admit("is-in", v.len(), Family::Numeric)?;
-        self.unary_kernel("is-in", input, Family::Numeric, |a, _| {
-            arr(k::is_in(a, &v))
-        })
+        self.unary_kernel("is-in", input, Family::Numeric, |a, _| arr(k::is_in(a, &v)))
     }
 
     fn str_unary(&mut self, op: StrOp, input: Resource<ColumnRes>) -> Handle {

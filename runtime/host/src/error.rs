@@ -265,6 +265,8 @@ pub struct PluginId {
     pub version: String,
     /// sha256 of the component bytes (hex).
     pub sha256: String,
+    /// The contract (WIT package version) the component speaks.
+    pub contract: crate::ContractVersion,
 }
 
 /// A failed plugin call, with everything needed to find the cause.

@@ -308,6 +308,7 @@ impl Runtime {
                     name: metadata.name.clone(),
                     version: metadata.version.clone(),
                     sha256,
+                    contract: pre.version(),
                 }),
                 metadata,
                 origin: load_origin,
@@ -334,6 +335,7 @@ impl Probe<'_> {
             name: "<unknown>".into(),
             version: "<unknown>".into(),
             sha256: self.sha256.to_owned(),
+            contract: self.pre.version(),
         });
         let unknown = |kind, stderr| PluginError {
             plugin: Arc::clone(&id),

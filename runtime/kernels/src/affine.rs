@@ -59,8 +59,14 @@ pub fn affine(
     let dt = a.data_type().clone();
     if dt.is_integer() {
         let (s, o) = (int_of(scale, "scale")?, int_of(offset, "offset")?);
-        let lo = min.map(|m| int_of(m, "min")).transpose()?.unwrap_or(i128::MIN);
-        let hi = max.map(|m| int_of(m, "max")).transpose()?.unwrap_or(i128::MAX);
+        let lo = min
+            .map(|m| int_of(m, "min"))
+            .transpose()?
+            .unwrap_or(i128::MIN);
+        let hi = max
+            .map(|m| int_of(m, "max"))
+            .transpose()?
+            .unwrap_or(i128::MAX);
         if lo > hi {
             return Err(KernelError::Invalid {
                 message: format!("{KERNEL}: min {lo} is greater than max {hi}"),
@@ -69,8 +75,14 @@ pub fn affine(
         return int_dispatch!(&dt, T => int::<T>(a, (s, o, lo, hi)), _ => unreachable_type(&dt));
     }
     let (s, o) = (float_of(scale, "scale")?, float_of(offset, "offset")?);
-    let lo = min.map(|m| float_of(m, "min")).transpose()?.unwrap_or(f64::NEG_INFINITY);
-    let hi = max.map(|m| float_of(m, "max")).transpose()?.unwrap_or(f64::INFINITY);
+    let lo = min
+        .map(|m| float_of(m, "min"))
+        .transpose()?
+        .unwrap_or(f64::NEG_INFINITY);
+    let hi = max
+        .map(|m| float_of(m, "max"))
+        .transpose()?
+        .unwrap_or(f64::INFINITY);
     if lo > hi {
         return Err(KernelError::Invalid {
             message: format!("{KERNEL}: min {lo} is greater than max {hi}"),
@@ -132,7 +144,8 @@ where
         out.push(narrowed);
     }
     Ok(Arc::new(
-        PrimitiveArray::<T>::new(out.into(), a.nulls().cloned()).with_data_type(a.data_type().clone()),
+        PrimitiveArray::<T>::new(out.into(), a.nulls().cloned())
+            .with_data_type(a.data_type().clone()),
     ))
 }
 

@@ -223,6 +223,8 @@ pub struct StageStats {
     pub version: String,
     /// sha256 of the plugin component: the lineage of every row it produced.
     pub sha256: String,
+    /// The contract the plugin speaks (`quiver:transform@0.2.0`).
+    pub wit: String,
     /// Instances run side by side.
     pub parallelism: usize,
     /// Rows sent in.
@@ -283,6 +285,7 @@ impl StageStats {
             plugin: id.name.clone(),
             version: id.version.clone(),
             sha256: id.sha256.clone(),
+            wit: id.contract.to_string(),
             parallelism,
             rows_in: get(&counters.rows_in),
             rows_out: get(&counters.rows_out),

@@ -47,17 +47,25 @@ fn inspect_prints_name_version_wit_and_config_schema() {
     for needle in [
         "name:        filter",
         "version:     0.1.0",
-        "wit:         quiver:transform@0.1.0",
+        "wit:         quiver:transform@0.2.0",
         "\"required\"",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+    // tagger 1.0.0 is built from the 0.1 WIT: each plugin shows the contract it speaks.
+    let out = quiver(&["plugin", "inspect", plugins::TAGGER], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("wit:         quiver:transform@0.1.0"),
+        "tagger 1.0.0 speaks 0.1:\n{text}"
+    );
 
     let out = quiver(&["plugin", "inspect", "--json", plugins::MAP], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["name"], "map");
-    assert_eq!(doc["wit"], "quiver:transform@0.1.0");
+    assert_eq!(doc["wit"], "quiver:transform@0.2.0");
     assert_eq!(
         doc["config_schema"]["required"],
         serde_json::json!(["columns"])
@@ -131,6 +139,44 @@ fn run_executes_stages_writes_the_sink_and_a_lineage_report() {
     assert_eq!(r["stages"][0]["counters"]["rows-dropped"], 1);
     assert_eq!(r["stages"][1]["rows_in"], 3);
     assert_eq!(r["stages"][1]["rows_out"], 2);
+}
+
+/// A plugin built from the 0.1 WIT (tagger 1.0.0) runs between 0.2 stages: the 0.2 stage
+/// before it hands over a selection and kept handles, the 0.1 stage copies every column in and
+/// out, and the 0.2 stage after it computes on the 0.1 stage's output by handle.
+#[test]
+fn a_contract_0_1_plugin_runs_between_contract_0_2_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nconfig = {{ keys = [\"id\"] }}\n\n\
+         [[stage]]\nplugin = {:?}\n\n\
+         [[stage]]\nplugin = {:?}\nconfig = {{ columns = [{{ column = \"amount\", scale = 2.0 }}] }}\n",
+        plugins::DEDUPE,
+        plugins::TAGGER,
+        plugins::MAP,
+    );
+    let pipeline = write_pipeline(dir.path(), &stages, "out.csv");
+    let r = run_with_report(dir.path(), &pipeline);
+    let written = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(
+        written,
+        "id,name,amount,tagged_by\n1,ann,21.0,1.0.0\n2,bob,,1.0.0\n3,cy,-8.0,1.0.0\n"
+    );
+    let wits: Vec<&str> = r["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["wit"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        wits,
+        [
+            "quiver:transform@0.2.0",
+            "quiver:transform@0.1.0",
+            "quiver:transform@0.2.0"
+        ],
+        "{r}"
+    );
 }
 
 #[test]
