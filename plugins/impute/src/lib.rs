@@ -122,8 +122,17 @@ struct Impute {
     steps: Vec<Step>,
 }
 
+/// Integers, floats and decimals: the types a mean or a median is a value of.
 fn is_number(t: &DataType) -> bool {
-    t.is_integer() || t.is_floating()
+    t.is_integer()
+        || t.is_floating()
+        || matches!(
+            t,
+            DataType::Decimal32(..)
+                | DataType::Decimal64(..)
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+        )
 }
 
 impl Transform for Impute {

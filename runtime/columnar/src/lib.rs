@@ -534,7 +534,7 @@ pub mod tree;
 pub use tree::{
     DICTIONARY_VALUES_NAME, FieldNode, IndexType, Limits, NodeBuffers, OwnedNode, TypeNode,
     check_tree_type, decode_tree, encode_tree, encode_tree_owned, flatten_field, flatten_schema,
-    normalize, normalize_type, unflatten_fields,
+    flatten_type, normalize, normalize_type, unflatten_fields,
 };
 
 #[cfg(test)]

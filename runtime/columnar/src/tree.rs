@@ -36,7 +36,7 @@ pub use encode::{NodeBuffers, encode_tree, encode_tree_owned};
 pub use normalize::{normalize, normalize_type};
 pub use schema::{
     DICTIONARY_VALUES_NAME, FieldNode, IndexType, TypeNode, check_tree_type, flatten_field,
-    flatten_schema, unflatten_fields,
+    flatten_schema, flatten_type, unflatten_fields,
 };
 
 /// Bounds on the shape of types received from the other side of the boundary.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use quiver_columnar::tree::{self, FieldNode, OwnedNode};
 use quiver_columnar::{LayoutError, Validation};
 
@@ -63,8 +63,7 @@ pub(crate) fn schema_from_wit(s: wit::Schema) -> Result<SchemaRef, Violation> {
 /// # Errors
 /// A type that cannot cross.
 pub(crate) fn type_to_field_nodes(data_type: &DataType) -> Result<Vec<wit::Field>, LayoutError> {
-    let field = Field::new("", data_type.clone(), true);
-    Ok(tree::flatten_field(&field)?
+    Ok(tree::flatten_type(data_type)?
         .into_iter()
         .map(field_to_wit)
         .collect())

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use quiver_columnar::Validation;
 use quiver_columnar::tree::{self, FieldNode, OwnedNode};
 
@@ -50,8 +50,7 @@ pub(crate) fn schema_to_wit(schema: &Schema) -> Result<wit::Schema, Error> {
 
 /// The pre-order nodes of `data_type` (one field, named "").
 pub(crate) fn type_to_wit(data_type: &DataType) -> Result<Vec<wit::Field>, Error> {
-    let field = Field::new("", data_type.clone(), true);
-    Ok(tree::flatten_field(&field)
+    Ok(tree::flatten_type(data_type)
         .map_err(|e| Error::internal(format!("type {data_type}: {e}")))?
         .into_iter()
         .map(field_to_wit)

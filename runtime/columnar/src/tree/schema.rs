@@ -478,6 +478,29 @@ pub(super) fn check_data_type(data_type: &DataType, limits: &Limits) -> Result<u
     walk(root, Some(limits), |_, _| {})
 }
 
+/// The pre-order nodes of a bare type (a compute kernel's target, a column's type): a root
+/// node named "" (a type has no name), then the type's children.
+///
+/// # Errors
+/// As [`check_tree_type`].
+pub fn flatten_type(data_type: &DataType) -> Result<Vec<FieldNode>, LayoutError> {
+    let mut nodes = Vec::new();
+    let root = Visit {
+        depth: 1,
+        name: None,
+        data_type,
+        nullable: true,
+    };
+    walk(root, None, |visit, node| {
+        nodes.push(FieldNode {
+            name: visit.name.unwrap_or_default().to_owned(),
+            node,
+            nullable: visit.nullable,
+        });
+    })?;
+    Ok(nodes)
+}
+
 /// The pre-order nodes of one field: the field itself, then its type's children.
 ///
 /// # Errors

@@ -39,6 +39,19 @@ fn every_type_flattens_and_unflattens_to_itself() {
     }
 }
 
+/// A bare type (a cast's target, a column's type) flattens with an unnamed root, which a
+/// field list refuses: the reader names the root before unflattening.
+#[test]
+fn every_bare_type_flattens_with_an_unnamed_root() {
+    for field in schema_of_every_type().fields() {
+        let mut nodes = flatten_type(field.data_type()).unwrap();
+        assert_eq!(nodes[0].name, "", "{field}");
+        nodes[0].name = "value".into();
+        let back = unflatten_fields(&nodes, &Limits::default()).unwrap();
+        assert_eq!(back[0].data_type(), field.data_type());
+    }
+}
+
 #[test]
 fn every_type_parameter_survives() {
     let types = [
