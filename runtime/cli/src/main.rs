@@ -103,10 +103,18 @@ fn default_sigpipe() {
 fn main() -> ExitCode {
     default_sigpipe();
     let cli = Cli::parse();
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into());
+    // The server's audit records (one per mutating request) are written whatever the log
+    // level, unless the filter names their target itself.
+    if matches!(cli.command, Command::Serve(_))
+        && !cli.log.contains("quiver::audit")
+        && let Ok(audit) = "quiver::audit=info".parse()
+    {
+        filter = filter.add_directive(audit);
+    }
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => logs.json().init(),
