@@ -37,7 +37,11 @@ fn binary_bodies(doc: &mut Value) {
             continue;
         };
         for op in item.values_mut() {
-            let Some(content) = op["requestBody"]["content"].as_object_mut() else {
+            let Some(content) = op
+                .get_mut("requestBody")
+                .and_then(|b| b.get_mut("content"))
+                .and_then(Value::as_object_mut)
+            else {
                 continue;
             };
             for (media, body) in content.iter_mut() {
