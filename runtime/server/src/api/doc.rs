@@ -52,7 +52,7 @@ fn binary_bodies(doc: &mut Value) {
                 ]
                 .contains(&media.as_str())
                 {
-                    body["schema"] = json!({"type": "string", "format": "binary"});
+                    body["schema"] = json!({"type": "string", "format": "binary", "minLength": 1});
                 }
             }
         }
@@ -88,6 +88,21 @@ fn add_pipeline_schema(doc: &mut Value) {
     if let Value::Object(defs) = defs {
         for (name, def) in defs {
             schemas[format!("{DEFS}{name}")] = def;
+        }
+    }
+    // A server pipeline names its plugins; it never reads a component file a request names.
+    schemas[format!("{DEFS}PluginRef")] = json!({
+        "description": "A plugin name (`dedupe`: the newest version the server has) or a \
+                        pinned version (`dedupe@0.1.0`); never a file on a server.",
+        "type": "string",
+        "pattern": "^[a-z0-9][a-z0-9_-]{0,63}(@[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]*)?)?$",
+        "examples": ["passthrough", "map@0.1.0"],
+    });
+    // An empty path is never a place (quiver-io refuses it): say so in the schema.
+    for spec in ["SourceSpec", "SinkSpec"] {
+        let path = &mut schemas[format!("{DEFS}{spec}")]["properties"]["path"];
+        if path.is_object() {
+            path["minLength"] = json!(1);
         }
     }
     schemas["Pipeline"] = schema;

@@ -56,11 +56,12 @@ pub struct PipelineSaved {
     "pipeline": {
         "source": {"api": {"schema": [{"name": "id", "type": "int64"}, {"name": "name", "type": "utf8"}]}},
         "stage": [{"plugin": "passthrough"}],
-        "sink": {"path": "out/example.csv"}
+        "sink": {"path": "out/example.csv", "mode": "overwrite"}
     }
 }))]
 pub struct NewPipeline {
     /// Name: 1-64 of a-z, 0-9, - and _.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub name: String,
     /// The document (see `PipelineRecord.pipeline`).
     #[schema(value_type = Object)]
