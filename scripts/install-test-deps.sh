@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Rust: moto's S3-compatible server (object-store tests),
-# openapi-spec-validator (the `quiver serve` OpenAPI document) and the three readers of the
+# openapi-spec-validator (the `quiver serve` OpenAPI document), schemathesis (the API against
+# its document, scripts/schemathesis.sh) and the three readers of the
 # reader-matrix tests (pyarrow, Polars, DuckDB: what Quiver writes must read back in each),
 # in a virtualenv at ${CARGO_TARGET_DIR:-target}/test-venv. Idempotent: a second run with the
 # pinned versions already installed does nothing. Prints the server's path on its last line.
@@ -15,6 +16,8 @@ VALIDATOR_VERSION="0.8.5"
 PYARROW_VERSION="26.0.1"
 POLARS_VERSION="2.1.0"
 DUCKDB_VERSION="2.0.0"
+# The API fuzzer of scripts/schemathesis.sh: a new release may add checks, so it is pinned.
+SCHEMATHESIS_VERSION="4.32.5"
 
 target="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target"
@@ -25,14 +28,14 @@ server="$venv/bin/moto_server"
 installed_versions() {
     "$venv/bin/python" -c "
 import importlib.metadata as m
-for name in ['moto', 'openapi-spec-validator', 'pyarrow', 'polars', 'duckdb']:
+for name in ['moto', 'openapi-spec-validator', 'pyarrow', 'polars', 'duckdb', 'schemathesis']:
     try:
         print(name + '==' + m.version(name))
     except m.PackageNotFoundError:
         print(name + '==missing')
 " 2>/dev/null | tr '\n' ' ' || true
 }
-wanted="moto==$MOTO_VERSION openapi-spec-validator==$VALIDATOR_VERSION pyarrow==$PYARROW_VERSION polars==$POLARS_VERSION duckdb==$DUCKDB_VERSION "
+wanted="moto==$MOTO_VERSION openapi-spec-validator==$VALIDATOR_VERSION pyarrow==$PYARROW_VERSION polars==$POLARS_VERSION duckdb==$DUCKDB_VERSION schemathesis==$SCHEMATHESIS_VERSION "
 
 if [[ -x "$server" && "$(installed_versions)" == "$wanted" ]]; then
     echo "already installed: $wanted" >&2
@@ -42,7 +45,7 @@ else
     fi
     "$venv/bin/python" -m pip install --quiet "moto[server]==$MOTO_VERSION" \
         "openapi-spec-validator==$VALIDATOR_VERSION" "pyarrow==$PYARROW_VERSION" \
-        "polars==$POLARS_VERSION" "duckdb==$DUCKDB_VERSION"
+        "polars==$POLARS_VERSION" "duckdb==$DUCKDB_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
     if [[ ! -x "$server" ]]; then
         echo "error: moto installed but $server is missing" >&2
         exit 1

@@ -1,8 +1,8 @@
 //! Flags several commands share: the operator's ceiling on plugin limits, the plugin path,
 //! and `--set` overrides of a pipeline document.
 //!
-//! A stage whose `limits` ask for more than the ceiling is refused with a config error
-//! naming the key. Unset ceiling flags keep `quiver_host::Limits::default_ceiling()`.
+//! A stage whose `limits` (or `parallelism`) ask for more than the ceiling is refused with a
+//! config error naming the key. Unset ceiling flags keep `quiver_host::Limits::default_ceiling()`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub struct CeilingArgs {
     /// Most fuel per call any stage may ask for.
     #[arg(long, env = "QUIVER_MAX_FUEL")]
     max_fuel: Option<u64>,
+    /// Most `parallelism` (plugin instances side by side) any stage may ask for.
+    #[arg(long, env = "QUIVER_MAX_PARALLELISM", default_value_t = quiver_job::InstanceCeiling::DEFAULT_PER_STAGE)]
+    pub max_parallelism: usize,
 }
 
 fn parse_bytes(s: &str) -> Result<ByteSize, String> {
@@ -46,6 +49,14 @@ impl CeilingArgs {
         RuntimeConfig {
             ceiling,
             ..RuntimeConfig::default()
+        }
+    }
+
+    /// The instance ceiling: `--max-parallelism` per stage, a run as many as the pool holds.
+    pub fn instance_ceiling(&self) -> quiver_job::InstanceCeiling {
+        quiver_job::InstanceCeiling {
+            per_stage: self.max_parallelism,
+            per_run: usize::MAX,
         }
     }
 }

@@ -133,7 +133,10 @@ pub fn run(args: &TestArgs) -> Result<()> {
         .into());
     }
     let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
-    let resolver = args.plugin_path.resolver(runtime);
+    let resolver = args
+        .plugin_path
+        .resolver(runtime)
+        .with_instance_ceiling(args.ceiling.instance_ceiling());
     let io = Io::new()?;
     let mut suite = TestSuite::new("quiver golden tests");
     let mut failed = 0;

@@ -88,26 +88,45 @@ enum PluginCommand {
 }
 
 /// Die quietly on a closed stdout (`quiver schema | head`), as Unix tools do, instead of
-/// panicking on the write error. Rust ignores SIGPIPE by default; sockets are unaffected
-/// (the standard library sends with `MSG_NOSIGNAL`).
-fn default_sigpipe() {
+/// panicking on the write error — or, for a long-lived server, keep ignoring SIGPIPE: a
+/// server whose log reader went away must go on serving (its log writes then fail and are
+/// dropped), not die on its next log line. Rust ignores SIGPIPE by default; sockets are
+/// unaffected (the standard library sends with `MSG_NOSIGNAL`).
+fn sigpipe(die: bool) {
     #[cfg(unix)]
-    // SAFETY: `signal` with `SIG_DFL` only resets a disposition; called first thing in
-    // `main`, before any thread exists.
+    // SAFETY: `signal` only sets a disposition; called in `main` before any thread exists.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(
+            libc::SIGPIPE,
+            if die { libc::SIG_DFL } else { libc::SIG_IGN },
+        );
     }
 }
 
 /// The `quiver` command: parse argv, run the subcommand, return its exit code.
 fn main() -> ExitCode {
-    default_sigpipe();
+    sigpipe(true);
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_)) {
+        sigpipe(false);
+    }
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into());
+    // The server's audit records (one per mutating request) are written whatever the log
+    // level, unless the filter names their target itself.
+    if matches!(cli.command, Command::Serve(_))
+        && !cli.log.contains("quiver::audit")
+        && let Ok(audit) = "quiver::audit=info".parse()
+    {
+        filter = filter.add_directive(audit);
+    }
+    // A log line that cannot be written (stderr closed) is dropped: reporting that failure
+    // with `eprintln!`, as tracing-subscriber does by default, would panic the thread that
+    // logged — in the server, the request being answered.
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr);
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     match cli.log_format {
         LogFormat::Json => logs.json().init(),
         // Colour codes only for a person at a terminal, never in files or CI logs.

@@ -74,7 +74,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let loaded = quiver_spec::load_file(&args.pipeline, &args.overrides.sets, Reader::Cli)?;
     let io = Io::new()?;
     let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
-    let resolver = args.plugin_path.resolver(runtime);
+    let resolver = args
+        .plugin_path
+        .resolver(runtime)
+        .with_instance_ceiling(args.ceiling.instance_ceiling());
     let shown = args.pipeline.display().to_string();
     let job = Job::open(shown, &loaded.read, &resolver, &io, &loaded.base, None)?;
     let progress = Arc::new(Progress::new(job.stage_names()));

@@ -82,7 +82,10 @@ fn check(
         quiver_spec::Context::Cli,
     )?;
     let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
-    let resolver = args.plugin_path.resolver(runtime);
+    let resolver = args
+        .plugin_path
+        .resolver(runtime)
+        .with_instance_ceiling(args.ceiling.instance_ceiling());
     let io = Io::new()?;
     let (checked, source) =
         quiver_job::check(&loaded.read, &resolver, &io, &loaded.base, &loaded.subject)?;

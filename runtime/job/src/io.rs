@@ -24,6 +24,32 @@ pub struct Io {
     _runtime: Option<Runtime>,
     handle: Handle,
     storage: Storage,
+    /// Whether the readers' own words about bad data are withheld (the server: they may
+    /// quote the file, and its errors go to API clients).
+    withhold: bool,
+}
+
+/// What replaces a reader's description of bad data when details are withheld.
+pub const WITHHELD: &str = "the reader's details are withheld, as they may quote the data; \
+                            `quiver validate` or `quiver run` on the host shows them";
+
+/// `e` without the reader's description of bad data (which may quote the data): the
+/// location, line and column stay.
+pub fn withhold_details(e: IoError) -> IoError {
+    match e {
+        IoError::BadData {
+            location,
+            line,
+            column,
+            ..
+        } => IoError::BadData {
+            location,
+            line,
+            column,
+            message: WITHHELD.into(),
+        },
+        other => other,
+    }
 }
 
 impl Io {
@@ -42,6 +68,7 @@ impl Io {
             handle: runtime.handle().clone(),
             _runtime: Some(runtime),
             storage: Storage::from_env(),
+            withhold: false,
         })
     }
 
@@ -52,6 +79,23 @@ impl Io {
             _runtime: None,
             handle,
             storage,
+            withhold: false,
+        }
+    }
+
+    /// Withhold the readers' own words about bad data from every error (they may quote the
+    /// data): the location, line and column stay. The server's runs use this, since their
+    /// errors go to API clients.
+    pub fn withholding_data_details(mut self) -> Self {
+        self.withhold = true;
+        self
+    }
+
+    fn shown(&self, e: IoError) -> IoError {
+        if self.withhold {
+            withhold_details(e)
+        } else {
+            e
         }
     }
 
@@ -72,6 +116,7 @@ impl Io {
     pub fn open_source(&self, spec: &SourceSpec, base: &Path) -> Result<Source, IoError> {
         self.handle
             .block_on(quiver_io::open_source_with(spec, base, &self.storage))
+            .map_err(|e| self.shown(e))
     }
 
     /// Create the sink `spec` describes for batches of `schema`.
@@ -84,15 +129,19 @@ impl Io {
         base: &Path,
         schema: SchemaRef,
     ) -> Result<IoSink, IoError> {
-        let sink = self.handle.block_on(quiver_io::create_sink_with(
-            spec,
-            base,
-            schema,
-            &self.storage,
-        ))?;
+        let sink = self
+            .handle
+            .block_on(quiver_io::create_sink_with(
+                spec,
+                base,
+                schema,
+                &self.storage,
+            ))
+            .map_err(|e| self.shown(e))?;
         Ok(IoSink {
             sink: Some(sink),
             handle: self.handle.clone(),
+            withhold: self.withhold,
         })
     }
 
@@ -101,6 +150,7 @@ impl Io {
         Box::new(Blocking {
             stream: source.batches,
             handle: self.handle.clone(),
+            withhold: self.withhold,
         })
     }
 }
@@ -109,15 +159,17 @@ impl Io {
 struct Blocking {
     stream: quiver_io::BatchStream,
     handle: Handle,
+    withhold: bool,
 }
 
 impl Iterator for Blocking {
     type Item = Result<RecordBatch, BoxError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let withhold = self.withhold;
         self.handle
             .block_on(self.stream.next())
-            .map(|r| r.map_err(BoxError::from))
+            .map(|r| r.map_err(|e| BoxError::from(if withhold { withhold_details(e) } else { e })))
     }
 }
 
@@ -127,6 +179,8 @@ pub struct IoSink {
     /// `None` once committed or aborted.
     sink: Option<Sink>,
     handle: Handle,
+    /// As the [`Io`] that created it.
+    withhold: bool,
 }
 
 impl IoSink {
@@ -136,7 +190,12 @@ impl IoSink {
     /// The output cannot be committed (see [`IoError`]).
     pub fn commit(mut self) -> Result<Committed, IoError> {
         match self.sink.take() {
-            Some(sink) => self.handle.block_on(sink.commit()),
+            Some(sink) => {
+                let withhold = self.withhold;
+                self.handle
+                    .block_on(sink.commit())
+                    .map_err(|e| if withhold { withhold_details(e) } else { e })
+            }
             None => Err(IoError::Internal {
                 message: "the sink was committed twice".into(),
             }),
@@ -156,8 +215,9 @@ impl IoSink {
 impl BatchSink for IoSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
         let sink = self.sink.as_mut().ok_or("the sink is already closed")?;
+        let withhold = self.withhold;
         self.handle
             .block_on(sink.write(batch))
-            .map_err(BoxError::from)
+            .map_err(|e| BoxError::from(if withhold { withhold_details(e) } else { e }))
     }
 }

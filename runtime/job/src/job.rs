@@ -143,6 +143,41 @@ pub fn build_plans(
     }
 }
 
+/// The stages that ask for more instances than `ceiling` allows: each stage over the
+/// per-stage ceiling (`stage.N.parallelism`), and the whole pipeline when its stages together
+/// ask for more than a run may have (the field is the `parallelism` of the stage that
+/// crosses the ceiling).
+pub fn instance_problems(pipeline: &Pipeline, ceiling: crate::InstanceCeiling) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut total = 0usize;
+    let mut crossed = false;
+    for (i, s) in pipeline.stages.iter().enumerate() {
+        if s.parallelism > ceiling.per_stage {
+            problems.push(Problem::new(
+                format!("stage.{i}.parallelism"),
+                format!(
+                    "{} instances exceed the operator's ceiling of {} per stage \
+                     (--max-parallelism); lower it",
+                    s.parallelism, ceiling.per_stage
+                ),
+            ));
+        }
+        total = total.saturating_add(s.parallelism);
+        if total > ceiling.per_run && !crossed {
+            crossed = true;
+            problems.push(Problem::new(
+                format!("stage.{i}.parallelism"),
+                format!(
+                    "the stages up to this one ask for {total} instances together, over the \
+                     ceiling of {} live instances per run; lower the parallelism of some stages",
+                    ceiling.per_run
+                ),
+            ));
+        }
+    }
+    problems
+}
+
 /// Everything `quiver validate` checks, without reading any data: the source's schema, every
 /// plugin resolved and loaded, every transformer created, schemas negotiated through every
 /// stage. `read` carries the problems found when the document was read; they are reported
@@ -160,6 +195,12 @@ pub fn check(
 ) -> Result<(Checked, Option<quiver_io::Source>), Problems> {
     let pipeline = &read.pipeline;
     let mut problems = read.problems.clone();
+    // Before anything is instantiated: a pipeline over the ceiling would take the pool.
+    let over = instance_problems(pipeline, resolver.instance_ceiling());
+    if !over.is_empty() {
+        problems.extend(over);
+        return Err(Problems::new(subject, problems));
+    }
     let source = source_schema(&pipeline.source, io, base).map_err(|p| problems.push(p));
     let plans = build_plans(pipeline, resolver, base).map_err(|p| problems.extend(p));
     let (Ok((schema, opened)), Ok(plans)) = (source, plans) else {

@@ -44,9 +44,12 @@ mod resolve;
 
 pub use dead_letter::{DeadLetterSink, dead_letter_schema};
 pub use fault::fault_of;
-pub use io::{Io, IoSink};
+pub use io::{Io, IoSink, WITHHELD, withhold_details};
 pub use job::{
-    ApiInput, BuiltStage, Checked, Job, JobError, base_dir, build_plans, check, source_schema,
+    ApiInput, BuiltStage, Checked, Job, JobError, base_dir, build_plans, check, instance_problems,
+    source_schema,
 };
 pub use report::{RunReport, peak_rss_bytes};
-pub use resolve::{Available, Catalogue, Listed, Origin, ResolveError, Resolved, Resolver};
+pub use resolve::{
+    Available, Catalogue, InstanceCeiling, Listed, Origin, ResolveError, Resolved, Resolver,
+};

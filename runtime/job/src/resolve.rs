@@ -125,6 +125,25 @@ pub struct Resolver {
     first_party: bool,
     /// The server's catalogue, searched last.
     catalogue: Option<Arc<dyn Catalogue>>,
+    /// How many plugin instances a pipeline may ask for.
+    ceiling: InstanceCeiling,
+}
+
+/// How many plugin instances a pipeline may ask for: checked by [`crate::check`] before any
+/// instance exists, so one pipeline cannot take the runtime's whole instance pool (a stage
+/// over the ceiling is a configuration problem naming `stage.N.parallelism`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceCeiling {
+    /// Most `parallelism` of one stage.
+    pub per_stage: usize,
+    /// Most instances of one run: the sum of its stages' `parallelism`. Never more than the
+    /// runtime's pool (`RuntimeConfig::max_instances`).
+    pub per_run: usize,
+}
+
+impl InstanceCeiling {
+    /// The default: 32 instances per stage, a run as many as the pool holds.
+    pub const DEFAULT_PER_STAGE: usize = 32;
 }
 
 impl std::fmt::Debug for Resolver {
@@ -157,6 +176,25 @@ impl Resolver {
             plugin_path: Vec::new(),
             first_party: true,
             catalogue: None,
+            ceiling: InstanceCeiling {
+                per_stage: InstanceCeiling::DEFAULT_PER_STAGE,
+                per_run: usize::MAX,
+            },
+        }
+    }
+
+    /// Refuse pipelines that ask for more instances than `ceiling`.
+    pub fn with_instance_ceiling(mut self, ceiling: InstanceCeiling) -> Self {
+        self.ceiling = ceiling;
+        self
+    }
+
+    /// The instance ceiling in force: as set, with a run never above the runtime's pool.
+    pub fn instance_ceiling(&self) -> InstanceCeiling {
+        let pool = usize::try_from(self.runtime.config().max_instances).unwrap_or(usize::MAX);
+        InstanceCeiling {
+            per_stage: self.ceiling.per_stage.min(pool),
+            per_run: self.ceiling.per_run.min(pool),
         }
     }
 

@@ -168,3 +168,53 @@ path = "out.parquet"
         assert_ne!(name.as_deref(), Some("quiver-io"));
     }
 }
+
+#[test]
+fn parallelism_over_the_ceiling_is_refused_before_any_instance_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), "id\n1\n").unwrap();
+    let toml = format!(
+        "[source]\npath = \"in.csv\"\n\n[[stage]]\nplugin = {:?}\nparallelism = 40\n\n\
+         [[stage]]\nplugin = {:?}\nname = \"second\"\nparallelism = 30\n\n[sink]\npath = \"out.csv\"\n",
+        plugins::PASSTHROUGH,
+        plugins::PASSTHROUGH
+    );
+    let read = load_text(&toml, Syntax::Toml, &[], Context::Cli).unwrap();
+    let resolver =
+        Resolver::new(runtime(dir.path())).with_instance_ceiling(quiver_job::InstanceCeiling {
+            per_stage: 32,
+            per_run: 64,
+        });
+    let io = Io::new().unwrap();
+    let Err(problems) = quiver_job::check(&read, &resolver, &io, dir.path(), "p") else {
+        panic!("a pipeline over the ceiling passed the check");
+    };
+    let fields: Vec<&str> = problems.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["stage.0.parallelism", "stage.1.parallelism"],
+        "{problems}"
+    );
+    assert!(
+        problems.problems[0].message.contains("32 per stage"),
+        "{problems}"
+    );
+    assert!(
+        problems.problems[1].message.contains("70 instances"),
+        "{problems}"
+    );
+    assert_eq!(
+        quiver_fault::HasFault::fault(&problems),
+        quiver_fault::Fault::Config
+    );
+    // The ceiling never exceeds the runtime's pool.
+    let huge =
+        Resolver::new(runtime(dir.path())).with_instance_ceiling(quiver_job::InstanceCeiling {
+            per_stage: usize::MAX,
+            per_run: usize::MAX,
+        });
+    assert_eq!(
+        huge.instance_ceiling().per_run,
+        RuntimeConfig::default().max_instances as usize
+    );
+}

@@ -62,17 +62,32 @@ pub struct Catalogue {
     /// Uploads and deletes one at a time, so "is this name@version taken" stays true
     /// until the write.
     writes: tokio::sync::Mutex<()>,
+    /// Bytes of distinct components the store may hold (the plugin-store quota).
+    max_store_bytes: u64,
 }
 
 impl Catalogue {
-    /// A catalogue over `store`, compiling with `runtime`.
-    pub fn new(store: Store, runtime: Arc<Runtime>) -> Self {
+    /// A catalogue over `store`, compiling with `runtime`, holding at most
+    /// `max_store_bytes` of distinct components.
+    pub fn new(store: Store, runtime: Arc<Runtime>, max_store_bytes: u64) -> Self {
         Catalogue {
             store,
             runtime,
             compiled: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
+            max_store_bytes,
         }
+    }
+
+    /// Bytes of the distinct components stored, and whether `sha256` is among them.
+    async fn stored_bytes(&self, sha256: &str) -> ApiResult<(u64, bool)> {
+        let mut seen = std::collections::BTreeMap::new();
+        for name in self.names().await? {
+            for v in self.versions(&name).await? {
+                seen.insert(v.sha256, v.size_bytes);
+            }
+        }
+        Ok((seen.values().sum(), seen.contains_key(sha256)))
     }
 
     /// The runtime plugins run on.
@@ -146,6 +161,18 @@ impl Catalogue {
                  never changes once uploaded: bump the version",
                 record.name, record.version, existing.sha256
             )));
+        }
+        let (used, shared) = self.stored_bytes(&record.sha256).await?;
+        if !shared && used.saturating_add(record.size_bytes) > self.max_store_bytes {
+            return Err(ApiError::quota(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the plugin store quota is full: {used} of {} bytes are stored and this \
+                     upload has {}; delete unused versions (DELETE /v1/plugins/{{name}}/{{version}}) \
+                     or have the operator raise --max-plugin-store (QUIVER_MAX_PLUGIN_STORE)",
+                    self.max_store_bytes, record.size_bytes
+                ),
+            ));
         }
         // The bytes first: a record never points at a missing blob.
         self.store.put(&blob_key(&record.sha256), bytes).await?;

@@ -4,7 +4,10 @@
 //! the field it is about.
 //!
 //! [`status_of`] is the one table from a library error's fault class to an HTTP status;
-//! handlers add the statuses that are about HTTP itself (404, 409, 400, 413, 415).
+//! handlers add the statuses that are about HTTP itself (404, 409, 400, 413, 415), access
+//! (401, 403) and quotas (413, 409, 429: [`ApiError::quota`]). [`as_error_body`] gives the
+//! responses that axum and tower make themselves (a 408 timeout, a 413 body limit, a 405)
+//! the same JSON shape.
 
 use axum::Json;
 use axum::http::{StatusCode, header};
@@ -16,7 +19,7 @@ use utoipa::ToSchema;
 
 use super::store::StoreError;
 
-/// Seconds a client is told to wait before retrying a 503.
+/// Seconds a client is told to wait before retrying a 503 or a 429.
 const RETRY_AFTER_SECS: &str = "30";
 
 /// One thing wrong with a request document.
@@ -139,6 +142,12 @@ impl ApiError {
         e
     }
 
+    /// A quota is reached (`status`: 413 plugin store, 409 pipelines, 429 runs and
+    /// instances): the message names the quota and how to raise it.
+    pub fn quota(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, "quota", message)
+    }
+
     /// 503: the server is starting or draining, or storage is unavailable.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
@@ -163,7 +172,8 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS;
         let mut response = (self.status, Json(self.body)).into_response();
         if retry {
             response.headers_mut().insert(
@@ -173,6 +183,57 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A response layer: an error response that is not JSON (made by axum or tower, not by a
+/// handler: a 408 timeout, a 413 or 400 from an extractor, a 405) becomes an [`ErrorBody`]
+/// with the status's own code, so every error the API answers has the documented shape.
+pub async fn as_error_body(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, what) = match status {
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took longer than the server's request timeout (--request-timeout), \
+             or its body arrived too slowly (--body-timeout)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too-large",
+            "the body is larger than this route takes (--max-plugin-size, --max-ingest-size, \
+             1 MiB for JSON)",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "this route does not take this method; see /openapi.json",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "wrong Content-Type"),
+        s if s.is_server_error() => ("internal", "the server failed"),
+        _ => ("bad-request", "the request is malformed"),
+    };
+    let message = if text.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}: {text}")
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// The result of a handler.

@@ -12,7 +12,12 @@
 //! ```
 //!
 //! - `api/`: routes, handlers and their OpenAPI description, one file per tag (operations,
-//!   plugins, pipelines, runs), the bearer-token check and body limits.
+//!   plugins, pipelines, runs), the token and scope check with the audit log, body limits,
+//!   and the document's shared parts (`doc.rs`: statuses every route can answer, the
+//!   pipeline document's JSON Schema, links).
+//! - `auth.rs`: scoped bearer tokens (the tokens file, constant-time digest comparison).
+//! - `roots.rs`: data roots: where pipelines created over the API may read, write and grant.
+//! - `tls.rs`: the certificate and key of [`serve`]'s TLS.
 //! - `catalogue.rs`: plugin uploads checked, stored content-addressed, compiled once; the
 //!   catalogue is the last source of `quiver-job`'s plugin resolver.
 //! - `pipelines.rs`: what a pipeline check returns over the API.
@@ -33,13 +38,16 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod catalogue;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod pipelines;
+pub mod roots;
 pub mod runs;
 pub mod store;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,11 +61,14 @@ use quiver_job::Resolver;
 use quiver_spec::valid_name;
 
 use self::api::PipelineRecord;
+use self::auth::{Token, Tokens};
 use self::catalogue::Catalogue;
 use self::error::{ApiError, ApiResult};
 use self::metrics::Metrics;
+use self::roots::{RootSpec, Roots};
 use self::runs::Runs;
 use self::store::Store;
+use self::tls::Tls;
 
 /// Body size limits per kind of route.
 #[derive(Debug, Clone)]
@@ -70,6 +81,40 @@ pub struct Limits {
     pub json_bytes: usize,
 }
 
+/// How much a server takes on: every refusal names the quota and the flag that raises it.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    /// Bytes of distinct plugin components stored, at most (`--max-plugin-store`; an
+    /// upload over it is 413).
+    pub plugin_store_bytes: u64,
+    /// Stored pipelines, at most (`--max-pipelines`; a create over it is 409).
+    pub pipelines: usize,
+    /// Runs in progress at once, at most (`--max-runs`; a start over it is 429).
+    pub runs: usize,
+    /// Live plugin instances of all runs together, at most (`--max-instances`; a start that
+    /// would go over is 429, a pipeline that alone would is 422). The runtime's instance
+    /// pool is made twice as large, so hot swaps, uploads and checks always have room.
+    pub instances: usize,
+    /// Live plugin instances of one run (the sum of its stages' `parallelism`), at most
+    /// (`--max-run-instances`; 422 naming the stage).
+    pub run_instances: usize,
+    /// `parallelism` of one stage, at most (`--max-parallelism`; 422 naming the stage).
+    pub parallelism: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            plugin_store_bytes: 1 << 30,
+            pipelines: 1000,
+            runs: 16,
+            instances: 128,
+            run_instances: 64,
+            parallelism: quiver_job::InstanceCeiling::DEFAULT_PER_STAGE,
+        }
+    }
+}
+
 /// How a server is set up (what `quiver serve`'s flags turn into; tests build it directly).
 #[derive(Clone)]
 pub struct Config {
@@ -77,8 +122,19 @@ pub struct Config {
     pub data_dir: String,
     /// Where relative paths of pipelines start.
     pub work_dir: PathBuf,
-    /// The bearer token, if any.
+    /// The single bearer token (`QUIVER_TOKEN`), if any: the token `default`, scope `admin`.
     pub token: Option<String>,
+    /// Scoped tokens (`--tokens-file`), beside the single one.
+    pub tokens: Tokens,
+    /// TLS for [`serve`] (`--tls-cert`, `--tls-key`); plain HTTP when `None`.
+    pub tls: Option<Tls>,
+    /// Data roots (`--root`): when any is declared, pipeline paths must lie inside them.
+    pub roots: Vec<RootSpec>,
+    /// Host environment variables pipelines may grant to plugins when roots are declared
+    /// (`--grantable-env`).
+    pub grantable_env: Vec<String>,
+    /// Quotas.
+    pub quotas: Quotas,
     /// Body limits.
     pub limits: Limits,
     /// The runtime's settings (operator ceiling, compiled-plugin cache).
@@ -102,6 +158,11 @@ impl Config {
             data_dir: data_dir.into(),
             work_dir: work_dir.into(),
             token: None,
+            tokens: Tokens::default(),
+            tls: None,
+            roots: Vec::new(),
+            grantable_env: Vec::new(),
+            quotas: Quotas::default(),
             limits: Limits {
                 plugin_bytes: 64 << 20,
                 ingest_bytes: 64 << 20,
@@ -130,14 +191,23 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Shutting down: no new runs or input.
     pub draining: AtomicBool,
-    /// sha256 of the token, when one is required.
-    pub token_sha256: Option<Vec<u8>>,
+    /// The accepted tokens (none: no token is asked for).
+    pub tokens: Tokens,
+    /// The scope each `/v1` operation needs, by (method, route), read from the OpenAPI
+    /// document when the router is built.
+    pub scopes: OnceLock<std::collections::HashMap<(String, String), auth::Scope>>,
+    /// TLS of [`serve`]'s connections.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Data roots.
+    pub roots: Roots,
+    /// Quotas.
+    pub quotas: Quotas,
     /// Pipeline creates, replaces and deletes, one at a time.
     pub pipelines_lock: tokio::sync::Mutex<()>,
     /// Body limits.
     pub limits: Limits,
-    /// The OpenAPI document (set when the router is built).
-    pub openapi: OnceLock<utoipa::openapi::OpenApi>,
+    /// The OpenAPI document as served (set when the router is built).
+    pub openapi: OnceLock<serde_json::Value>,
     /// (request timeout, body and header timeout).
     pub timeouts: (Duration, Duration),
 }
@@ -149,16 +219,40 @@ impl AppState {
     /// # Errors
     /// The data directory cannot be used (config) or read (unavailable); the plugin
     /// runtime cannot start (internal).
-    pub async fn open(config: Config) -> Result<Arc<Self>, Failure> {
+    pub async fn open(mut config: Config) -> Result<Arc<Self>, Failure> {
         let storage = config.storage.clone();
+        let quotas = config.quotas;
         let store =
             Store::open(&config.data_dir, &storage).map_err(|e| Failure::config(e.to_string()))?;
+        let mut protected = vec![(config.data_dir.clone(), "the data directory")];
+        if let Some(cache) = &config.runtime.cache_dir {
+            protected.push((cache.display().to_string(), "the compiled-plugin cache"));
+        }
+        let roots = Roots::open(
+            std::mem::take(&mut config.roots),
+            std::mem::take(&mut config.grantable_env),
+            &storage,
+            &protected,
+        )
+        .map_err(|e| Failure::config(e.to_string()))?;
+        // Twice the live instances runs may hold: a hot swap builds a stage's replacement
+        // instances beside the old ones, and uploads and checks instantiate too.
+        let pool = u32::try_from(quotas.instances.saturating_mul(2)).unwrap_or(u32::MAX);
+        config.runtime.max_instances = config.runtime.max_instances.max(pool);
         let runtime = Arc::new(
             Runtime::new(config.runtime.clone())
                 .map_err(|e| Failure::new(Fault::Internal, format!("the plugin runtime: {e}")))?,
         );
-        let catalogue = Arc::new(Catalogue::new(store.clone(), Arc::clone(&runtime)));
+        let catalogue = Arc::new(Catalogue::new(
+            store.clone(),
+            Arc::clone(&runtime),
+            quotas.plugin_store_bytes,
+        ));
         let resolver = Resolver::new(runtime)
+            .with_instance_ceiling(quiver_job::InstanceCeiling {
+                per_stage: quotas.parallelism,
+                per_run: quotas.run_instances.min(quotas.instances),
+            })
             .with_plugin_path(config.plugin_path.clone())
             .with_catalogue(Arc::new(catalogue::Resolvable {
                 catalogue: Arc::clone(&catalogue),
@@ -173,6 +267,7 @@ impl AppState {
             tokio::runtime::Handle::current(),
             storage,
             config.work_dir.clone(),
+            quotas,
         ));
         let unavailable = |e: ApiError| Failure::new(Fault::Unavailable, e.body.message);
         // Reading the directory proves the store is reachable before we say we are ready.
@@ -184,10 +279,20 @@ impl AppState {
             metrics,
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            token_sha256: config.token.as_ref().map(|t| {
-                use sha2::Digest;
-                sha2::Sha256::digest(t.trim().as_bytes()).to_vec()
-            }),
+            tokens: {
+                let mut tokens = config.tokens.clone();
+                if let Some(t) = &config.token {
+                    tokens.push(Token::admin(t));
+                }
+                tokens
+            },
+            scopes: OnceLock::new(),
+            tls: config
+                .tls
+                .as_ref()
+                .map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config))),
+            roots,
+            quotas,
             pipelines_lock: tokio::sync::Mutex::new(()),
             limits: config.limits,
             openapi: OnceLock::new(),
@@ -272,6 +377,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        .layer(axum::middleware::map_response(error::as_error_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
@@ -279,14 +385,16 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
 /// committed), stop accepting connections and let the open ones finish.
 ///
 /// Unlike `axum::serve`, a client must send its request head within the body timeout
-/// (slow-loris clients cannot hold connections open for free).
+/// (slow-loris clients cannot hold connections open for free); with TLS, it must also
+/// finish the handshake within that time, on the connection's own task (a stalled handshake
+/// never holds up the accept loop).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout = state.timeouts.1;
+    let tls = state.tls.clone();
     let service = hyper_util::service::TowerToHyperService::new(app(Arc::clone(&state)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let drained = async {
@@ -308,17 +416,47 @@ pub async fn serve(
             },
             () = &mut drained => break,
         };
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service.clone());
-        let conn = graceful.watch(conn);
+        let service = service.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection: {e}");
+            match tls {
+                None => serve_connection(stream, service, watcher, header_timeout).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, service, watcher, header_timeout).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!("TLS handshake: {e}"),
+                        Err(_) => tracing::debug!(
+                            timeout_ms = header_timeout.as_millis(),
+                            "TLS handshake not finished in time: connection closed"
+                        ),
+                    }
+                }
             }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// One HTTP/1 connection (plain or TLS) with the header-read timeout, watched for graceful
+/// shutdown.
+async fn serve_connection<S>(
+    stream: S,
+    service: hyper_util::service::TowerToHyperService<axum::Router>,
+    watcher: hyper_util::server::graceful::Watcher,
+    header_timeout: Duration,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!("connection: {e}");
+    }
 }

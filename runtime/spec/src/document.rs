@@ -88,6 +88,7 @@ pub struct ApiSource {
     /// Batches accepted but not yet taken by the first stage, at most (backpressure: a push
     /// beyond it waits). Default 4.
     #[serde(default = "default_queue")]
+    #[schemars(range(min = 1))]
     pub queue_batches: usize,
 }
 
@@ -118,12 +119,14 @@ pub struct Stage {
     pub grants: Grants,
     /// Plugin instances side by side (output order is kept); only for stateless plugins.
     #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     pub parallelism: usize,
     /// What happens to a batch the stage fails on: `fail` (default), `skip` or `dead-letter`.
     #[serde(default)]
     pub on_error: ErrorPolicy,
     /// Re-cut incoming batches to this many rows.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub batch_rows: Option<usize>,
 }
 
@@ -337,7 +340,8 @@ fn read_source(
 /// Each stage read on its own, so one bad stage does not hide the problems of the next.
 fn read_stages(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<Option<Stage>> {
     match value {
-        None | Some(Value::Null) => Vec::new(),
+        // Absent is no stage; `null` is not a list (the JSON Schema says so too).
+        None => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -435,6 +439,18 @@ mod tests {
                 "stage.2.on_error"
             ],
             "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn null_stages_are_not_a_list_as_the_schema_says() {
+        let doc = json!({"source": {"path": "in.csv"}, "stage": null, "sink": {"path": "o.csv"}});
+        let problems = parse(&doc, Context::Server).unwrap_err();
+        assert_eq!(problems[0].field, "stage");
+        let schema = crate::json_schema();
+        assert_eq!(
+            schema["$defs"]["Stage"]["properties"]["parallelism"]["minimum"],
+            1
         );
     }
 

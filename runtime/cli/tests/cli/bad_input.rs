@@ -129,3 +129,17 @@ fn a_plugin_file_that_does_not_exist_exits_78_and_names_the_stage_and_path() {
     assert_eq!(code, Some(78), "{err}");
     assert_mentions(&err, &["`stage.0.plugin`", "missing.wasm"]);
 }
+
+#[test]
+fn a_stage_over_the_parallelism_ceiling_exits_78_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), "id\n1\n").unwrap();
+    // 300 instances once took the whole instance pool and exited 1.
+    let stages = format!(
+        "[[stage]]\nplugin = {:?}\nparallelism = 300\n",
+        plugins::PASSTHROUGH
+    );
+    let (code, err) = run_bad(dir.path(), "[source]\npath = \"in.csv\"\n", Some(&stages));
+    assert_eq!(code, Some(78), "{err}");
+    assert_mentions(&err, &["stage.0.parallelism", "--max-parallelism"]);
+}

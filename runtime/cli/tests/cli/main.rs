@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod formats;
+mod nested;
 mod real_files;
 mod sdk;
 mod serve;

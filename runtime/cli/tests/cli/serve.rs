@@ -1,5 +1,6 @@
-//! `quiver serve` as a process: the command's own part of the server (flags, the token rule,
-//! signals). The API itself is tested in `runtime/server/tests/api`.
+//! `quiver serve` as a process: the command's own part of the server (flags, the token and
+//! TLS rules, the tokens file, the audit log on stderr, signals). The API itself is tested
+//! in `runtime/server/tests/api`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -28,6 +29,155 @@ fn the_binary_refuses_a_public_address_without_a_token() {
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("without a token"), "{err}");
+}
+
+#[test]
+fn the_binary_refuses_a_public_address_without_tls_unless_told_insecure_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quiver()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("QUIVER_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without TLS"), "{err}");
+    assert!(err.contains("--insecure-http"), "{err}");
+    // A tokens file that stores a secret instead of its digest is refused naming the field.
+    std::fs::write(
+        dir.path().join("tokens.toml"),
+        "[[token]]\nname = \"ci\"\nsha256 = \"my-secret\"\nscopes = [\"read\"]\n",
+    )
+    .unwrap();
+    let out = quiver()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--tokens-file")
+        .arg(dir.path().join("tokens.toml"))
+        .env_remove("QUIVER_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("token.0.sha256"), "{err}");
+}
+
+/// sha256 hex of `secret`, as a tokens file stores it.
+fn sha256_hex(secret: &str) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(secret.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_binary_serves_https_with_scoped_tokens_and_audits_every_mutation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let viewer = "viewer-secret-0123456789";
+    std::fs::write(
+        dir.path().join("tokens.json"),
+        format!(
+            r#"{{"token": [{{"name": "viewer", "sha256": "{}", "scopes": ["read"]}}]}}"#,
+            sha256_hex(viewer)
+        ),
+    )
+    .unwrap();
+    let mut child = quiver()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--tls-cert")
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .arg("--tokens-file")
+        .arg(dir.path().join("tokens.json"))
+        .env("QUIVER_TOKEN", TOKEN)
+        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on https://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let https = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap()])
+            .build()
+            .unwrap();
+        let base = format!("https://localhost:{port}");
+        let listed = https
+            .get(format!("{base}/v1/plugins"))
+            .bearer_auth(viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        let upload = https
+            .post(format!("{base}/v1/plugins"))
+            .bearer_auth(viewer)
+            .header("content-type", "application/wasm")
+            .body(std::fs::read(quiver_tests::plugins::PASSTHROUGH).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(upload.status().as_u16(), 403);
+        let text = upload.text().await.unwrap();
+        assert!(text.contains("plugins:write"), "{text}");
+        let admin = https
+            .post(format!("{base}/v1/plugins"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/wasm")
+            .body(std::fs::read(quiver_tests::plugins::PASSTHROUGH).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(admin.status().as_u16(), 201);
+    });
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    let audit: Vec<&String> = rest
+        .iter()
+        .filter(|l| l.contains("quiver::audit"))
+        .collect();
+    assert_eq!(audit.len(), 2, "{rest:#?}");
+    for (line, token, status) in [(audit[0], "viewer", "403"), (audit[1], "default", "201")] {
+        for part in [
+            format!("token={token}"),
+            "method=POST".into(),
+            "route=/v1/plugins".into(),
+            format!("status={status}"),
+        ] {
+            assert!(line.contains(&part), "{line}");
+        }
+    }
 }
 
 #[test]
@@ -90,7 +240,9 @@ fn wait_with_timeout(
     None
 }
 
-/// A `quiver serve` child on a free loopback port, killed on drop.
+/// A `quiver serve` child on a free loopback port, killed on drop. Its stderr is closed once
+/// it has printed its address, so every test through it also checks that a server whose log
+/// reader went away keeps serving (the audit line of a mutating request must not kill it).
 struct Server {
     child: std::process::Child,
     addr: String,

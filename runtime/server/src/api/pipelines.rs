@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::blocking_error;
+use super::{blocking_error, require_json};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody, Problem};
 use crate::pipelines::{self as checks, Checked};
@@ -51,8 +51,17 @@ pub struct PipelineSaved {
 
 /// A new pipeline.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "example",
+    "pipeline": {
+        "source": {"api": {"schema": [{"name": "id", "type": "int64"}, {"name": "name", "type": "utf8"}]}},
+        "stage": [{"plugin": "passthrough"}],
+        "sink": {"path": "out/example.csv", "mode": "overwrite"}
+    }
+}))]
 pub struct NewPipeline {
     /// Name: 1-64 of a-z, 0-9, - and _.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub name: String,
     /// The document (see `PipelineRecord.pipeline`).
     #[schema(value_type = Object)]
@@ -69,7 +78,7 @@ pub struct DryRun {
 }
 
 /// List stored pipelines.
-#[utoipa::path(get, path = "/v1/pipelines", tag = "pipelines", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/pipelines", tag = "pipelines", security(("bearer" = ["read"])),
     responses((status = 200, description = "ok", body = Vec<PipelineRecord>)))]
 pub(super) async fn list_pipelines(
     State(state): State<Arc<AppState>>,
@@ -89,16 +98,41 @@ async fn validate_doc(
     doc: serde_json::Value,
 ) -> ApiResult<(quiver_spec::Read, Checked)> {
     const FIX: &str = "the pipeline does not validate; fix the fields below";
-    let read = checks::parse(&doc)
+    let mut read = checks::parse(&doc)
         .map_err(|p| ApiError::problems(FIX, &quiver_spec::Problems::new("the pipeline", p)))?;
     let runs = Arc::clone(&state.runs);
+    let st = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
+        // Paths confined to the data roots before anything is opened (the walk below a
+        // listed folder reads the disk: a blocking task).
+        st.roots.confine(&mut read, runs.workdir()).map_err(|p| {
+            let mut all = read.problems.clone();
+            all.extend(p);
+            ApiError::problems(FIX, &quiver_spec::Problems::new("the pipeline", all))
+        })?;
         runs.check(&read)
             .map(|checked| (read, checked))
             .map_err(|p| ApiError::problems(FIX, &p))
     })
     .await
     .map_err(blocking_error)?
+}
+
+/// 409 when one more pipeline would go over the pipelines quota.
+async fn check_pipelines_quota(state: &AppState) -> ApiResult<()> {
+    let stored = state.pipeline_names().await?.len();
+    if stored >= state.quotas.pipelines {
+        return Err(ApiError::quota(
+            StatusCode::CONFLICT,
+            format!(
+                "the pipelines quota is reached: {stored} pipelines are stored, at most {} may \
+                 be; delete one (DELETE /v1/pipelines/{{name}}) or have the operator raise \
+                 --max-pipelines (QUIVER_MAX_PIPELINES)",
+                state.quotas.pipelines
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -117,18 +151,24 @@ fn check_name(name: &str) -> ApiResult<()> {
 
 /// Create a pipeline (validated the way `quiver validate` does; `?dry_run=true` only
 /// validates).
-#[utoipa::path(post, path = "/v1/pipelines", tag = "pipelines", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/pipelines", tag = "pipelines", security(("bearer" = ["pipelines:write"])),
     params(DryRun), request_body = NewPipeline,
     responses(
-        (status = 201, description = "created", body = PipelineSaved),
+        (status = 201, description = "created", body = PipelineSaved, links(
+            ("GetPipeline" = (operation_id = "get_pipeline", parameters(("name" = "$response.body#/name")))),
+            ("ReplacePipeline" = (operation_id = "replace_pipeline", parameters(("name" = "$response.body#/name")))),
+            ("DeletePipeline" = (operation_id = "delete_pipeline", parameters(("name" = "$response.body#/name")))))),
         (status = 200, description = "dry run: valid", body = PipelineSaved),
-        (status = 409, description = "a pipeline has this name", body = ErrorBody),
+        (status = 409, description = "a pipeline has this name, or the pipelines quota is \
+            reached (--max-pipelines)", body = ErrorBody),
         (status = 422, description = "does not validate; every problem with its field", body = ErrorBody)))]
 pub(super) async fn create_pipeline(
     State(state): State<Arc<AppState>>,
     Query(q): Query<DryRun>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    require_json(&headers)?;
     let new: NewPipeline = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not a pipeline request ({{\"name\", \"pipeline\"}}): {e}"
@@ -144,6 +184,7 @@ pub(super) async fn create_pipeline(
     }
     let (_, checked) = validate_doc(&state, new.pipeline.clone()).await?;
     if !q.dry_run {
+        check_pipelines_quota(&state).await?;
         let now = Utc::now();
         state
             .save_pipeline(&PipelineRecord {
@@ -172,7 +213,7 @@ pub(super) async fn create_pipeline(
 }
 
 /// Show a pipeline.
-#[utoipa::path(get, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = ["read"])),
     params(("name" = String, Path)),
     responses((status = 200, description = "ok", body = PipelineRecord), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn get_pipeline(
@@ -189,19 +230,22 @@ pub(super) async fn get_pipeline(
 /// Create or replace a pipeline (`?dry_run=true` only validates). Running runs of it switch
 /// stages whose plugin pin or config changed, at their next batch boundary; other changes
 /// apply to the next run.
-#[utoipa::path(put, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = ["pipelines:write"])),
     params(("name" = String, Path), DryRun),
-    request_body(content = Object, description = "the pipeline document"),
+    request_body(content = Object, description = "the pipeline document", content_type = "application/json"),
     responses(
         (status = 200, description = "replaced (or dry run: valid)", body = PipelineSaved),
         (status = 201, description = "created", body = PipelineSaved),
+        (status = 409, description = "the pipelines quota is reached (--max-pipelines)", body = ErrorBody),
         (status = 422, description = "does not validate", body = ErrorBody)))]
 pub(super) async fn replace_pipeline(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Query(q): Query<DryRun>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    require_json(&headers)?;
     check_name(&name)?;
     let doc: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
@@ -219,6 +263,9 @@ pub(super) async fn replace_pipeline(
     }
     let now = Utc::now();
     let created = existing.is_none();
+    if created {
+        check_pipelines_quota(&state).await?;
+    }
     state
         .save_pipeline(&PipelineRecord {
             name: name.clone(),
@@ -250,7 +297,7 @@ pub(super) async fn replace_pipeline(
 }
 
 /// Delete a pipeline (refused while a run of it is in progress).
-#[utoipa::path(delete, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/pipelines/{name}", tag = "pipelines", security(("bearer" = ["pipelines:write"])),
     params(("name" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict with the current state", body = ErrorBody)))]
 pub(super) async fn delete_pipeline(

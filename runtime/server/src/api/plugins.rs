@@ -34,23 +34,49 @@ pub struct Uploaded {
 /// `application/octet-stream`) or as the first file of a `multipart/form-data` body. It is
 /// checked (a component of this WIT version that instantiates and describes itself) and
 /// stored under its name and version; running pipelines that follow the name switch to it.
-#[utoipa::path(post, path = "/v1/plugins", tag = "plugins", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "the component"),
+#[utoipa::path(post, path = "/v1/plugins", tag = "plugins", security(("bearer" = ["plugins:write"])),
+    request_body(description = "the component (`.wasm`)", content(
+        (Vec<u8> = "application/wasm"),
+        (Vec<u8> = "application/octet-stream"))),
     responses(
-        (status = 201, description = "stored", body = Uploaded),
+        (status = 201, description = "stored", body = Uploaded, links(
+            ("GetPlugin" = (operation_id = "get_plugin", parameters(("name" = "$response.body#/plugin/name")))),
+            ("GetPluginVersion" = (operation_id = "get_plugin_version", parameters(
+                ("name" = "$response.body#/plugin/name"), ("version" = "$response.body#/plugin/version")))),
+            ("DeletePluginVersion" = (operation_id = "delete_plugin_version", parameters(
+                ("name" = "$response.body#/plugin/name"), ("version" = "$response.body#/plugin/version")))))),
         (status = 200, description = "already stored with the same bytes", body = Uploaded),
         (status = 409, description = "this name and version hold other bytes", body = ErrorBody),
-        (status = 413, description = "larger than the upload limit", body = ErrorBody),
+        (status = 413, description = "larger than the upload limit (--max-plugin-size), or over \
+            the plugin store quota (--max-plugin-store)", body = ErrorBody),
         (status = 422, description = "not a usable plugin", body = ErrorBody)))]
 pub(super) async fn upload_plugin(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> ApiResult<Response> {
-    let is_multipart = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let is_multipart = essence == "multipart/form-data";
+    if !is_multipart && essence != "application/wasm" && essence != "application/octet-stream" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!(
+                "send the component as `Content-Type: application/wasm` (or \
+                 application/octet-stream, or a multipart/form-data file), not `{essence}`"
+            ),
+        ));
+    }
     let bytes = if is_multipart {
         let mut form = Multipart::from_request(req, &state)
             .await
@@ -126,7 +152,7 @@ pub struct PluginSummary {
 }
 
 /// List stored plugins.
-#[utoipa::path(get, path = "/v1/plugins", tag = "plugins", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/plugins", tag = "plugins", security(("bearer" = ["read"])),
     responses((status = 200, description = "ok", body = Vec<PluginSummary>)))]
 pub(super) async fn list_plugins(
     State(state): State<Arc<AppState>>,
@@ -181,7 +207,7 @@ pub(super) async fn users_of(state: &AppState, name: &str) -> ApiResult<Vec<(Str
 }
 
 /// Show a plugin: versions (metadata, config schema) and which pipelines use it.
-#[utoipa::path(get, path = "/v1/plugins/{name}", tag = "plugins", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/plugins/{name}", tag = "plugins", security(("bearer" = ["read"])),
     params(("name" = String, Path, description = "plugin name")),
     responses((status = 200, description = "ok", body = PluginDetail), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn get_plugin(
@@ -207,7 +233,7 @@ pub(super) async fn get_plugin(
 }
 
 /// Show one version of a plugin.
-#[utoipa::path(get, path = "/v1/plugins/{name}/{version}", tag = "plugins", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/plugins/{name}/{version}", tag = "plugins", security(("bearer" = ["read"])),
     params(("name" = String, Path), ("version" = String, Path)),
     responses((status = 200, description = "ok", body = PluginVersion), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn get_plugin_version(
@@ -224,7 +250,7 @@ pub(super) async fn get_plugin_version(
 
 /// Delete one version of a plugin. Refused (409) while a stored pipeline pins it, a
 /// pipeline follows the name and it is the only version, or a run is using it.
-#[utoipa::path(delete, path = "/v1/plugins/{name}/{version}", tag = "plugins", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/plugins/{name}/{version}", tag = "plugins", security(("bearer" = ["plugins:write"])),
     params(("name" = String, Path), ("version" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict with the current state", body = ErrorBody)))]
 pub(super) async fn delete_plugin_version(

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::blocking_error;
+use super::{blocking_error, require_json};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody, Problem};
 use crate::ingest::{BodyFormat, decode};
@@ -21,6 +21,7 @@ use crate::runs::{Run, RunErrorEntry, RunRecord, RunStatus};
 
 /// Start a run.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"pipeline": "example"}))]
 pub struct StartRun {
     /// The pipeline to run.
     pub pipeline: String,
@@ -36,17 +37,29 @@ pub struct RunFilter {
 
 /// Start a run of a stored pipeline. Everything is checked and prepared before this returns
 /// (plugins loaded, schemas negotiated, sink created); data then flows in the background.
-#[utoipa::path(post, path = "/v1/runs", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/runs", tag = "runs", security(("bearer" = ["runs:write"])),
     request_body = StartRun,
     responses(
-        (status = 201, description = "running", body = RunStatus),
+        (status = 201, description = "running", body = RunStatus, links(
+            ("GetRun" = (operation_id = "get_run", parameters(("id" = "$response.body#/id")))),
+            ("StopRun" = (operation_id = "stop_run", parameters(("id" = "$response.body#/id")))),
+            ("CancelRun" = (operation_id = "cancel_run", parameters(("id" = "$response.body#/id")))),
+            ("RunErrors" = (operation_id = "run_errors", parameters(("id" = "$response.body#/id")))),
+            ("RunReport" = (operation_id = "run_report", parameters(("id" = "$response.body#/id")))),
+            ("PushBatches" = (operation_id = "push_batches", parameters(("id" = "$response.body#/id")))))),
         (status = 404, description = "no such pipeline", body = ErrorBody),
-        (status = 422, description = "the pipeline cannot start", body = ErrorBody),
+        (status = 422, description = "the pipeline cannot start (every problem with its field; \
+            also a pipeline over the instance ceilings or outside the data roots)", body = ErrorBody),
+        (status = 429, description = "the concurrent runs quota (--max-runs) or the live \
+            instances quota (--max-instances) is reached; retry later", body = ErrorBody,
+            headers(("Retry-After" = String, description = "seconds to wait"))),
         (status = 503, description = "draining", body = ErrorBody)))]
 pub(super) async fn start_run(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    require_json(&headers)?;
     let req: StartRun = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("the body is not {{\"pipeline\": NAME}}: {e}"))
     })?;
@@ -59,7 +72,7 @@ pub(super) async fn start_run(
             req.pipeline
         )));
     };
-    let read = checks::parse(&record.pipeline).map_err(|p| {
+    let mut read = checks::parse(&record.pipeline).map_err(|p| {
         ApiError::invalid(
             format!("stored pipeline `{}` does not parse", req.pipeline),
             p.iter().map(Problem::from).collect(),
@@ -67,15 +80,28 @@ pub(super) async fn start_run(
     })?;
     let runs = Arc::clone(&state.runs);
     let name = req.pipeline.clone();
-    let run = tokio::task::spawn_blocking(move || runs.start(&name, read))
-        .await
-        .map_err(blocking_error)??;
+    let st = Arc::clone(&state);
+    let run = tokio::task::spawn_blocking(move || {
+        // The roots may have changed since the pipeline was stored: checked again.
+        st.roots.confine(&mut read, runs.workdir()).map_err(|p| {
+            ApiError::invalid(
+                format!(
+                    "pipeline `{name}` cannot start: paths outside the data roots; fix the \
+                     fields below"
+                ),
+                p.iter().map(Problem::from).collect(),
+            )
+        })?;
+        runs.start(&name, read)
+    })
+    .await
+    .map_err(blocking_error)??;
     Ok((StatusCode::CREATED, Json(run.status())).into_response())
 }
 
 /// List runs, newest first: those of this server process, then finished ones from the data
 /// directory.
-#[utoipa::path(get, path = "/v1/runs", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", security(("bearer" = ["read"])),
     params(RunFilter), responses((status = 200, description = "ok", body = Vec<RunStatus>)))]
 pub(super) async fn list_runs(
     State(state): State<Arc<AppState>>,
@@ -117,7 +143,7 @@ enum RunView {
 
 /// A run's status with live per-stage numbers (rows, batches, bytes, errors, calls, busy
 /// time, fuel, memory) and its hot swaps.
-#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", security(("bearer" = ["read"])),
     params(("id" = String, Path)),
     responses((status = 200, description = "ok", body = RunStatus), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn get_run(
@@ -142,7 +168,7 @@ fn live(view: RunView, id: &str) -> ApiResult<Arc<Run>> {
 
 /// Stop a run: no new input is taken, what was taken goes through every stage, then the
 /// outputs are committed. For an API source this is how the stream ends.
-#[utoipa::path(post, path = "/v1/runs/{id}/stop", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/runs/{id}/stop", tag = "runs", security(("bearer" = ["runs:write"])),
     params(("id" = String, Path)),
     responses((status = 202, description = "draining", body = RunStatus), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict with the current state", body = ErrorBody)))]
 pub(super) async fn stop_run(
@@ -155,7 +181,7 @@ pub(super) async fn stop_run(
 }
 
 /// Cancel a run now: nothing is committed.
-#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", security(("bearer" = ["runs:write"])),
     params(("id" = String, Path)),
     responses((status = 202, description = "cancelling", body = RunStatus), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict with the current state", body = ErrorBody)))]
 pub(super) async fn cancel_run(
@@ -169,7 +195,7 @@ pub(super) async fn cancel_run(
 
 /// A run's recent errors (at most 100, oldest first): failed batches with what happened to
 /// their rows, refused hot swaps, the failure that stopped it.
-#[utoipa::path(get, path = "/v1/runs/{id}/errors", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/runs/{id}/errors", tag = "runs", security(("bearer" = ["read"])),
     params(("id" = String, Path)),
     responses((status = 200, description = "ok", body = Vec<RunErrorEntry>), (status = 404, description = "not found", body = ErrorBody)))]
 pub(super) async fn run_errors(
@@ -184,7 +210,7 @@ pub(super) async fn run_errors(
 
 /// A finished run's JSON report (the document `quiver run --report` writes: inputs,
 /// outputs, rows, every stage's plugin versions, swaps and usage).
-#[utoipa::path(get, path = "/v1/runs/{id}/report", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/runs/{id}/report", tag = "runs", security(("bearer" = ["read"])),
     params(("id" = String, Path)),
     responses((status = 200, description = "the report", body = Object), (status = 404, description = "not found", body = ErrorBody),
         (status = 409, description = "not finished, or failed (no report)", body = ErrorBody)))]
@@ -218,9 +244,12 @@ pub struct Accepted {
 /// CSV with a header line or NDJSON, with the columns the pipeline declares. The body is
 /// decoded completely first (a bad row rejects the whole request, nothing enters); the
 /// request then waits while the pipeline is full (backpressure).
-#[utoipa::path(post, path = "/v1/runs/{id}/batches", tag = "runs", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/runs/{id}/batches", tag = "runs", security(("bearer" = ["runs:write"])),
     params(("id" = String, Path)),
-    request_body(content = Vec<u8>, description = "the rows", content_type = "application/vnd.apache.arrow.stream"),
+    request_body(description = "the rows: an Arrow IPC stream, CSV with a header line, or NDJSON", content(
+        (Vec<u8> = "application/vnd.apache.arrow.stream"),
+        (String = "text/csv"),
+        (String = "application/x-ndjson"))),
     responses(
         (status = 200, description = "accepted", body = Accepted),
         (status = 404, description = "not found", body = ErrorBody),

@@ -55,6 +55,32 @@ pub struct Runs {
     /// Relative source and sink paths start here.
     workdir: PathBuf,
     runs: Mutex<BTreeMap<String, Arc<Run>>>,
+    /// The runs and live instances quotas.
+    quotas: crate::Quotas,
+    /// Runs in progress and their instances, reserved before a run is built.
+    reserved: Arc<Mutex<Reserved>>,
+}
+
+/// What the runs in progress hold against the quotas.
+#[derive(Debug, Default)]
+struct Reserved {
+    runs: usize,
+    instances: usize,
+}
+
+/// A run's share of the quotas, given back when dropped (when its engine has returned and
+/// its instances are gone, or when it could not start).
+struct Reservation {
+    reserved: Arc<Mutex<Reserved>>,
+    instances: usize,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut r = lock(&self.reserved);
+        r.runs = r.runs.saturating_sub(1);
+        r.instances = r.instances.saturating_sub(self.instances);
+    }
 }
 
 /// Finished runs kept in memory (older ones are read back from the data directory).
@@ -70,6 +96,7 @@ impl Runs {
         handle: tokio::runtime::Handle,
         storage: quiver_io::Storage,
         workdir: PathBuf,
+        quotas: crate::Quotas,
     ) -> Self {
         Runs {
             catalogue,
@@ -80,11 +107,54 @@ impl Runs {
             storage,
             workdir,
             runs: Mutex::new(BTreeMap::new()),
+            quotas,
+            reserved: Arc::new(Mutex::new(Reserved::default())),
         }
     }
 
+    /// The I/O of checks and runs. Readers' words about bad data are withheld: they may
+    /// quote the data, and errors go to API clients.
     fn io(&self) -> Io {
-        Io::with_handle(self.handle.clone(), self.storage.clone())
+        Io::with_handle(self.handle.clone(), self.storage.clone()).withholding_data_details()
+    }
+
+    /// Where relative paths of pipelines start.
+    pub fn workdir(&self) -> &std::path::Path {
+        &self.workdir
+    }
+
+    /// Reserve a run of `instances` live instances against the quotas.
+    fn reserve(&self, instances: usize) -> ApiResult<Reservation> {
+        let mut r = lock(&self.reserved);
+        if r.runs >= self.quotas.runs {
+            return Err(ApiError::quota(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "the concurrent runs quota is reached: {} runs are in progress, at most {} \
+                     may be; stop one, retry later, or have the operator raise --max-runs \
+                     (QUIVER_MAX_RUNS)",
+                    r.runs, self.quotas.runs
+                ),
+            ));
+        }
+        if r.instances.saturating_add(instances) > self.quotas.instances {
+            return Err(ApiError::quota(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "the live instances quota is reached: runs in progress hold {} plugin \
+                     instances and this one needs {instances}, at most {} may live at once; \
+                     stop a run, retry later, or have the operator raise --max-instances \
+                     (QUIVER_MAX_INSTANCES)",
+                    r.instances, self.quotas.instances
+                ),
+            ));
+        }
+        r.runs += 1;
+        r.instances += instances;
+        Ok(Reservation {
+            reserved: Arc::clone(&self.reserved),
+            instances,
+        })
     }
 
     /// Check a pipeline document the way `quiver validate` does. Blocking.
@@ -154,6 +224,17 @@ impl Runs {
     pub fn start(self: &Arc<Self>, name: &str, read: Read) -> ApiResult<Arc<Run>> {
         let io = self.io();
         let pipeline = &read.pipeline;
+        // A pipeline over the per-run or per-stage ceiling is refused by the check (422,
+        // naming the stage) before it can hold anything.
+        let over = quiver_job::instance_problems(pipeline, self.resolver.instance_ceiling());
+        if !over.is_empty() {
+            return Err(ApiError::problems(
+                format!("pipeline `{name}` cannot start; fix the fields below"),
+                &Problems::new(format!("pipeline {name}"), over),
+            ));
+        }
+        let reservation =
+            self.reserve(pipeline.stages.iter().map(|s| s.parallelism).sum::<usize>())?;
         let id = uuid::Uuid::now_v7().to_string();
         let (api, ingest, api_schema) = match &pipeline.source {
             Source::Api(a) => {
@@ -202,7 +283,7 @@ impl Runs {
         let thread_run = Arc::clone(&run);
         let spawned = std::thread::Builder::new()
             .name(format!("run-{}", &id[..8]))
-            .spawn(move || runs.execute(&thread_run, job));
+            .spawn(move || runs.execute(&thread_run, job, reservation));
         if let Err(e) = spawned {
             // The job (and with it the sinks, uncommitted) went down with the closure.
             run.progress().cancel();
@@ -221,11 +302,14 @@ impl Runs {
     }
 
     /// The run's thread: the engine, then commit or abort, then the record.
-    fn execute(&self, run: &Arc<Run>, job: Job) {
+    fn execute(&self, run: &Arc<Run>, job: Job, reservation: Reservation) {
         // A panic anywhere below (a bug) must still end the run: a run left `draining`
         // forever would hold `drain` — and with it the server's shutdown — forever.
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(run.progress())));
+        // The engine has returned: its instances are gone. Given back before the run is
+        // seen to end, so a client that waits for the end can start the next one.
+        drop(reservation);
         run.close_ingest();
         let outcome = match outcome {
             Ok(o) => o,

@@ -1,14 +1,18 @@
 //! `quiver serve` tested: every route without a socket (`Router::oneshot`, `routes.rs`),
 //! the whole flow over a real socket and the real binary (`e2e.rs`), hot swap under a
 //! stream of 10,000 batches (`hotswap.rs`), state surviving a restart on a local folder and
-//! on a real S3-compatible server (`restart.rs`), and the OpenAPI document against the
-//! routes and a validator (`openapi.rs`). Plugins are real compiled components.
+//! on a real S3-compatible server (`restart.rs`), the OpenAPI document against the
+//! routes and a validator (`openapi.rs`), scoped tokens, data roots and quotas
+//! (`security.rs`), and TLS on a real socket (`tls.rs`). Plugins are real compiled
+//! components.
 
 mod e2e;
 mod hotswap;
 mod openapi;
 mod restart;
 mod routes;
+mod security;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
