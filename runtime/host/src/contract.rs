@@ -555,6 +555,19 @@ fn assemble(
     let batch = match selection {
         None => batch,
         Some(Selection::Mask(bits)) => {
+            // Padding up to Arrow's 64-byte buffer alignment is tolerated; a mask longer
+            // than that selects rows the input does not have.
+            let most = want.div_ceil(8).next_multiple_of(64);
+            if bits.len() > most {
+                return Err((
+                    None,
+                    format!(
+                        "the selection mask has {} bytes for an input of {want} rows (at most \
+                         {most}): a selection cannot be longer than its batch",
+                        bits.len()
+                    ),
+                ));
+            }
             if bits.len() < want.div_ceil(8) {
                 return Err((
                     None,
