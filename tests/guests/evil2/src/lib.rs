@@ -268,7 +268,7 @@ impl Attack {
                 let mut name = "n".repeat(self.len.max(8));
                 for i in 0..self.count {
                     // A new name each time, in the same buffer.
-                    name.replace_range(..8, &format!("{:08x}", i & 0xffff_ffff));
+                    name.replace_range(..8, &format!("{i:08x}"));
                     counter_add(&name, 1);
                 }
                 Ok(self.pass_through(rows))
