@@ -354,6 +354,32 @@ fn a_100_mb_error_on_every_batch_under_skip_keeps_memory_bounded() {
 }
 
 #[test]
+fn the_run_report_counts_what_each_stage_dropped() {
+    in_child("the_run_report_counts_what_each_stage_dropped", || {
+        let dir = tempfile::tempdir().unwrap();
+        // 10 batches of 100 rows through two stages: 1,024 new counter names per call, then
+        // 2,000 empty log records per call (1,000 kept per call).
+        write_csv(dir.path(), 1_000, |_| true);
+        let text = format!(
+            "[source]\npath = \"input.csv\"\nbatch_rows = 100\n\
+             [source.csv]\nschema = [{{ name = \"x\", type = \"int64\" }}, {{ name = \"attack\", type = \"boolean\" }}]\n\n\
+             [[stage]]\nname = \"counters\"\nplugin = {0:?}\nconfig = {{ mode = \"many-counter-names\" }}\n\n\
+             [[stage]]\nname = \"logs\"\nplugin = {0:?}\nconfig = {{ mode = \"log-many-empty\", count = 2000 }}\n\n\
+             [sink]\npath = \"out.csv\"\n",
+            plugins::EVIL2
+        );
+        let r = run_pipeline(dir.path(), &text).unwrap();
+        assert_eq!(r.rows_written, 1_000);
+        let (counters, logs) = (&r.stages[0], &r.stages[1]);
+        assert_eq!(counters.counters.len(), 1_024);
+        assert_eq!(counters.counters_dropped, 9 * 1_024);
+        assert_eq!(counters.logs_dropped, 0);
+        assert_eq!(logs.logs_dropped, 10 * 1_000);
+        assert_eq!(logs.counters_dropped, 0);
+    });
+}
+
+#[test]
 fn a_row_less_error_over_an_8192_row_batch_is_dead_lettered_once_per_batch() {
     in_child(
         "a_row_less_error_over_an_8192_row_batch_is_dead_lettered_once_per_batch",
@@ -518,6 +544,17 @@ fn a_handle_kept_from_an_earlier_batch_is_invalid_output() {
             );
         },
     );
+}
+
+#[test]
+fn hoarding_column_handles_stops_at_the_handle_limit() {
+    in_child("hoarding_column_handles_stops_at_the_handle_limit", || {
+        let err = attack(r#"{"mode":"hoard-handles"}"#);
+        assert!(
+            invalid_output(&err).contains("more than 65536 column handles are alive at once"),
+            "{err}"
+        );
+    });
 }
 
 #[test]

@@ -66,6 +66,8 @@ enum Mode {
     WideStruct,
     /// Return one binary value of `len` (130 MiB) bytes: past wasmtime's per-call copy limit.
     HugeOutput,
+    /// Ask for `count` (70,000) handles to the same column and keep them all.
+    HoardHandles,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,7 +262,7 @@ impl Attack {
         }]
     }
 
-    fn attack(&self, rows: u64) -> Result<Vec<Output>, Error> {
+    fn attack(&self, batch: &Batch, rows: u64) -> Result<Vec<Output>, Error> {
         let n = rows as usize;
         let keep_all = || (0..self.columns).map(OutColumn::Keep).collect::<Vec<_>>();
         match self.mode {
@@ -382,6 +384,13 @@ impl Attack {
                     columns,
                 }])
             }
+            Mode::HoardHandles => {
+                let mut hoard = Vec::with_capacity(self.count);
+                for _ in 0..self.count {
+                    hoard.push(batch.column(0)?);
+                }
+                Err(internal(format!("hoarded {} handles", hoard.len())))
+            }
             // Refused before any batch (their output schema).
             Mode::EmptyColumnName | Mode::SchemaPerInstance | Mode::DeepList | Mode::WideStruct => {
                 Ok(self.pass_through(rows))
@@ -403,6 +412,7 @@ impl GuestTransformer for Attack {
             Mode::DeepList => (10_000, 0),
             Mode::WideStruct => (100_000, 0),
             Mode::HugeOutput => (0, 130 << 20),
+            Mode::HoardHandles => (70_000, 0),
             _ => (0, 0),
         };
         let (columns, trigger) = top_level(&input);
@@ -433,7 +443,7 @@ impl GuestTransformer for Attack {
             return Ok(self.pass_through(rows));
         }
         if self.triggered(batch)? {
-            self.attack(rows)
+            self.attack(batch, rows)
         } else {
             Ok(self.pass_through(rows))
         }
