@@ -380,6 +380,36 @@ fn the_run_report_counts_what_each_stage_dropped() {
 }
 
 #[test]
+fn the_log_budget_for_the_run_is_the_stages_not_each_instances() {
+    in_child(
+        "the_log_budget_for_the_run_is_the_stages_not_each_instances",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            // 20 batches of 1,000 empty records over two instances, a budget of 100,000
+            // bytes for the run: 1,562 records of 64 bytes. Two budgets would keep 3,124;
+            // instances running at once may overshoot the shared one by one call (1,000).
+            write_csv(dir.path(), 2_000, |_| true);
+            let text = format!(
+                "[source]\npath = \"input.csv\"\nbatch_rows = 100\n\
+                 [source.csv]\nschema = [{{ name = \"x\", type = \"int64\" }}, {{ name = \"attack\", type = \"boolean\" }}]\n\n\
+                 [[stage]]\nplugin = {:?}\nconfig = {{ mode = \"log-many-empty\", count = 1000 }}\nparallelism = 2\n\
+                 limits = {{ log_per_run = \"100000B\" }}\n\n\
+                 [sink]\npath = \"out.csv\"\n",
+                plugins::EVIL2
+            );
+            let r = run_pipeline(dir.path(), &text).unwrap();
+            assert_eq!(r.rows_written, 2_000);
+            let kept = 20_000 - r.stages[0].logs_dropped;
+            let budget = 100_000 / quiver_host::LOG_RECORD_OVERHEAD;
+            assert!(
+                (budget..=budget + 1_000).contains(&kept),
+                "{kept} records kept for a budget of {budget}"
+            );
+        },
+    );
+}
+
+#[test]
 fn a_row_less_error_over_an_8192_row_batch_is_dead_lettered_once_per_batch() {
     in_child(
         "a_row_less_error_over_an_8192_row_batch_is_dead_lettered_once_per_batch",

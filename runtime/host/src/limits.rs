@@ -52,8 +52,9 @@ pub struct Limits {
     /// dropped and counted.
     #[schemars(with = "SizeSchema")]
     pub log_field: ByteSize,
-    /// Bytes of log records (overheads included) one stream of the stage keeps over the
-    /// whole run; further records are counted, not kept.
+    /// Bytes of log records (overheads included) the stage keeps over the whole run, its
+    /// instances together (a hot-swapped version starts afresh); further records are
+    /// counted, not kept.
     #[schemars(with = "SizeSchema")]
     pub log_per_run: ByteSize,
     /// Distinct counter names one stream of the stage may create over the whole run (the

@@ -113,10 +113,11 @@ pub(crate) struct StoreState {
     pub(crate) plugin: Arc<str>,
     /// Log records since the host last drained them.
     pub(crate) logs: Vec<LogRecord>,
-    /// Bytes of `logs` kept so far, overheads included (bounded by `limits.log`).
-    log_bytes: u64,
-    /// Bytes the stream may still keep this run (`limits.log_per_run` less what earlier
-    /// calls kept); set by the transformer before every call.
+    /// Bytes of `logs` kept since the last drain, overheads included (bounded by
+    /// `limits.log`).
+    pub(crate) log_bytes: u64,
+    /// Bytes the stage may still keep this run (`limits.log_per_run` less what its
+    /// instances kept so far); set by the transformer before every call.
     pub(crate) log_run_left: u64,
     /// Records dropped over a log limit: counted, never silently lost.
     pub(crate) logs_dropped: u64,

@@ -10,6 +10,8 @@
 //! `limits.max_consecutive_failures` times in a row, when it is quarantined for the run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -108,8 +110,9 @@ pub struct Transformer {
     /// Counters the plugin bumped, summed over all its instances (lent to the instance during
     /// a call: see `StoreState::take_counters`).
     counters: BTreeMap<String, u64>,
-    /// Log bytes the stream may still keep this run (`limits.log_per_run`).
-    log_run_left: u64,
+    /// Log bytes the stage may still keep this run (`limits.log_per_run`), shared by every
+    /// instance of the stage once [`Self::share_log_budget`] joined them.
+    log_budget: Arc<AtomicU64>,
     /// What the stream used.
     usage: Usage,
     /// Set once `finish` has run.
@@ -168,24 +171,24 @@ impl Transformer {
                 ));
             }
         };
+        let sandbox_log_per_run = sandbox.limits.log_per_run.0;
         let mut t = Self {
             plugin,
             config: config.to_owned(),
             input,
             boundary,
             convert_input,
-            output: std::sync::Arc::new(arrow_schema::Schema::empty()),
+            output: Arc::new(arrow_schema::Schema::empty()),
             sandbox,
             live: None,
             batches: 0,
             input_totals: (0, 0),
             consecutive_failures: 0,
             counters: BTreeMap::new(),
-            log_run_left: 0,
+            log_budget: Arc::new(AtomicU64::new(sandbox_log_per_run)),
             usage: Usage::default(),
             finished: false,
         };
-        t.log_run_left = t.sandbox.limits.log_per_run.0;
         if t.plugin.metering() == Metering::Fuel {
             t.usage.fuel_consumed = Some(0);
         }
@@ -267,6 +270,14 @@ impl Transformer {
         )
     }
 
+    /// Make this transformer draw its log budget for the run (`limits.log_per_run`) from the
+    /// same pool as `other`'s: the engine joins the instances of one stage, so the budget
+    /// is the stage's, not each instance's. Instances running at the same moment may
+    /// together overshoot it by at most one call's `limits.log` each.
+    pub fn share_log_budget(&mut self, other: &Transformer) {
+        self.log_budget = Arc::clone(&other.log_budget);
+    }
+
     /// Whether the stage failed too often in a row and refuses further calls.
     pub fn is_quarantined(&self) -> bool {
         self.usage.quarantined
@@ -326,6 +337,13 @@ impl Transformer {
         }
         arm(&mut live.store, &runtime, limits);
         live.store.data_mut().take_denials();
+        // What the stage may still log: its shared budget, less what this instance kept
+        // since the last `collect_call` (which charges it to the budget).
+        let data = live.store.data_mut();
+        data.log_run_left = self
+            .log_budget
+            .load(Ordering::Relaxed)
+            .saturating_sub(data.log_bytes);
         // Lend the stream's counters so the instance can tell a new name from a known one
         // (`collect_call` takes them back).
         live.store
@@ -354,7 +372,7 @@ impl Transformer {
     /// Instantiate, create the guest transformer and read its output schema.
     fn start(&mut self) -> Result<(Live, SchemaRef), PluginError> {
         let runtime = self.plugin.runtime().clone();
-        let (mut store, instance) = match instantiate(
+        let (store, instance) = match instantiate(
             &runtime,
             self.plugin.pre(),
             self.plugin.metering(),
@@ -365,7 +383,6 @@ impl Transformer {
             Err((kind, stderr)) => return Err(self.fail(Call::Instantiate, None, kind, stderr)),
         };
         self.usage.instances_created += 1;
-        store.data_mut().log_run_left = self.log_run_left;
         let mut live = Inst {
             store,
             instance,
@@ -480,8 +497,14 @@ impl Transformer {
             *c = c.saturating_add(v);
         }
         self.usage.counters_dropped += std::mem::take(&mut data.counters_dropped);
+        let kept = data.log_bytes;
         data.drain_logs();
-        self.log_run_left = data.log_run_left;
+        // Cannot fail: the closure always returns `Some`.
+        let _ = self
+            .log_budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left.saturating_sub(kept))
+            });
         self.usage.logs_dropped += std::mem::take(&mut data.logs_dropped);
         let (out, err) = (data.stdout.total(), data.stderr.total());
         // What the plugin printed goes to the logs too (the kept tail of it), a line each.
@@ -733,14 +756,14 @@ impl Transformer {
         let kept: Vec<*const ()> = match input {
             Some(Input::V2(columns, _)) => columns
                 .iter()
-                .map(|c| std::sync::Arc::as_ptr(c).cast::<()>())
+                .map(|c| Arc::as_ptr(c).cast::<()>())
                 .collect(),
             _ => Vec::new(),
         };
         let bytes: u64 = out
             .iter()
             .flat_map(|b| b.columns())
-            .filter(|c| !kept.contains(&std::sync::Arc::as_ptr(c).cast::<()>()))
+            .filter(|c| !kept.contains(&Arc::as_ptr(c).cast::<()>()))
             .map(|c| c.get_array_memory_size() as u64)
             .sum();
         let limits = &self.sandbox.limits;

@@ -123,6 +123,12 @@ pub fn prepare(input: SchemaRef, plans: Vec<StagePlan>) -> Result<Prepared, Vec<
         {
             failed = Some(other.disagrees_with(first));
         }
+        // The stage's log budget for the run is one pool, not one per instance.
+        if let Some((first, rest)) = instances.split_first_mut() {
+            for t in rest {
+                t.share_log_budget(first);
+            }
+        }
         if let Some(error) = failed {
             errors.push(PlanError {
                 index,
