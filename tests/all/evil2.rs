@@ -296,6 +296,33 @@ fn a_100_mb_error_message_is_truncated_with_a_marker() {
     });
 }
 
+#[test]
+fn control_characters_in_plugin_text_are_escaped_for_humans() {
+    in_child(
+        "control_characters_in_plugin_text_are_escaped_for_humans",
+        || {
+            // A message that would retitle the terminal, clear it and forge an error line.
+            let err = attack(
+                r#"{"mode":"data-error","text":"\u001b]0;pwned\u0007\u001b[2J\r\nerror: forged"}"#,
+            );
+            let shown = err.to_string();
+            assert!(
+                shown.ends_with(r"bad input data: \u{1b}]0;pwned\u{7}\u{1b}[2J\r\nerror: forged"),
+                "{shown}"
+            );
+            assert!(
+                !shown.contains(['\u{1b}', '\u{7}', '\r', '\n']),
+                "{shown:?}"
+            );
+            // The error itself keeps the text as the plugin sent it (JSON escapes it).
+            let ErrorKind::Data { message, .. } = &err.kind else {
+                panic!("{err}")
+            };
+            assert_eq!(message, "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nerror: forged");
+        },
+    );
+}
+
 /// A pipeline document run in this process, with its report; `Err` is the failure's text.
 fn run_pipeline(dir: &Path, text: &str) -> Result<quiver_job::RunReport, String> {
     let path = dir.join("pipeline.toml");

@@ -40,7 +40,8 @@ enum Mode {
     LogEmptyFields,
     /// `count` (1,000,000) log records with an empty message and no field per call.
     LogManyEmpty,
-    /// Fail with a data error naming no row, whose message is `len` (100 MB) bytes.
+    /// Fail with a data error naming no row, whose message is `len` (100 MB) bytes, or
+    /// `text` when it is given.
     DataError,
     /// Declare an output column with an empty name.
     EmptyColumnName,
@@ -76,6 +77,7 @@ struct Config {
     mode: Mode,
     count: Option<usize>,
     len: Option<usize>,
+    text: Option<String>,
 }
 
 /// One stream: the attack, its sizes, the input schema and what the attack keeps.
@@ -83,6 +85,8 @@ struct Attack {
     mode: Mode,
     count: usize,
     len: usize,
+    /// The message of `data-error`, instead of `len` bytes of `E`.
+    text: Option<String>,
     /// Input columns (top-level).
     columns: u32,
     /// Index of the boolean `attack` column, when there is one.
@@ -296,7 +300,7 @@ impl Attack {
             Mode::DataError => Err(Error::Data(DataError {
                 column: None,
                 row: None,
-                message: "E".repeat(self.len),
+                message: self.text.clone().unwrap_or_else(|| "E".repeat(self.len)),
             })),
             Mode::ForgedHandle => {
                 // SAFETY: not safe at all, on purpose: an index this instance never got from
@@ -422,6 +426,7 @@ impl GuestTransformer for Attack {
             mode: c.mode,
             count,
             len,
+            text: c.text,
             columns,
             trigger,
             output,
