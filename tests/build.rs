@@ -7,6 +7,10 @@
 //! `runtime/firstparty/guest_build.rs` (which embeds the first-party ones in the binary from
 //! the same directory, so the two builds share artifacts).
 //!
+//! `evil2` is built again with `QUIVER_EVIL2_SCHEMA_BYTES` set (its `metadata()` then
+//! declares a 50 MB config schema; metadata cannot depend on config), copied to
+//! `target/guests/variants/evil2-huge-schema.wasm`, and built once more without it.
+//!
 //! The test plugin `tagger` is then built again as other versions (`QUIVER_TAGGER_VERSION`,
 //! `QUIVER_TAGGER_BROKEN`; cargo tracks both, so each build recompiles only `tagger`), and
 //! every version is copied to `target/guests/variants/tagger-<version>.wasm` for the hot-swap
@@ -34,6 +38,7 @@ const PLUGINS: &[&str] = &[
     "features",
     "score",
     "bench-kernels",
+    "evil2",
 ];
 
 /// Guests built on their own against contract 0.1 (the SDK's `contract-0-1` feature would
@@ -104,6 +109,20 @@ fn main() {
             .unwrap_or_else(|e| panic!("copying tagger.wasm to {}: {e}", to.display()));
         to
     };
+    let huge_schema = variants.join("evil2-huge-schema.wasm");
+    for schema_bytes in [Some("50000000"), None] {
+        let mut cmd = guest_build(workspace, &target_dir);
+        cmd.args(["-p", "evil2"]);
+        if let Some(n) = schema_bytes {
+            cmd.env("QUIVER_EVIL2_SCHEMA_BYTES", n);
+        }
+        let status = cmd.status().expect("running cargo to build evil2");
+        assert!(status.success(), "building evil2 failed (see above)");
+        if schema_bytes.is_some() {
+            std::fs::copy(release.join("evil2.wasm"), &huge_schema)
+                .unwrap_or_else(|e| panic!("copying evil2.wasm to {}: {e}", huge_schema.display()));
+        }
+    }
     let mut tagger_versions = Vec::new();
     for &(version, broken, v0_1) in TAGGER_VARIANTS {
         let started = Instant::now();
@@ -149,6 +168,11 @@ fn main() {
             path.display().to_string()
         ));
     }
+    code.push_str(&format!(
+        "/// `evil2` built to declare a 50 MB config schema in its metadata.\n\
+         pub const EVIL2_HUGE_SCHEMA: &str = {:?};\n",
+        huge_schema.display().to_string()
+    ));
     code.push_str(
         "/// Every build of the `tagger` test plugin as (version, component path), oldest first.\n\
          /// 1.0.0 targets contract 0.1, the others 0.2; 3.0.0 is the broken one: its output has\n\

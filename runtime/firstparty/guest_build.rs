@@ -25,7 +25,8 @@ pub fn guest_build(workspace: &Path, target_dir: &Path) -> Command {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("QUIVER_TAGGER_VERSION")
-        .env_remove("QUIVER_TAGGER_BROKEN");
+        .env_remove("QUIVER_TAGGER_BROKEN")
+        .env_remove("QUIVER_EVIL2_SCHEMA_BYTES");
     cmd
 }
 

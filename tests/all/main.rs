@@ -9,6 +9,9 @@
 //! - `transformer`: the host's checks on what goes in;
 //! - `evil`: the sandbox against every attack of `tests/guests/evil`, quarantine, fuel, grants,
 //!   the operator's ceiling and accounting;
+//! - `evil2`: what a plugin can make the host keep (counters, logs, error texts, dead
+//!   letters, metadata) and the 0.2 shapes (handles, selections, nesting bombs, instances
+//!   that disagree), each in a child process whose peak memory is bounded;
 //! - `score`: the `score` plugin against XGBoost's and scikit-learn's own predictions of
 //!   `examples/retail/sample.csv`, to 1e-6, with the model directory granted.
 //! - `retail`: the retail demo's forecast (`examples/retail/demo-check.csv`, rows as they
@@ -18,6 +21,7 @@
 //!   tests use them): one name, each its own version in `tagged_by`, 3.0.0 broken.
 
 mod evil;
+mod evil2;
 mod loading;
 mod plugins;
 mod retail;

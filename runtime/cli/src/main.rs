@@ -150,7 +150,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Plugin text inside the error is escaped where it is formatted; escape the
+            // whole line too, keeping the host's own line breaks (hints, stderr tail).
+            eprintln!("error: {}", quiver_host::printable(&format!("{e:#}"), true));
             exit::code(&e)
         }
     }

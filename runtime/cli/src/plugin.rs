@@ -40,7 +40,10 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         println!("version:     {}", m.version);
         println!("wit:         {}", plugin.contract());
         println!("sha256:      {}", plugin.sha256());
-        println!("description: {}", m.description);
+        println!(
+            "description: {}",
+            quiver_host::printable(&m.description, false)
+        );
         println!(
             "config schema:\n{}",
             serde_json::to_string_pretty(&m.config_schema)?

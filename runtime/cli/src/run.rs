@@ -154,7 +154,20 @@ fn print_summary(out: &mut dyn std::io::Write, r: &RunReport) -> std::io::Result
             )?;
         }
         for (k, v) in &s.counters {
-            writeln!(out, "{:<14}   {k}: {v}", "")?;
+            // Counter names are the plugin's text: never raw on a terminal.
+            writeln!(
+                out,
+                "{:<14}   {}: {v}",
+                "",
+                quiver_host::printable(k, false)
+            )?;
+        }
+        if s.logs_dropped + s.counters_dropped > 0 {
+            writeln!(
+                out,
+                "{:<14}   over the plugin's limits: {} log records and {} counter bumps dropped",
+                "", s.logs_dropped, s.counters_dropped
+            )?;
         }
     }
     Ok(())

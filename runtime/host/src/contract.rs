@@ -555,6 +555,19 @@ fn assemble(
     let batch = match selection {
         None => batch,
         Some(Selection::Mask(bits)) => {
+            // Padding up to Arrow's 64-byte buffer alignment is tolerated; a mask longer
+            // than that selects rows the input does not have.
+            let most = want.div_ceil(8).next_multiple_of(64);
+            if bits.len() > most {
+                return Err((
+                    None,
+                    format!(
+                        "the selection mask has {} bytes for an input of {want} rows (at most \
+                         {most}): a selection cannot be longer than its batch",
+                        bits.len()
+                    ),
+                ));
+            }
             if bits.len() < want.div_ceil(8) {
                 return Err((
                     None,
@@ -610,11 +623,19 @@ fn assemble(
     Ok(batch)
 }
 
-/// Whether `e` is a host function's refusal of an invalid handle (an invalid output of
-/// the plugin, not a trap of its own).
+/// Whether `e` is a refusal of an invalid handle — a host function's (a handle of another
+/// call) or the canonical ABI's (a forged handle: an index the instance was never given) —
+/// which the contract makes an invalid output of the plugin, not a trap of its own.
 pub(crate) fn invalid_handle(e: &wasmtime::Error) -> Option<String> {
-    match e.downcast_ref::<HostTrap>() {
-        Some(t @ (HostTrap::StaleHandle(_) | HostTrap::TooManyHandles)) => Some(t.to_string()),
-        _ => None,
+    if let Some(t @ (HostTrap::StaleHandle(_) | HostTrap::TooManyHandles)) =
+        e.downcast_ref::<HostTrap>()
+    {
+        return Some(t.to_string());
     }
+    let message = format!("{e:?}");
+    let at = message.find("unknown handle index")?;
+    let what = message[at..].lines().next().unwrap_or_default();
+    Some(format!(
+        "a forged handle ({what}): handles are only those the host gave this instance"
+    ))
 }

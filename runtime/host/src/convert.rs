@@ -153,7 +153,13 @@ impl<'a> WitSchema<'a> {
 pub(crate) fn schema_from_wit(s: SchemaResult) -> Result<SchemaRef, Violation> {
     let mut fields = Vec::with_capacity(s.fields.len());
     let mut seen = std::collections::HashSet::new();
-    for f in s.fields {
+    for (i, f) in s.fields.into_iter().enumerate() {
+        if f.name.is_empty() {
+            return Err((
+                None,
+                format!("column {i} of the output schema has an empty name"),
+            ));
+        }
         if !seen.insert(f.name.clone()) {
             return Err((
                 Some(f.name),
@@ -280,4 +286,28 @@ pub(crate) fn batch_from_wit(b: BatchResult, schema: &SchemaRef) -> Result<Recor
     let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
     RecordBatch::try_new_with_options(Arc::clone(schema), columns, &options)
         .map_err(|e| (None, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::v1::types::FieldResult;
+
+    /// Contract 0.1: an output schema with an empty column name is refused (0.2 refuses it
+    /// in `quiver_columnar::tree`, `tests/all/evil2.rs`).
+    #[test]
+    fn an_empty_output_column_name_is_refused() {
+        let field = |name: &str| FieldResult {
+            name: name.into(),
+            data_type: DataTypeResult::Int64,
+            nullable: true,
+        };
+        let schema = SchemaResult {
+            fields: vec![field("x"), field("")],
+            metadata: Vec::new(),
+        };
+        let (column, reason) = schema_from_wit(schema).unwrap_err();
+        assert_eq!(column, None);
+        assert_eq!(reason, "column 1 of the output schema has an empty name");
+    }
 }

@@ -205,12 +205,17 @@ pub enum ErrorKind {
 }
 
 impl fmt::Display for ErrorKind {
+    /// Every piece of text that may come from the plugin goes through
+    /// [`printable`](crate::text::printable): a message cannot drive a terminal or forge lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = |s: &str| crate::text::printable(s, false).into_owned();
         match self {
             ErrorKind::Config { key, message } if key.is_empty() => {
-                write!(f, "bad config: {message}")
+                write!(f, "bad config: {}", p(message))
             }
-            ErrorKind::Config { key, message } => write!(f, "bad config at `{key}`: {message}"),
+            ErrorKind::Config { key, message } => {
+                write!(f, "bad config at `{}`: {}", p(key), p(message))
+            }
             ErrorKind::Data {
                 column,
                 row,
@@ -218,26 +223,27 @@ impl fmt::Display for ErrorKind {
             } => {
                 f.write_str("bad input data")?;
                 if let Some(c) = column {
-                    write!(f, " in column `{c}`")?;
+                    write!(f, " in column `{}`", p(c))?;
                 }
                 if let Some(r) = row {
                     write!(f, " at row {r}")?;
                 }
-                write!(f, ": {message}")
+                write!(f, ": {}", p(message))
             }
-            ErrorKind::Internal(m) => write!(f, "plugin failure: {m}"),
-            ErrorKind::Trap { trap, message } => write!(f, "trapped ({trap}): {message}"),
+            ErrorKind::Internal(m) => write!(f, "plugin failure: {}", p(m)),
+            ErrorKind::Trap { trap, message } => write!(f, "trapped ({trap}): {}", p(message)),
             ErrorKind::InvalidOutput { column, reason } => {
                 f.write_str("invalid output")?;
                 if let Some(c) = column {
-                    write!(f, " in column `{c}`")?;
+                    write!(f, " in column `{}`", p(c))?;
                 }
-                write!(f, ": {reason}")
+                write!(f, ": {}", p(reason))
             }
             ErrorKind::CapabilityDenied { capability, cause } => write!(
                 f,
-                "capability denied ({capability}; grant it in the stage's `grants` if the \
-                 plugin needs it), then {cause}"
+                "capability denied ({}; grant it in the stage's `grants` if the \
+                 plugin needs it), then {cause}",
+                p(capability)
             ),
             ErrorKind::Quarantined { failures } => write!(
                 f,
@@ -248,10 +254,36 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidInput { column, reason } => {
                 f.write_str("cannot send input")?;
                 if let Some(c) = column {
-                    write!(f, " column `{c}`")?;
+                    write!(f, " column `{}`", p(c))?;
                 }
-                write!(f, ": {reason}")
+                write!(f, ": {}", p(reason))
             }
+        }
+    }
+}
+
+impl ErrorKind {
+    /// This error with every text the plugin chose (message, config key, column name) cut to
+    /// at most `max` bytes plus a `… [truncated, N bytes]` marker: a plugin must not make
+    /// the host keep, print or dead-letter a message of any size it likes.
+    pub(crate) fn truncated(self, max: usize) -> Self {
+        let t = |s: String| crate::text::truncate(s, max);
+        match self {
+            ErrorKind::Config { key, message } => ErrorKind::Config {
+                key: t(key),
+                message: t(message),
+            },
+            ErrorKind::Data {
+                column,
+                row,
+                message,
+            } => ErrorKind::Data {
+                column: column.map(t),
+                row,
+                message: t(message),
+            },
+            ErrorKind::Internal(m) => ErrorKind::Internal(t(m)),
+            other => other,
         }
     }
 }
@@ -336,7 +368,7 @@ impl fmt::Display for PluginError {
         if !self.stderr.is_empty() {
             write!(f, "\n  plugin stderr (tail):")?;
             for line in self.stderr.lines() {
-                write!(f, "\n    {line}")?;
+                write!(f, "\n    {}", crate::text::printable(line, false))?;
             }
         }
         Ok(())
@@ -390,6 +422,21 @@ pub(crate) fn classify_trap(e: &wasmtime::Error) -> (TrapKind, String) {
     (kind, shown)
 }
 
+/// Why a call failed, when it failed because the plugin made wasmtime copy more than its
+/// per-call limit (its "hostcall fuel", 128 MiB by default) from the guest into the host:
+/// one output, error message or host-call argument that large. wasmtime's own error is a
+/// cause-less trap, so the host names the cause instead.
+pub(crate) fn copy_limit(e: &wasmtime::Error) -> Option<String> {
+    format!("{e:?}")
+        .contains("fuel allocated for hostcalls has been exhausted")
+        .then(|| {
+            "the plugin sent more than 128 MiB across the boundary in one call (wasmtime's \
+             per-call copy limit; one output, error message or host-call argument): return \
+             smaller batches or outputs"
+                .to_owned()
+        })
+}
+
 /// The message of the Rust panic at the end of `stderr`, if there is one: the lines after
 /// the last `panicked at <location>:` line, up to the `note:` line.
 pub(crate) fn panic_message(stderr: &str) -> Option<String> {
@@ -438,5 +485,28 @@ impl quiver_fault::HasFault for PluginError {
             ErrorKind::Data { .. } | ErrorKind::InvalidInput { .. } => Fault::Data,
             _ => Fault::Plugin,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_text_in_an_error_is_escaped_and_truncated() {
+        let kind = ErrorKind::Data {
+            column: Some("c\u{1b}[2J".into()),
+            row: None,
+            message: "bad\r\nerror: forged line".into(),
+        };
+        assert_eq!(
+            kind.to_string(),
+            "bad input data in column `c\\u{1b}[2J`: bad\\r\\nerror: forged line"
+        );
+        let long = ErrorKind::Internal("x".repeat(100)).truncated(10);
+        assert_eq!(
+            long,
+            ErrorKind::Internal(format!("{}… [truncated, 100 bytes]", "x".repeat(10)))
+        );
     }
 }

@@ -47,6 +47,7 @@ mod plugin;
 mod runtime;
 mod sandbox;
 mod state;
+mod text;
 mod transformer;
 mod tree;
 
@@ -54,10 +55,12 @@ pub use columns::MAX_HANDLES;
 pub use contract::ContractVersion;
 pub use error::{Call, ErrorKind, LoadError, PluginError, PluginId, TrapKind};
 pub use limits::{
-    DirGrant, Grants, LimitViolation, Limits, MAX_BATCHES_PER_CALL, OUTPUT_BYTES_FLOOR,
+    DirGrant, Grants, LOG_FIELD_OVERHEAD, LOG_RECORD_OVERHEAD, LimitViolation, Limits,
+    MAX_BATCHES_PER_CALL, MAX_CONFIG_SCHEMA_BYTES, MAX_DESCRIPTION_BYTES, OUTPUT_BYTES_FLOOR,
     OUTPUT_ROWS_FLOOR, Sandbox,
 };
 pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSIONS};
 pub use runtime::{Metering, Runtime, RuntimeConfig};
 pub use state::LogRecord;
+pub use text::{printable, truncate};
 pub use transformer::{Transformer, Usage};

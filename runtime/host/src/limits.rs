@@ -1,5 +1,5 @@
 //! What one plugin stage may use and touch: its [`Limits`] (memory, time, fuel, output size,
-//! captured output, restarts) and its [`Grants`] (read-only directories, environment
+//! captured output, logs, counters, error messages, restarts) and its [`Grants`] (read-only directories, environment
 //! variables), together a [`Sandbox`].
 //!
 //! These are the types a pipeline spec deserializes per stage (`limits = { memory = "64MiB",
@@ -39,9 +39,36 @@ pub struct Limits {
     /// Bytes of stdout and of stderr kept per instance (the tail; the rest is counted).
     #[schemars(with = "SizeSchema")]
     pub captured_output: ByteSize,
-    /// Bytes of log records kept per call (further records are counted, not kept).
+    /// Bytes of log records kept per call (further records are counted, not kept). Every
+    /// record costs [`LOG_RECORD_OVERHEAD`] bytes and every field [`LOG_FIELD_OVERHEAD`] on
+    /// top of its text, so empty records and empty fields are paid for too.
     #[schemars(with = "SizeSchema")]
     pub log: ByteSize,
+    /// Log records kept per call (further records are counted, not kept).
+    pub log_records: u32,
+    /// Fields one log record may carry; a record with more is dropped and counted.
+    pub log_fields: u32,
+    /// Longest key, and longest value, of one log field; a record with a longer one is
+    /// dropped and counted.
+    #[schemars(with = "SizeSchema")]
+    pub log_field: ByteSize,
+    /// Bytes of log records (overheads included) the stage keeps over the whole run, its
+    /// instances together (a hot-swapped version starts afresh); further records are
+    /// counted, not kept.
+    #[schemars(with = "SizeSchema")]
+    pub log_per_run: ByteSize,
+    /// Distinct counter names one stream of the stage may create over the whole run (the
+    /// stage's report keeps at most this many too); bumps of further names are counted in
+    /// the stage's `counters_dropped`, not kept.
+    pub counters: u32,
+    /// Longest counter name; a bump of a longer name is counted in `counters_dropped`, not
+    /// kept.
+    #[schemars(with = "SizeSchema")]
+    pub counter_name: ByteSize,
+    /// Longest error message (and config key or column name in an error) kept from the
+    /// plugin; longer ones are cut with `… [truncated, N bytes]`.
+    #[schemars(with = "SizeSchema")]
+    pub error_message: ByteSize,
     /// Traps (or invalid outputs) in a row after which the stage is quarantined for the
     /// rest of the run instead of being restarted again.
     pub max_consecutive_failures: u32,
@@ -69,6 +96,14 @@ pub const OUTPUT_ROWS_FLOOR: u64 = 8192;
 pub const OUTPUT_BYTES_FLOOR: u64 = 16 << 20;
 /// Batches one call may return.
 pub const MAX_BATCHES_PER_CALL: usize = 4096;
+/// Bytes every log record counts against the log limits besides its message and fields.
+pub const LOG_RECORD_OVERHEAD: u64 = 64;
+/// Bytes every log field counts against the log limits besides its key and value.
+pub const LOG_FIELD_OVERHEAD: u64 = 16;
+/// Longest description a plugin's `metadata()` may declare.
+pub const MAX_DESCRIPTION_BYTES: usize = 64 << 10;
+/// Longest config schema (JSON text) a plugin's `metadata()` may declare.
+pub const MAX_CONFIG_SCHEMA_BYTES: usize = 1 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -81,6 +116,13 @@ impl Default for Limits {
             output_bytes_ratio: 16,
             captured_output: ByteSize::kib(64),
             log: ByteSize::mib(1),
+            log_records: 1_000,
+            log_fields: 64,
+            log_field: ByteSize::kib(4),
+            log_per_run: ByteSize::mib(64),
+            counters: 1_024,
+            counter_name: ByteSize::b(256),
+            error_message: ByteSize::kib(64),
             max_consecutive_failures: 3,
         }
     }
@@ -107,6 +149,13 @@ impl Limits {
             output_bytes_ratio: 1024,
             captured_output: ByteSize::mib(16),
             log: ByteSize::mib(64),
+            log_records: 1_000_000,
+            log_fields: 4_096,
+            log_field: ByteSize::mib(1),
+            log_per_run: ByteSize::gib(4),
+            counters: 100_000,
+            counter_name: ByteSize::kib(4),
+            error_message: ByteSize::mib(16),
             max_consecutive_failures: 10_000,
         }
     }
@@ -171,6 +220,25 @@ impl Limits {
         if self.log > ceiling.log {
             over("log", self.log.to_string(), ceiling.log.to_string());
         }
+        for (key, asked, max) in [
+            ("log_records", self.log_records, ceiling.log_records),
+            ("log_fields", self.log_fields, ceiling.log_fields),
+            ("counters", self.counters, ceiling.counters),
+        ] {
+            if asked > max {
+                over(key, asked.to_string(), max.to_string());
+            }
+        }
+        for (key, asked, max) in [
+            ("log_field", self.log_field, ceiling.log_field),
+            ("log_per_run", self.log_per_run, ceiling.log_per_run),
+            ("counter_name", self.counter_name, ceiling.counter_name),
+            ("error_message", self.error_message, ceiling.error_message),
+        ] {
+            if asked > max {
+                over(key, asked.to_string(), max.to_string());
+            }
+        }
         if self.max_consecutive_failures > ceiling.max_consecutive_failures {
             over(
                 "max_consecutive_failures",
@@ -195,6 +263,12 @@ impl Limits {
         }
         if self.max_consecutive_failures == 0 {
             zero("max_consecutive_failures", "the failure count");
+        }
+        if self.error_message.0 < 64 {
+            v.push(LimitViolation {
+                key: "error_message",
+                message: "the error message limit must be at least 64 B".into(),
+            });
         }
         v
     }

@@ -367,7 +367,7 @@ fn validate_metadata(m: RawMetadata) -> Result<PluginMetadata, String> {
     if !name_ok {
         return Err(format!(
             "name {:?} must be 1 to 64 characters of lowercase letters, digits, `-` and `_`",
-            m.name
+            crate::text::truncate(m.name, 80)
         ));
     }
     let version_ok = !m.version.is_empty()
@@ -378,7 +378,26 @@ fn validate_metadata(m: RawMetadata) -> Result<PluginMetadata, String> {
     if !version_ok {
         return Err(format!(
             "version {:?} of plugin {} is not a semantic version",
-            m.version, m.name
+            crate::text::truncate(m.version, 80),
+            m.name
+        ));
+    }
+    // Metadata is kept (in the cache, in a server's catalogue) and shown: its size is the
+    // plugin's choice, so it is bounded before anything parses or stores it.
+    if m.description.len() > crate::limits::MAX_DESCRIPTION_BYTES {
+        return Err(format!(
+            "the description of plugin {} is {} bytes; at most {} are accepted",
+            m.name,
+            m.description.len(),
+            crate::limits::MAX_DESCRIPTION_BYTES
+        ));
+    }
+    if m.config_schema.len() > crate::limits::MAX_CONFIG_SCHEMA_BYTES {
+        return Err(format!(
+            "the config schema of plugin {} is {} bytes; at most {} are accepted",
+            m.name,
+            m.config_schema.len(),
+            crate::limits::MAX_CONFIG_SCHEMA_BYTES
         ));
     }
     let config_schema = serde_json::from_str(&m.config_schema)

@@ -113,14 +113,26 @@ pub(crate) struct StoreState {
     pub(crate) plugin: Arc<str>,
     /// Log records since the host last drained them.
     pub(crate) logs: Vec<LogRecord>,
-    /// Bytes of `logs` kept so far (bounded by `log_cap`).
-    log_bytes: usize,
-    /// Most log bytes kept between drains.
-    log_cap: usize,
-    /// Records dropped because of `log_cap`: counted, never silently lost.
+    /// Bytes of `logs` kept since the last drain, overheads included (bounded by
+    /// `limits.log`).
+    pub(crate) log_bytes: u64,
+    /// Bytes the stage may still keep this run (`limits.log_per_run` less what its
+    /// instances kept so far); set by the transformer before every call.
+    pub(crate) log_run_left: u64,
+    /// Records dropped over a log limit: counted, never silently lost.
     pub(crate) logs_dropped: u64,
-    /// Counters bumped by the plugin through `host.counter-add`.
+    /// Counters bumped by the plugin through `host.counter-add` during the current call.
     pub(crate) counters: BTreeMap<String, u64>,
+    /// The stream's counters from earlier calls, lent by the transformer for the call (and
+    /// taken back after it) so a new name can be told from a known one.
+    pub(crate) known_counters: BTreeMap<String, u64>,
+    /// Names in `counters` that are not in `known_counters`.
+    new_counters: usize,
+    /// Bumps of a counter refused during the current call (a new name over the count, or a
+    /// name over the length): counted, never silently lost.
+    pub(crate) counters_dropped: u64,
+    /// The log, counter and error limits of the stage.
+    limits: crate::limits::Limits,
 }
 
 impl StoreState {
@@ -154,9 +166,13 @@ impl StoreState {
             plugin: Arc::from(plugin),
             logs: Vec::new(),
             log_bytes: 0,
-            log_cap: usize::try_from(limits.log.0).unwrap_or(usize::MAX),
+            log_run_left: limits.log_per_run.0,
             logs_dropped: 0,
             counters: BTreeMap::new(),
+            known_counters: BTreeMap::new(),
+            new_counters: 0,
+            counters_dropped: 0,
+            limits: limits.clone(),
         })
     }
 
@@ -199,25 +215,57 @@ impl v1::types::Host for StoreState {}
 impl v2::types::Host for StoreState {}
 
 impl StoreState {
-    /// `host.log`, for every contract version.
+    /// The counters the current call bumped, and the stream's earlier ones lent for it.
+    pub(crate) fn take_counters(&mut self) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+        self.new_counters = 0;
+        (
+            std::mem::take(&mut self.counters),
+            std::mem::take(&mut self.known_counters),
+        )
+    }
+
+    /// `host.log`, for every contract version. A record that breaks a limit (records per
+    /// call, fields per record, key or value length, bytes per call or per run, with a fixed
+    /// overhead per record and per field so empty ones are paid for) is dropped whole and
+    /// counted; a kept one is forwarded to `tracing` with its text made printable (a plugin
+    /// must not forge log lines or drive the terminal).
     fn log_record(
         &mut self,
         level: tracing::Level,
         message: String,
         fields: Vec<(String, String)>,
     ) {
-        let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-        if self.log_bytes + size > self.log_cap {
+        use crate::limits::{LOG_FIELD_OVERHEAD, LOG_RECORD_OVERHEAD};
+        let l = &self.limits;
+        let field_max = l.log_field.0;
+        let size = LOG_RECORD_OVERHEAD
+            .saturating_add(message.len() as u64)
+            .saturating_add(
+                fields
+                    .iter()
+                    .map(|(k, v)| LOG_FIELD_OVERHEAD + k.len() as u64 + v.len() as u64)
+                    .fold(0u64, u64::saturating_add),
+            );
+        let fits = self.logs.len() < l.log_records as usize
+            && fields.len() <= l.log_fields as usize
+            && fields
+                .iter()
+                .all(|(k, v)| k.len() as u64 <= field_max && v.len() as u64 <= field_max)
+            && self.log_bytes.saturating_add(size) <= l.log.0
+            && size <= self.log_run_left;
+        if !fits {
             self.logs_dropped += 1;
             return;
         }
         self.log_bytes += size;
+        self.log_run_left -= size;
+        let shown = crate::text::printable(&message, false);
         match level {
-            tracing::Level::ERROR => tracing::error!(plugin = %self.plugin, ?fields, "{message}"),
-            tracing::Level::WARN => tracing::warn!(plugin = %self.plugin, ?fields, "{message}"),
-            tracing::Level::INFO => tracing::info!(plugin = %self.plugin, ?fields, "{message}"),
-            tracing::Level::DEBUG => tracing::debug!(plugin = %self.plugin, ?fields, "{message}"),
-            tracing::Level::TRACE => tracing::trace!(plugin = %self.plugin, ?fields, "{message}"),
+            tracing::Level::ERROR => tracing::error!(plugin = %self.plugin, ?fields, "{shown}"),
+            tracing::Level::WARN => tracing::warn!(plugin = %self.plugin, ?fields, "{shown}"),
+            tracing::Level::INFO => tracing::info!(plugin = %self.plugin, ?fields, "{shown}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin = %self.plugin, ?fields, "{shown}"),
+            tracing::Level::TRACE => tracing::trace!(plugin = %self.plugin, ?fields, "{shown}"),
         }
         self.logs.push(LogRecord {
             level,
@@ -226,19 +274,28 @@ impl StoreState {
         });
     }
 
-    /// `host.counter-add`, for every contract version.
+    /// `host.counter-add`, for every contract version. Names accumulate over the run, so
+    /// both their number (`limits.counters`, over the whole stream) and their length
+    /// (`limits.counter_name`) are bounded; a refused bump is counted in `counters_dropped`.
     fn add_to_counter(&mut self, name: String, delta: u64) {
-        // Bound the number of distinct counters so a hostile plugin cannot grow host memory.
-        const MAX_COUNTERS: usize = 1024;
-        if self.counters.len() >= MAX_COUNTERS && !self.counters.contains_key(&name) {
-            *self
-                .counters
-                .entry("quiver.counters-dropped".into())
-                .or_default() += 1;
+        if name.len() as u64 > self.limits.counter_name.0 {
+            self.counters_dropped += 1;
             return;
         }
-        let c = self.counters.entry(name).or_default();
-        *c = c.saturating_add(delta);
+        if let Some(c) = self.counters.get_mut(&name) {
+            *c = c.saturating_add(delta);
+            return;
+        }
+        let known = self.known_counters.contains_key(&name);
+        if !known {
+            let names = self.known_counters.len().saturating_add(self.new_counters);
+            if names >= self.limits.counters as usize {
+                self.counters_dropped += 1;
+                return;
+            }
+            self.new_counters += 1;
+        }
+        self.counters.insert(name, delta);
     }
 }
 

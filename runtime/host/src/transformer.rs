@@ -10,6 +10,8 @@
 //! `limits.max_consecutive_failures` times in a row, when it is quarantined for the run.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -19,7 +21,9 @@ use wasmtime::component::ResourceAny;
 
 use crate::contract::{self, Called, ContractVersion, Guest, Input, Raw};
 use crate::convert;
-use crate::error::{Call, ErrorKind, PluginError, TrapKind, classify_trap, panic_message};
+use crate::error::{
+    Call, ErrorKind, PluginError, TrapKind, classify_trap, copy_limit, panic_message,
+};
 use crate::limits::{MAX_BATCHES_PER_CALL, Sandbox};
 use crate::plugin::{Plugin, arm, instantiate};
 use crate::runtime::Metering;
@@ -47,8 +51,12 @@ pub struct Usage {
     pub stdout_bytes: u64,
     /// Bytes the plugin wrote to stderr (all of them; only a tail is kept).
     pub stderr_bytes: u64,
-    /// Log records over the log limit, counted and dropped.
+    /// Log records over a log limit (records or bytes per call, fields per record, key or
+    /// value length, bytes per run), counted and dropped.
     pub logs_dropped: u64,
+    /// Counter bumps refused (a new name over `limits.counters`, or a name longer than
+    /// `limits.counter_name`), counted and dropped.
+    pub counters_dropped: u64,
     /// Capabilities the plugin asked for and was refused.
     pub capability_denials: u64,
     /// Whether the stage was quarantined.
@@ -99,8 +107,12 @@ pub struct Transformer {
     input_totals: (u64, u64),
     /// Failures (traps, invalid outputs) since the last successful call.
     consecutive_failures: u32,
-    /// Counters the plugin bumped, summed over all its instances.
+    /// Counters the plugin bumped, summed over all its instances (lent to the instance during
+    /// a call: see `StoreState::take_counters`).
     counters: BTreeMap<String, u64>,
+    /// Log bytes the stage may still keep this run (`limits.log_per_run`), shared by every
+    /// instance of the stage once [`Self::share_log_budget`] joined them.
+    log_budget: Arc<AtomicU64>,
     /// What the stream used.
     usage: Usage,
     /// Set once `finish` has run.
@@ -159,19 +171,21 @@ impl Transformer {
                 ));
             }
         };
+        let sandbox_log_per_run = sandbox.limits.log_per_run.0;
         let mut t = Self {
             plugin,
             config: config.to_owned(),
             input,
             boundary,
             convert_input,
-            output: std::sync::Arc::new(arrow_schema::Schema::empty()),
+            output: Arc::new(arrow_schema::Schema::empty()),
             sandbox,
             live: None,
             batches: 0,
             input_totals: (0, 0),
             consecutive_failures: 0,
             counters: BTreeMap::new(),
+            log_budget: Arc::new(AtomicU64::new(sandbox_log_per_run)),
             usage: Usage::default(),
             finished: false,
         };
@@ -215,6 +229,53 @@ impl Transformer {
     /// isolates and sends to the error policy (see [`keeps_counters`]).
     pub fn counters(&self) -> &BTreeMap<String, u64> {
         &self.counters
+    }
+
+    /// The error of a stage whose instances disagree: this one declared another output
+    /// schema than `first`, another instance of the same stage. Parallel instances must
+    /// produce the same schema (the stages after them were negotiated against one), so the
+    /// plugin is at fault: an invalid output naming the first column that differs.
+    pub fn disagrees_with(&self, first: &Transformer) -> PluginError {
+        let (mine, theirs) = (self.output.fields(), first.output.fields());
+        let column = mine
+            .iter()
+            .zip(theirs.iter())
+            .find(|(a, b)| a != b)
+            .map(|(a, _)| a.name().clone());
+        let show = |s: &SchemaRef| {
+            let names: Vec<String> = s
+                .fields()
+                .iter()
+                .take(8)
+                .map(|f| format!("{}: {}", f.name(), f.data_type()))
+                .collect();
+            let more = s.fields().len().saturating_sub(8);
+            if more > 0 {
+                format!("[{}, … {more} more]", names.join(", "))
+            } else {
+                format!("[{}]", names.join(", "))
+            }
+        };
+        let reason = format!(
+            "instances of one stage declared different output schemas ({} and {}); every \
+             instance of a stage must produce the same schema",
+            show(&first.output),
+            show(&self.output)
+        );
+        self.plugin.error(
+            Call::OutputSchema,
+            None,
+            ErrorKind::InvalidOutput { column, reason },
+            String::new(),
+        )
+    }
+
+    /// Make this transformer draw its log budget for the run (`limits.log_per_run`) from the
+    /// same pool as `other`'s: the engine joins the instances of one stage, so the budget
+    /// is the stage's, not each instance's. Instances running at the same moment may
+    /// together overshoot it by at most one call's `limits.log` each.
+    pub fn share_log_budget(&mut self, other: &Transformer) {
+        self.log_budget = Arc::clone(&other.log_budget);
     }
 
     /// Whether the stage failed too often in a row and refuses further calls.
@@ -276,6 +337,19 @@ impl Transformer {
         }
         arm(&mut live.store, &runtime, limits);
         live.store.data_mut().take_denials();
+        // What the stage may still log: its shared budget, less what this instance kept
+        // since the last `collect_call` (which charges it to the budget).
+        let data = live.store.data_mut();
+        data.log_run_left = self
+            .log_budget
+            .load(Ordering::Relaxed)
+            .saturating_sub(data.log_bytes);
+        // Lend the stream's counters so the instance can tell a new name from a known one
+        // (`collect_call` takes them back).
+        live.store
+            .data_mut()
+            .known_counters
+            .append(&mut self.counters);
         let started = Instant::now();
         let result = f(live);
         self.usage.busy += started.elapsed();
@@ -369,7 +443,8 @@ impl Transformer {
         kind: ErrorKind,
     ) -> PluginError {
         let stderr = live.store.data().stderr_tail(STDERR_TAIL);
-        let kind = with_denials(live, kind);
+        let max = usize::try_from(self.sandbox.limits.error_message.0).unwrap_or(usize::MAX);
+        let kind = with_denials(live, kind.truncated(max));
         self.fail(call, batch, kind, stderr)
     }
 
@@ -380,7 +455,7 @@ impl Transformer {
         e: &wasmtime::Error,
         live: &Inst,
     ) -> PluginError {
-        if let Some(reason) = contract::invalid_handle(e) {
+        if let Some(reason) = contract::invalid_handle(e).or_else(|| copy_limit(e)) {
             let stderr = live.store.data().stderr_tail(STDERR_TAIL);
             return self.fail(
                 call,
@@ -414,12 +489,22 @@ impl Transformer {
     /// [`keeps_counters`]), so a re-run of the same rows is not counted twice.
     fn collect_call(&mut self, live: &mut Inst, keep_counters: bool) {
         let data = live.store.data_mut();
-        let counters = std::mem::take(&mut data.counters);
+        let (counters, mut known) = data.take_counters();
+        known.append(&mut self.counters);
+        self.counters = known;
         for (k, v) in counters.into_iter().filter(|_| keep_counters) {
             let c = self.counters.entry(k).or_default();
             *c = c.saturating_add(v);
         }
+        self.usage.counters_dropped += std::mem::take(&mut data.counters_dropped);
+        let kept = data.log_bytes;
         data.drain_logs();
+        // Cannot fail: the closure always returns `Some`.
+        let _ = self
+            .log_budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left.saturating_sub(kept))
+            });
         self.usage.logs_dropped += std::mem::take(&mut data.logs_dropped);
         let (out, err) = (data.stdout.total(), data.stderr.total());
         // What the plugin printed goes to the logs too (the kept tail of it), a line each.
@@ -433,6 +518,7 @@ impl Transformer {
             }
             let new = pipe.written_since(seen);
             for line in String::from_utf8_lossy(&new).lines() {
+                let line = crate::text::printable(line, false);
                 tracing::info!(target: "quiver::plugin", plugin = %data.plugin, stream, "{line}");
             }
         }
@@ -670,14 +756,14 @@ impl Transformer {
         let kept: Vec<*const ()> = match input {
             Some(Input::V2(columns, _)) => columns
                 .iter()
-                .map(|c| std::sync::Arc::as_ptr(c).cast::<()>())
+                .map(|c| Arc::as_ptr(c).cast::<()>())
                 .collect(),
             _ => Vec::new(),
         };
         let bytes: u64 = out
             .iter()
             .flat_map(|b| b.columns())
-            .filter(|c| !kept.contains(&std::sync::Arc::as_ptr(c).cast::<()>()))
+            .filter(|c| !kept.contains(&Arc::as_ptr(c).cast::<()>()))
             .map(|c| c.get_array_memory_size() as u64)
             .sum();
         let limits = &self.sandbox.limits;

@@ -1,11 +1,19 @@
 //! The dead-letter sink: failed batches from any stage, turned into one fixed schema
 //! (context columns plus the row itself as a JSON object) so that a single file or object
 //! of any format can hold rows of every stage.
+//!
+//! A batch's rows share one error when the plugin did not name a row, and that error's text
+//! is the plugin's choice (up to `limits.error_message`): the `error` column is
+//! dictionary-encoded, so a batch's rows reference one copy of the text instead of holding
+//! one each (8,192 copies of a 300 KB message once overflowed a string column's offsets).
+//! Text formats (CSV, NDJSON) still write the text on every row; Parquet and Arrow keep it
+//! once per batch.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use quiver_io::{Committed, IoError, SinkSpec};
 use quiver_pipeline::engine::{BoxError, DeadLetterRecord};
@@ -22,7 +30,11 @@ pub fn dead_letter_schema() -> SchemaRef {
         text("plugin_version"),
         text("plugin_sha256"),
         text("error_kind"),
-        text("error"),
+        Field::new(
+            "error",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
         Field::new("row", DataType::UInt64, false),
         text("record"),
     ]))
@@ -94,6 +106,7 @@ impl DeadLetter for DeadLetterSink {
             .into());
         }
         let text = |v: &str| Arc::new(StringArray::from(vec![v; n])) as ArrayRef;
+        // One copy of the text per batch, referenced by every row (see the module doc).
         let message = r.error.to_string();
         let columns = vec![
             text(&r.stage),
@@ -101,7 +114,10 @@ impl DeadLetter for DeadLetterSink {
             text(&r.plugin.version),
             text(&r.plugin.sha256),
             text(r.error.kind_name()),
-            text(&message),
+            Arc::new(DictionaryArray::<Int32Type>::try_new(
+                Int32Array::from(vec![0; n]),
+                Arc::new(StringArray::from(vec![message])),
+            )?) as ArrayRef,
             Arc::new(UInt64Array::from_iter_values(
                 (0..n as u64).map(|i| r.first_row + i),
             )) as ArrayRef,

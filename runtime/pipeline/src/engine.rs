@@ -434,6 +434,7 @@ fn collect_stats(
                 counters,
                 &usages,
                 counters.swaps(),
+                plan.sandbox.limits.counters as usize,
             )
         })
         .collect()

@@ -110,6 +110,25 @@ pub fn prepare(input: SchemaRef, plans: Vec<StagePlan>) -> Result<Prepared, Vec<
                 }
             }
         }
+        // Every instance of a stage must produce the same schema: the stages after it (and
+        // the sink) were negotiated against the first one's, and an instance that disagrees
+        // would otherwise be blamed on the next stage, or reach the sink as an internal
+        // error.
+        if failed.is_none()
+            && let Some(first) = instances.first()
+            && let Some(other) = instances
+                .iter()
+                .skip(1)
+                .find(|t| t.output_schema() != first.output_schema())
+        {
+            failed = Some(other.disagrees_with(first));
+        }
+        // The stage's log budget for the run is one pool, not one per instance.
+        if let Some((first, rest)) = instances.split_first_mut() {
+            for t in rest {
+                t.share_log_budget(first);
+            }
+        }
         if let Some(error) = failed {
             errors.push(PlanError {
                 index,

@@ -259,6 +259,11 @@ pub struct StageStats {
     pub output_bytes: u64,
     /// Capabilities the plugin asked for and was refused.
     pub capability_denials: u64,
+    /// Log records dropped over a log limit (see `limits.log*`).
+    pub logs_dropped: u64,
+    /// Counter bumps dropped: a name longer than `limits.counter_name`, or a new name once
+    /// the stage (or one of its instances) has `limits.counters` of them.
+    pub counters_dropped: u64,
     /// Whether the stage was quarantined.
     pub quarantined: bool,
     /// Hot swaps that took effect, in stream order: rows before a swap's `at_row` were
@@ -270,7 +275,9 @@ pub struct StageStats {
 
 impl StageStats {
     /// The statistics of stage `name` whose last version was `id`, from its counters and the
-    /// usage of every transformer it ran (swapped-out ones included).
+    /// usage of every transformer it ran (swapped-out ones included). At most `max_counters`
+    /// counter names are kept for the stage (each instance keeps that many; together they
+    /// could hold `parallelism` times more): bumps of further names count as dropped.
     pub(crate) fn new(
         name: &str,
         id: &PluginId,
@@ -278,6 +285,7 @@ impl StageStats {
         counters: &StageCounters,
         usages: &[(&Usage, &BTreeMap<String, u64>)],
         swaps: Vec<SwapRecord>,
+        max_counters: usize,
     ) -> Self {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut s = Self {
@@ -303,6 +311,8 @@ impl StageStats {
             instances_created: 0,
             output_bytes: 0,
             capability_denials: 0,
+            logs_dropped: 0,
+            counters_dropped: 0,
             quarantined: false,
             swaps,
         };
@@ -313,9 +323,16 @@ impl StageStats {
                 *s.errors.entry(k).or_default() += v;
             }
             for (k, v) in *counters {
-                let c = s.counters.entry(k.clone()).or_default();
-                *c = c.saturating_add(*v);
+                if let Some(c) = s.counters.get_mut(k) {
+                    *c = c.saturating_add(*v);
+                } else if s.counters.len() < max_counters {
+                    s.counters.insert(k.clone(), *v);
+                } else {
+                    s.counters_dropped += 1;
+                }
             }
+            s.logs_dropped += u.logs_dropped;
+            s.counters_dropped += u.counters_dropped;
             if let Some(f) = u.fuel_consumed {
                 *s.fuel_consumed.get_or_insert(0) += f;
             }
