@@ -59,11 +59,18 @@ pub(crate) async fn interrupted() {
     let _ = ctrl_c.await;
 }
 
-/// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed.
-fn cancel_on_signal(io: &Io, progress: &Arc<Progress>) {
+/// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed. A stream
+/// run is drained instead — it never ends by itself: what was read is committed and
+/// acknowledged — and cancelled on a second signal.
+fn cancel_on_signal(io: &Io, progress: &Arc<Progress>, stream: bool) {
     let progress = progress.clone();
     io.handle().spawn(async move {
         interrupted().await;
+        if stream {
+            tracing::warn!("stopping: the stream run drains, commits and acknowledges what it read (again to cancel)");
+            progress.stop_intake();
+            interrupted().await;
+        }
         tracing::warn!("stopping: the run is cancelled and nothing will be committed");
         progress.cancel();
     });
@@ -78,13 +85,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let shown = args.pipeline.display().to_string();
     let job = Job::open(shown, &loaded.read, &resolver, &io, &loaded.base, None)?;
     let progress = Arc::new(Progress::new(job.stage_names()));
-    cancel_on_signal(&io, &progress);
+    cancel_on_signal(&io, &progress, job.is_stream());
     let display = Display::start(progress.clone(), !args.quiet);
     let report = job.run(&progress);
     display.stop();
     let report = report?;
     // The summary goes to stdout, unless the data does.
-    if loaded.read.pipeline.sink.path == "-" {
+    if loaded
+        .read
+        .pipeline
+        .sink
+        .io()
+        .is_some_and(|s| s.path == "-")
+    {
         print_summary(&mut std::io::stderr(), &report)?;
     } else {
         print_summary(&mut std::io::stdout(), &report)?;

@@ -39,6 +39,7 @@ mod dead_letter;
 mod fault;
 mod io;
 mod job;
+mod output;
 mod report;
 mod resolve;
 
@@ -48,5 +49,7 @@ pub use io::{Io, IoSink};
 pub use job::{
     ApiInput, BuiltStage, Checked, Job, JobError, base_dir, build_plans, check, source_schema,
 };
-pub use report::{RunReport, peak_rss_bytes};
+/// A NATS server URL as it may be shown (no credentials).
+pub use quiver_stream::shown as nats_url_shown;
+pub use report::{RunReport, StreamReport, peak_rss_bytes};
 pub use resolve::{Available, Catalogue, Listed, Origin, ResolveError, Resolved, Resolver};

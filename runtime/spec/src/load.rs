@@ -376,7 +376,7 @@ colour = "red"
         let p = load_text(&text, Syntax::Toml, &sets, Context::Cli)
             .unwrap()
             .pipeline;
-        assert_eq!(p.sink.path, "elsewhere.csv");
+        assert_eq!(p.sink.io().unwrap().path, "elsewhere.csv");
         assert_eq!(p.stages[1].on_error, quiver_pipeline::ErrorPolicy::Skip);
         let err = load_text(
             &text,
