@@ -534,6 +534,7 @@ impl Job {
         report.stream = stream.map(|s| StreamReport {
             checkpoints: s.checkpoints,
             messages_acked: s.messages_acked,
+            duplicates_dropped: s.duplicates,
         });
         Ok(report)
     }

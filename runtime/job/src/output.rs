@@ -54,6 +54,9 @@ pub(crate) struct Stream {
     /// Checkpoints taken and messages acknowledged.
     pub(crate) checkpoints: u64,
     pub(crate) messages_acked: u64,
+    /// Messages a JetStream sink published that the stream had already stored (dropped
+    /// by their ids: the exactly-once mechanism at work after a restart).
+    pub(crate) duplicates: u64,
 }
 
 impl Stream {
@@ -74,6 +77,7 @@ impl Stream {
             acked: 0,
             checkpoints: 0,
             messages_acked: 0,
+            duplicates: 0,
         }
     }
 }
@@ -222,6 +226,9 @@ impl RunSink {
                     .block_on(sink.flush())
                     .map_err(|e| failed(Box::new(e)))?;
                 tracing::info!(messages, duplicates, "published and stored");
+                if let Some(s) = self.stream.as_mut() {
+                    s.duplicates = duplicates;
+                }
                 self.committed = Committed {
                     outputs: vec![sink.shown()],
                     rows: sink.rows(),

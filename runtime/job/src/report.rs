@@ -49,6 +49,9 @@ pub struct StreamReport {
     pub checkpoints: u64,
     /// Source messages acknowledged.
     pub messages_acked: u64,
+    /// Messages a JetStream sink published that the stream dropped as duplicates (ids it
+    /// had stored before a restart).
+    pub duplicates_dropped: u64,
 }
 
 impl RunReport {

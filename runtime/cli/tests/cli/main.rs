@@ -10,6 +10,7 @@ mod formats;
 mod real_files;
 mod sdk;
 mod serve;
+mod streams;
 
 use std::path::Path;
 use std::process::{Command, Output};
