@@ -16,7 +16,7 @@ use quiver_job::{Io, Job, RunReport};
 use quiver_pipeline::Progress;
 use quiver_spec::Context as Reader;
 
-use crate::args::{CeilingArgs, PluginPathArgs, SpecArgs};
+use crate::args::{CeilingArgs, NatsArgs, PluginPathArgs, SpecArgs};
 use crate::progress::Display;
 
 /// Arguments of `quiver run`.
@@ -31,6 +31,13 @@ pub struct RunArgs {
     /// No live progress display, even on a terminal.
     #[arg(long, short, env = "QUIVER_QUIET")]
     quiet: bool,
+    /// Run distributed: split the pipeline into one task per input file on this NATS
+    /// JetStream server, where `quiver worker` processes run them; commit when every task
+    /// is in.
+    #[arg(long, value_name = "URL", env = "QUIVER_WORKERS")]
+    workers: Option<String>,
+    #[command(flatten)]
+    nats: NatsArgs,
     #[command(flatten)]
     overrides: SpecArgs,
     #[command(flatten)]
@@ -78,6 +85,9 @@ fn cancel_on_signal(io: &Io, progress: &Arc<Progress>, stream: bool) {
 
 /// Run the pipeline and print its summary.
 pub fn run(args: &RunArgs) -> Result<()> {
+    if let Some(url) = &args.workers {
+        return distributed(args, url);
+    }
     let loaded = quiver_spec::load_file(&args.pipeline, &args.overrides.sets, Reader::Cli)?;
     let io = Io::new()?;
     let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
@@ -166,6 +176,52 @@ fn print_summary(out: &mut dyn std::io::Write, r: &RunReport) -> std::io::Result
         for (k, v) in &s.counters {
             writeln!(out, "{:<14}   {k}: {v}", "")?;
         }
+    }
+    Ok(())
+}
+
+/// `quiver run --workers URL`: coordinate a distributed run and print its summary.
+fn distributed(args: &RunArgs, url: &str) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let io = Io::new()?;
+    let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
+    let resolver = args.plugin_path.resolver(runtime);
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        io.handle().spawn(async move {
+            interrupted().await;
+            tracing::warn!("stopping: the run's tasks are withdrawn and nothing will be committed");
+            cancel.store(true, Ordering::Relaxed);
+        });
+    }
+    let report = quiver_job::distributed::coordinate(
+        &args.pipeline,
+        &args.overrides.sets,
+        &resolver,
+        &io,
+        &args.nats.cluster(url),
+        &cancel,
+    )?;
+    println!(
+        "read {} rows in {} tasks, wrote {} rows in {} parts to {} in {:.2} s ({:.0} rows/s)",
+        report.rows_read,
+        report.tasks,
+        report.rows_written,
+        report.parts,
+        report.output,
+        report.elapsed_ms / 1e3,
+        report.rows_read as f64 / (report.elapsed_ms / 1e3).max(1e-9)
+    );
+    for (worker, tasks) in &report.workers {
+        println!("worker {worker}: {tasks} tasks");
+    }
+    if report.tasks_redelivered > 0 {
+        println!("{} tasks ran again (a worker died or was too slow)", report.tasks_redelivered);
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing the report {}", path.display()))?;
     }
     Ok(())
 }

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod dead_letter;
+pub mod distributed;
 mod fault;
 mod io;
 mod job;
