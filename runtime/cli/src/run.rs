@@ -217,7 +217,10 @@ fn distributed(args: &RunArgs, url: &str) -> Result<()> {
         println!("worker {worker}: {tasks} tasks");
     }
     if report.tasks_redelivered > 0 {
-        println!("{} tasks ran again (a worker died or was too slow)", report.tasks_redelivered);
+        println!(
+            "{} tasks ran again (a worker died or was too slow)",
+            report.tasks_redelivered
+        );
     }
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)

@@ -184,11 +184,7 @@ pub async fn report(js: &Context, server: &str, result: &TaskResult) -> Result<(
 ///
 /// # Errors
 /// The server refuses or cannot be reached.
-pub async fn results(
-    js: &Context,
-    server: &str,
-    run: &str,
-) -> Result<pull::Stream, StreamError> {
+pub async fn results(js: &Context, server: &str, run: &str) -> Result<pull::Stream, StreamError> {
     let stream = js
         .get_stream(RESULTS)
         .await

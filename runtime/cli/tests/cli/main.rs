@@ -6,6 +6,7 @@
 //! `quiver serve` as a process (the token rule, SIGTERM).
 
 mod bad_input;
+mod distributed;
 mod formats;
 mod real_files;
 mod sdk;

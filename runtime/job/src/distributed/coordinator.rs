@@ -94,9 +94,8 @@ pub fn coordinate(
         .unwrap_or_else(|| "out".into());
     let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
     let staging = parent.join(format!(".{name}.quiver-{run}"));
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Problems::one(&subject, Problem::new("", format!("cannot read it: {e}")))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Problems::one(&subject, Problem::new("", format!("cannot read it: {e}"))))?;
     let raw = quiver_spec::raw_value(&text, Syntax::of_path(path), sets)
         .map_err(|p| Problems::new(&subject, p))?;
     let tasks: Vec<Task> = inputs
@@ -156,7 +155,12 @@ pub fn coordinate(
             return Err(e);
         }
     };
-    let parts = commit(&staging, &target, tasks.len(), loaded_mode(&loaded.read.pipeline))?;
+    let parts = commit(
+        &staging,
+        &target,
+        tasks.len(),
+        loaded_mode(&loaded.read.pipeline),
+    )?;
     let mut workers = BTreeMap::new();
     for r in results.values() {
         *workers.entry(r.worker.clone()).or_insert(0) += 1;
@@ -262,20 +266,29 @@ fn refuse_what_cannot_be_distributed(
     };
     if let (Some(t), Some(spec)) = (&target, p.sink.io())
         && spec.mode == WriteMode::ErrorIfExists
-        && std::fs::read_dir(t).is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.'))))
+        && std::fs::read_dir(t).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.')))
+        })
     {
         add(
             "sink.path",
-            format!("{} exists and is not empty; set mode = \"overwrite\"", t.display()),
+            format!(
+                "{} exists and is not empty; set mode = \"overwrite\"",
+                t.display()
+            ),
         );
     }
     match target {
-        Some(t) if problems.is_empty() => Ok(PathBuf::from(t.to_string_lossy().trim_end_matches('/'))),
+        Some(t) if problems.is_empty() => {
+            Ok(PathBuf::from(t.to_string_lossy().trim_end_matches('/')))
+        }
         _ => Err(problems),
     }
 }
 
-async fn connect(cluster: &Cluster) -> Result<(async_nats::jetstream::Context, String), StreamError> {
+async fn connect(
+    cluster: &Cluster,
+) -> Result<(async_nats::jetstream::Context, String), StreamError> {
     let server = quiver_stream::shown(&cluster.url);
     let client = quiver_stream::connect(&cluster.url, &cluster.auth, "quiver coordinator").await?;
     Ok((async_nats::jetstream::new(client), server))
@@ -308,7 +321,12 @@ async fn drive(
         let message = match next {
             Err(_) => continue,
             Ok(None) => {
-                return Err(StreamError::unavailable("reading task results", &server, "the stream ended").into());
+                return Err(StreamError::unavailable(
+                    "reading task results",
+                    &server,
+                    "the stream ended",
+                )
+                .into());
             }
             Ok(Some(Err(e))) => {
                 tracing::warn!("reading task results: {e}");
@@ -387,7 +405,10 @@ fn commit(
     if mode == WriteMode::Overwrite && target.exists() {
         let old = parent.join(format!(
             ".{}.old-{}",
-            target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            target
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
             uuid_like()
         ));
         std::fs::rename(target, &old).map_err(|e| failed(target, e))?;

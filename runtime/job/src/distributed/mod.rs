@@ -47,7 +47,9 @@ pub enum DistributedError {
         error: std::io::Error,
     },
     /// Cancelled: the tasks were withdrawn and nothing was committed.
-    #[error("the distributed run was cancelled; its tasks were withdrawn and nothing was committed")]
+    #[error(
+        "the distributed run was cancelled; its tasks were withdrawn and nothing was committed"
+    )]
     Cancelled,
 }
 

@@ -26,7 +26,11 @@ pub fn stateful_reason(stage: &Stage) -> Option<String> {
         config
             .and_then(|c| c.get(list))
             .and_then(Value::as_array)
-            .is_some_and(|items| items.iter().any(|i| i.get(key).and_then(Value::as_str) == Some(value)))
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i.get(key).and_then(Value::as_str) == Some(value))
+            })
     };
     match name.as_str() {
         "dedupe" => Some("`dedupe` drops keys seen earlier in the whole stream".into()),
@@ -50,7 +54,9 @@ mod tests {
 
     #[test]
     fn the_known_stateful_stages_and_the_declaration() {
-        assert!(stateful_reason(&stage("plugin = \"dedupe\"\nconfig = { keys = [\"id\"] }")).is_some());
+        assert!(
+            stateful_reason(&stage("plugin = \"dedupe\"\nconfig = { keys = [\"id\"] }")).is_some()
+        );
         assert!(stateful_reason(&stage(
             "plugin = \"validate\"\nconfig = { rules = [{ check = \"unique\", column = \"id\" }] }"
         ))

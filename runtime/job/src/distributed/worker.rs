@@ -74,14 +74,54 @@ impl WorkerMetrics {
         let w = worker.replace(['\\', '"', '\n'], "_");
         let mut out = String::new();
         for (name, help, kind, value) in [
-            ("quiver_worker_tasks_done_total", "Tasks run to success.", "counter", self.tasks_done as f64),
-            ("quiver_worker_tasks_failed_total", "Tasks that failed.", "counter", self.tasks_failed as f64),
-            ("quiver_worker_tasks_retried_total", "Tasks put back for a retry.", "counter", self.tasks_retried as f64),
-            ("quiver_worker_redeliveries_total", "Tasks received that had been delivered before.", "counter", self.redeliveries as f64),
-            ("quiver_worker_rows_read_total", "Rows read by tasks.", "counter", self.rows_read as f64),
-            ("quiver_worker_rows_written_total", "Rows written by tasks.", "counter", self.rows_written as f64),
-            ("quiver_worker_busy_seconds_total", "Time spent running tasks.", "counter", self.busy_seconds),
-            ("quiver_worker_lag_tasks", "Tasks queued and not yet delivered.", "gauge", self.lag as f64),
+            (
+                "quiver_worker_tasks_done_total",
+                "Tasks run to success.",
+                "counter",
+                self.tasks_done as f64,
+            ),
+            (
+                "quiver_worker_tasks_failed_total",
+                "Tasks that failed.",
+                "counter",
+                self.tasks_failed as f64,
+            ),
+            (
+                "quiver_worker_tasks_retried_total",
+                "Tasks put back for a retry.",
+                "counter",
+                self.tasks_retried as f64,
+            ),
+            (
+                "quiver_worker_redeliveries_total",
+                "Tasks received that had been delivered before.",
+                "counter",
+                self.redeliveries as f64,
+            ),
+            (
+                "quiver_worker_rows_read_total",
+                "Rows read by tasks.",
+                "counter",
+                self.rows_read as f64,
+            ),
+            (
+                "quiver_worker_rows_written_total",
+                "Rows written by tasks.",
+                "counter",
+                self.rows_written as f64,
+            ),
+            (
+                "quiver_worker_busy_seconds_total",
+                "Time spent running tasks.",
+                "counter",
+                self.busy_seconds,
+            ),
+            (
+                "quiver_worker_lag_tasks",
+                "Tasks queued and not yet delivered.",
+                "gauge",
+                self.lag as f64,
+            ),
         ] {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{worker=\"{w}\"}} {value}\n"
@@ -92,7 +132,9 @@ impl WorkerMetrics {
 }
 
 fn write_metrics(options: &WorkerOptions, metrics: &WorkerMetrics) {
-    let Some(path) = &options.metrics_file else { return };
+    let Some(path) = &options.metrics_file else {
+        return;
+    };
     let tmp = path.with_extension("prom.tmp");
     let written = std::fs::write(&tmp, metrics.prometheus(&options.name))
         .and_then(|()| std::fs::rename(&tmp, path));
@@ -116,7 +158,12 @@ pub fn work(
     let server = quiver_stream::shown(&cluster.url);
     let handle = io.handle().clone();
     let (js, mut consumer) = handle.block_on(async {
-        let client = quiver_stream::connect(&cluster.url, &cluster.auth, &format!("quiver worker {}", options.name)).await?;
+        let client = quiver_stream::connect(
+            &cluster.url,
+            &cluster.auth,
+            &format!("quiver worker {}", options.name),
+        )
+        .await?;
         let js = async_nats::jetstream::new(client);
         let consumer = work::setup(&js, &server, cluster.ack_wait).await?;
         Ok::<_, StreamError>((js, consumer))
@@ -127,7 +174,9 @@ pub fn work(
     let ack_wait = consumer.cached_info().config.ack_wait;
     write_metrics(options, &metrics);
     while !stop.load(Ordering::Relaxed)
-        && options.max_tasks.is_none_or(|m| metrics.tasks_done + metrics.tasks_failed < m)
+        && options
+            .max_tasks
+            .is_none_or(|m| metrics.tasks_done + metrics.tasks_failed < m)
     {
         if last_metrics.elapsed() >= options.metrics_interval {
             if let Ok(info) = handle.block_on(consumer.info()) {
@@ -192,7 +241,8 @@ pub fn work(
             Err((Fault::Unavailable, message_text)) => {
                 metrics.tasks_retried += 1;
                 tracing::warn!(task = task.index, run = %task.run, "task put back for a retry: {message_text}");
-                let _ = handle.block_on(message.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))));
+                let _ =
+                    handle.block_on(message.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))));
                 continue;
             }
             Err((fault, message_text)) => {
@@ -242,11 +292,13 @@ fn run_task(
     };
     let read = quiver_spec::load_text(&task.pipeline, Syntax::Json, &[], quiver_spec::Context::Cli)
         .map_err(|p| {
-            let p = quiver_spec::Problems::new(format!("task {} of run {}", task.index, task.run), p);
+            let p =
+                quiver_spec::Problems::new(format!("task {} of run {}", task.index, task.run), p);
             failed(&p)
         })?;
     let name = format!("{} task {} ({})", task.run, task.index, task.input);
-    let job = Job::open(name, &read, resolver, io, Path::new(&task.base), None).map_err(|p| failed(&p))?;
+    let job = Job::open(name, &read, resolver, io, Path::new(&task.base), None)
+        .map_err(|p| failed(&p))?;
     let progress = Progress::new(job.stage_names());
     let every = (ack_wait / 3).max(Duration::from_millis(200));
     std::thread::scope(|scope| {
