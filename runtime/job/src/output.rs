@@ -27,6 +27,10 @@ use crate::dead_letter::DeadLetterSink;
 use crate::io::IoSink;
 
 /// The sink proper.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per run, never moved in a loop"
+)]
 pub(crate) enum Output {
     /// Files or objects (quiver-io).
     Io(IoSink),
