@@ -9,6 +9,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The stream and distributed-run tests start Debian's nats-server (2.9.10 on bookworm) with
+# JetStream, one per test on a free loopback port (tests/src/nats.rs). Installed with apt
+# when missing, like scripts/toolchains/c.sh installs clang (needs root the first time).
+if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
+    if [[ "$(id -u)" != 0 ]]; then
+        echo "error: need root to install nats-server with apt-get (or install it and rerun)" >&2
+        exit 1
+    fi
+    echo "installing nats-server" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends nats-server >&2
+fi
+
 # Pinned so a new moto release cannot change the tests' behaviour unannounced.
 MOTO_VERSION="5.2.5"
 VALIDATOR_VERSION="0.8.5"

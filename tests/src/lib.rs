@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use quiver_host::{Plugin, Runtime, RuntimeConfig, Sandbox};
 
 pub mod moto;
+pub mod nats;
 
 /// Paths of the compiled guest plugins (built by `build.rs`).
 pub mod plugins {

@@ -103,3 +103,43 @@ pub struct SpecArgs {
     )]
     pub sets: Vec<String>,
 }
+
+/// How to reach a NATS server (distributed runs and workers). Credentials come from files
+/// or the environment, never from the command line itself.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NatsArgs {
+    /// A NATS `.creds` file (JWT + NKey seed).
+    #[arg(long, value_name = "FILE", env = "QUIVER_NATS_CREDENTIALS")]
+    pub nats_credentials: Option<PathBuf>,
+    /// A file holding a NATS token.
+    #[arg(long, value_name = "FILE", env = "QUIVER_NATS_TOKEN_FILE")]
+    pub nats_token_file: Option<PathBuf>,
+    /// A NATS user name (with --nats-password-file).
+    #[arg(long, value_name = "USER", env = "QUIVER_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// A file holding the NATS user's password.
+    #[arg(long, value_name = "FILE", env = "QUIVER_NATS_PASSWORD_FILE")]
+    pub nats_password_file: Option<PathBuf>,
+    /// How long a task may go without an acknowledgement or a progress report before
+    /// JetStream gives it to another worker (applies when the workers' consumer is
+    /// created).
+    #[arg(long, value_name = "DURATION", env = "QUIVER_TASK_ACK_WAIT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub task_ack_wait: Duration,
+}
+
+impl NatsArgs {
+    /// The cluster at `url` with these credentials.
+    pub fn cluster(&self, url: &str) -> quiver_job::distributed::Cluster {
+        quiver_job::distributed::Cluster {
+            url: url.to_owned(),
+            auth: quiver_stream::NatsAuth {
+                credentials_file: self.nats_credentials.clone(),
+                token_file: self.nats_token_file.clone(),
+                user: self.nats_user.clone(),
+                password_file: self.nats_password_file.clone(),
+                ..Default::default()
+            },
+            ack_wait: self.task_ack_wait,
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! A thin binary over the libraries: `quiver-spec` reads pipeline documents, `quiver-job`
 //! resolves plugins and runs pipelines, `quiver-server` is the HTTP control API. Subcommands
 //! live one per file (`plugin.rs`, `run.rs`, `validate.rs`, `golden.rs`, `scaffold.rs`,
-//! `serve.rs`); this file parses the command line, sets up logging and maps every error to
+//! `serve.rs`, `worker.rs`); this file parses the command line, sets up logging and maps every error to
 //! a documented exit code through its fault class (`exit.rs`).
 
 use std::process::ExitCode;
@@ -19,6 +19,7 @@ mod run;
 mod scaffold;
 mod serve;
 mod validate;
+mod worker;
 
 // The host allocates and frees a buffer per column per batch; glibc malloc's trim/regrow
 // churn on that path measured up to 10x slower (../shared/design/BOUNDARY.md).
@@ -72,6 +73,9 @@ enum Command {
     Test(golden::TestArgs),
     /// Serve the HTTP control API: plugins, pipelines, runs, streaming ingest, hot swap.
     Serve(Box<serve::ServeArgs>),
+    /// Run tasks of distributed runs (`quiver run --workers nats://…`) from NATS JetStream
+    /// until SIGTERM (then finish the current task and exit).
+    Worker(Box<worker::WorkerArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Test(args) => golden::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Worker(args) => worker::run(&args),
         Command::Schema => serde_json::to_string_pretty(&quiver_spec::json_schema())
             .map(|text| println!("{text}"))
             .map_err(anyhow::Error::from),

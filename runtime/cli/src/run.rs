@@ -16,7 +16,7 @@ use quiver_job::{Io, Job, RunReport};
 use quiver_pipeline::Progress;
 use quiver_spec::Context as Reader;
 
-use crate::args::{CeilingArgs, PluginPathArgs, SpecArgs};
+use crate::args::{CeilingArgs, NatsArgs, PluginPathArgs, SpecArgs};
 use crate::progress::Display;
 
 /// Arguments of `quiver run`.
@@ -31,6 +31,13 @@ pub struct RunArgs {
     /// No live progress display, even on a terminal.
     #[arg(long, short, env = "QUIVER_QUIET")]
     quiet: bool,
+    /// Run distributed: split the pipeline into one task per input file on this NATS
+    /// JetStream server, where `quiver worker` processes run them; commit when every task
+    /// is in.
+    #[arg(long, value_name = "URL", env = "QUIVER_WORKERS")]
+    workers: Option<String>,
+    #[command(flatten)]
+    nats: NatsArgs,
     #[command(flatten)]
     overrides: SpecArgs,
     #[command(flatten)]
@@ -59,11 +66,18 @@ pub(crate) async fn interrupted() {
     let _ = ctrl_c.await;
 }
 
-/// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed.
-fn cancel_on_signal(io: &Io, progress: &Arc<Progress>) {
+/// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed. A stream
+/// run is drained instead — it never ends by itself: what was read is committed and
+/// acknowledged — and cancelled on a second signal.
+fn cancel_on_signal(io: &Io, progress: &Arc<Progress>, stream: bool) {
     let progress = progress.clone();
     io.handle().spawn(async move {
         interrupted().await;
+        if stream {
+            tracing::warn!("stopping: the stream run drains, commits and acknowledges what it read (again to cancel)");
+            progress.stop_intake();
+            interrupted().await;
+        }
         tracing::warn!("stopping: the run is cancelled and nothing will be committed");
         progress.cancel();
     });
@@ -71,6 +85,9 @@ fn cancel_on_signal(io: &Io, progress: &Arc<Progress>) {
 
 /// Run the pipeline and print its summary.
 pub fn run(args: &RunArgs) -> Result<()> {
+    if let Some(url) = &args.workers {
+        return distributed(args, url);
+    }
     let loaded = quiver_spec::load_file(&args.pipeline, &args.overrides.sets, Reader::Cli)?;
     let io = Io::new()?;
     let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
@@ -81,13 +98,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let shown = args.pipeline.display().to_string();
     let job = Job::open(shown, &loaded.read, &resolver, &io, &loaded.base, None)?;
     let progress = Arc::new(Progress::new(job.stage_names()));
-    cancel_on_signal(&io, &progress);
+    cancel_on_signal(&io, &progress, job.is_stream());
     let display = Display::start(progress.clone(), !args.quiet);
     let report = job.run(&progress);
     display.stop();
     let report = report?;
     // The summary goes to stdout, unless the data does.
-    if loaded.read.pipeline.sink.path == "-" {
+    if loaded
+        .read
+        .pipeline
+        .sink
+        .io()
+        .is_some_and(|s| s.path == "-")
+    {
         print_summary(&mut std::io::stderr(), &report)?;
     } else {
         print_summary(&mut std::io::stdout(), &report)?;
@@ -169,6 +192,55 @@ fn print_summary(out: &mut dyn std::io::Write, r: &RunReport) -> std::io::Result
                 "", s.logs_dropped, s.counters_dropped
             )?;
         }
+    }
+    Ok(())
+}
+
+/// `quiver run --workers URL`: coordinate a distributed run and print its summary.
+fn distributed(args: &RunArgs, url: &str) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let io = Io::new()?;
+    let runtime = Arc::new(Runtime::new(args.ceiling.runtime_config())?);
+    let resolver = args.plugin_path.resolver(runtime);
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        io.handle().spawn(async move {
+            interrupted().await;
+            tracing::warn!("stopping: the run's tasks are withdrawn and nothing will be committed");
+            cancel.store(true, Ordering::Relaxed);
+        });
+    }
+    let report = quiver_job::distributed::coordinate(
+        &args.pipeline,
+        &args.overrides.sets,
+        &resolver,
+        &io,
+        &args.nats.cluster(url),
+        &cancel,
+    )?;
+    println!(
+        "read {} rows in {} tasks, wrote {} rows in {} parts to {} in {:.2} s ({:.0} rows/s)",
+        report.rows_read,
+        report.tasks,
+        report.rows_written,
+        report.parts,
+        report.output,
+        report.elapsed_ms / 1e3,
+        report.rows_read as f64 / (report.elapsed_ms / 1e3).max(1e-9)
+    );
+    for (worker, tasks) in &report.workers {
+        println!("worker {worker}: {tasks} tasks");
+    }
+    if report.tasks_redelivered > 0 {
+        println!(
+            "{} tasks ran again (a worker died or was too slow)",
+            report.tasks_redelivered
+        );
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing the report {}", path.display()))?;
     }
     Ok(())
 }

@@ -92,6 +92,11 @@ fn check(
     Ok((loaded, checked, source))
 }
 
+/// A NATS URL without credentials.
+fn quiver_stream_shown(url: &str) -> String {
+    quiver_job::nats_url_shown(url)
+}
+
 fn print_text(
     args: &ValidateArgs,
     loaded: &quiver_spec::Loaded,
@@ -103,6 +108,12 @@ fn print_text(
         (quiver_spec::Source::Io(spec), Some(source)) => {
             println!("source {} ({}):", spec.path, source.inputs.join(", "));
         }
+        (quiver_spec::Source::Nats(n), _) => println!(
+            "source {} stream {} (consumer {}):",
+            quiver_stream_shown(&n.url),
+            n.stream,
+            n.consumer
+        ),
         _ => println!("source api (pushed to quiver serve):"),
     }
     print_schema(&checked.source_schema);

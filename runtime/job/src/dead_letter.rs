@@ -74,6 +74,19 @@ impl DeadLetterSink {
         self.sink.commit().map(Some)
     }
 
+    /// Commit the dead letters written so far and go on (a stream run's checkpoint).
+    ///
+    /// # Errors
+    /// As [`IoSink::checkpoint`].
+    pub(crate) fn checkpoint(&mut self) -> Result<Committed, IoError> {
+        self.sink.checkpoint()
+    }
+
+    /// Name its part files `<stem>-NNNNN.<ext>`.
+    pub(crate) fn set_part_stem(&mut self, stem: &str) {
+        self.sink.set_part_stem(stem);
+    }
+
     /// Discard the output.
     pub fn abort(self) {
         self.sink.abort();

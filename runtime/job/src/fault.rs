@@ -42,6 +42,12 @@ fn class(e: &(dyn Error + 'static)) -> Option<Fault> {
     if let Some(f) = e.downcast_ref::<PluginError>() {
         return Some(f.fault());
     }
+    if let Some(f) = e.downcast_ref::<crate::distributed::DistributedError>() {
+        return Some(f.fault());
+    }
+    if let Some(f) = e.downcast_ref::<quiver_stream::StreamError>() {
+        return Some(f.fault());
+    }
     if let Some(f) = e.downcast_ref::<ResolveError>() {
         return Some(f.fault());
     }

@@ -202,6 +202,25 @@ impl IoSink {
         }
     }
 
+    /// Make everything written so far visible and go on writing (a stream run's
+    /// checkpoint; directories of parts only).
+    ///
+    /// # Errors
+    /// The sink is not a directory, or the storage failed (see [`IoError`]).
+    pub fn checkpoint(&mut self) -> Result<Committed, IoError> {
+        let sink = self.sink.as_mut().ok_or_else(|| IoError::Internal {
+            message: "a checkpoint of a closed sink".into(),
+        })?;
+        self.handle.block_on(sink.checkpoint())
+    }
+
+    /// Name its part files `<stem>-NNNNN.<ext>` (before the first write).
+    pub fn set_part_stem(&mut self, stem: &str) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.set_part_stem(stem);
+        }
+    }
+
     /// Discard everything written, aborting uploads now rather than leaving them to expire.
     pub fn abort(mut self) {
         if let Some(sink) = self.sink.take()

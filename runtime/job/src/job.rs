@@ -7,7 +7,9 @@
 //! the live object"). Every problem found before data flows is a [`Problem`] with the field
 //! it is about; [`check`] reports all of them, not only the first.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,11 +18,13 @@ use quiver_fault::{Fault, HasFault};
 use quiver_host::{Metering, PluginId, Sandbox};
 use quiver_io::{IoError, SinkSpec};
 use quiver_pipeline::{BatchSource, Prepared, Progress, RunError, StagePlan};
-use quiver_spec::{Pipeline, PluginRef, Problem, Problems, Read, Source};
+use quiver_spec::{Pipeline, PluginRef, Problem, Problems, Read, Sink, Source};
+use quiver_stream::{NatsSink, NatsSource, StreamError};
 
 use crate::dead_letter::DeadLetterSink;
 use crate::io::{Io, IoSink};
-use crate::report::RunReport;
+use crate::output::{Output, RunSink, SharedDeadLetter, Stream};
+use crate::report::{RunReport, StreamReport};
 use crate::resolve::{Origin, Resolver};
 
 /// One stage as it was built: what the server shows, swaps and re-creates it from.
@@ -81,6 +85,7 @@ pub fn source_schema(
 ) -> Result<(SchemaRef, Option<quiver_io::Source>), Problem> {
     match source {
         Source::Api(a) => Ok((quiver_io::schema_of(&a.schema), None)),
+        Source::Nats(n) => Ok((quiver_io::schema_of(&n.schema), None)),
         Source::Io(spec) => io
             .open_source(spec, base)
             .map(|s| (Arc::clone(&s.schema), Some(s)))
@@ -290,8 +295,14 @@ pub struct Job {
     pub stages: Vec<BuiltStage>,
     prepared: Prepared,
     source: BatchSource,
-    sink: IoSink,
+    sink: Output,
     dead_letter: Option<DeadLetterSink>,
+    /// A stream run's checkpoint state (a JetStream source).
+    stream: Option<Stream>,
+    /// Unique per run: part-file stems, message ids.
+    run_id: String,
+    /// The command's (or server's) tokio runtime: stream sinks publish and ack through it.
+    handle: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for Job {
@@ -345,6 +356,30 @@ fn create_sink(
         .map_err(|e| problem("sink.path", &e))
 }
 
+/// A problem below `prefix` (`source.nats`) from a stream error: a config error names its
+/// own field below it.
+fn stream_problem(prefix: &str, e: &StreamError) -> Problem {
+    match e {
+        StreamError::Config { field, message } => {
+            Problem::new(format!("{prefix}.{field}"), message.clone()).with_fault(Fault::Config)
+        }
+        other => problem(prefix, other),
+    }
+}
+
+/// A time-ordered id unique to this run: part files of a stream run sort by the run that
+/// wrote them, and never collide with a restarted run's.
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:013x}{:05x}",
+        now.as_millis(),
+        (now.subsec_nanos() ^ std::process::id()) & 0xfffff
+    )
+}
+
 impl Job {
     /// Build a pipeline into a job: [`check`], then the source opened and the sinks
     /// created. `api` feeds a pipeline whose source is the API (the server's channel).
@@ -374,24 +409,70 @@ impl Job {
         }
         let (checked, opened) = check(read, resolver, io, base, &subject)?;
         let mut problems = Vec::new();
-        let sink = create_sink(io, &pipeline.sink, base, checked.prepared.output_schema())
-            .map_err(|p| problems.push(p));
+        let run_id = run_id();
+        let stem = format!("part-{run_id}");
+        let stream_run = pipeline.source.is_stream();
+        // A stream source is opened before the sinks: its consumer must exist before
+        // anything is written for it.
+        let nats = match &pipeline.source {
+            Source::Nats(spec) => io
+                .handle()
+                .block_on(NatsSource::open(spec))
+                .map(Some)
+                .map_err(|e| problems.push(stream_problem("source.nats", &e))),
+            _ => Ok(None),
+        };
+        let sink = match &pipeline.sink {
+            Sink::Io(spec) => create_sink(io, spec, base, checked.prepared.output_schema())
+                .map(|mut s| {
+                    if stream_run {
+                        s.set_part_stem(&stem);
+                    }
+                    Output::Io(s)
+                })
+                .map_err(|p| problems.push(p)),
+            Sink::Nats(spec) => io
+                .handle()
+                .block_on(NatsSink::open(spec))
+                .map(|s| Output::Nats(Box::new(s)))
+                .map_err(|e| problems.push(stream_problem("sink.nats", &e))),
+        };
         let dead_letter = pipeline
             .dead_letter
             .as_ref()
-            .map(|d| DeadLetterSink::create(io, d, base))
+            .map(|d| {
+                DeadLetterSink::create(io, d, base).map(|mut s| {
+                    if stream_run {
+                        s.set_part_stem(&stem);
+                    }
+                    s
+                })
+            })
             .transpose()
             .map_err(|e| problems.push(problem("dead_letter.path", &e)));
-        let (Ok(sink), Ok(dead_letter)) = (sink, dead_letter) else {
+        let (Ok(sink), Ok(dead_letter), Ok(nats)) = (sink, dead_letter, nats) else {
             return Err(Problems::new(subject, problems));
         };
-        let (source, inputs) = match (opened, api) {
-            (Some(source), _) => {
+        let mut stream = None;
+        let (source, inputs) = match (opened, api, nats) {
+            (_, _, Some(nats)) => {
+                if let Source::Nats(spec) = &pipeline.source {
+                    stream = Some(Stream::new(
+                        Arc::clone(&nats.ledger),
+                        spec.checkpoint,
+                        usize::try_from(spec.max_ack_pending / 2).unwrap_or(usize::MAX),
+                        nats.server.clone(),
+                    ));
+                }
+                let inputs = vec![nats.shown.clone()];
+                (nats.batches(io.handle().clone()), inputs)
+            }
+            (Some(source), ..) => {
                 let inputs = source.inputs.clone();
                 (io.batches(source), inputs)
             }
-            (None, Some(api)) => (api.batches, vec![api.shown]),
-            (None, None) => unreachable!("an API source without `api` was refused above"),
+            (None, Some(api), None) => (api.batches, vec![api.shown]),
+            (None, None, None) => unreachable!("an API source without `api` was refused above"),
         };
         Ok(Job {
             name,
@@ -401,7 +482,17 @@ impl Job {
             source,
             sink,
             dead_letter,
+            stream,
+            run_id,
+            handle: io.handle().clone(),
         })
+    }
+
+    /// Whether this is a stream run (a JetStream source: periodic commits, acks after
+    /// them, runs until stopped or idle). A stream run is stopped by draining it
+    /// ([`Progress::stop_intake`]): what was read is committed and acknowledged.
+    pub fn is_stream(&self) -> bool {
+        self.stream.is_some()
     }
 
     /// The stage names, for [`Progress::new`].
@@ -421,60 +512,72 @@ impl Job {
             inputs,
             prepared,
             source,
-            mut sink,
-            mut dead_letter,
+            sink,
+            dead_letter,
+            stream,
+            run_id,
+            handle,
             ..
         } = self;
         let started = Instant::now();
+        let dead_letter = dead_letter.map(|d| SharedDeadLetter(Rc::new(RefCell::new(d))));
+        let mut sink = RunSink::new(sink, stream, dead_letter.clone(), handle, run_id);
+        let mut letters = dead_letter.clone();
         let outcome = quiver_pipeline::run(
             prepared,
             source,
             &mut sink,
-            dead_letter
+            letters
                 .as_mut()
                 .map(|d| d as &mut dyn quiver_pipeline::DeadLetter),
             progress,
         );
+        drop(letters);
+        let take = |d: Option<SharedDeadLetter>| {
+            d.and_then(|d| Rc::try_unwrap(d.0).ok().map(RefCell::into_inner))
+        };
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
                 // Discard the outputs explicitly so remote uploads are aborted now rather
-                // than left to expire.
+                // than left to expire. A stream run acknowledges nothing more: what was
+                // not committed is delivered again.
+                drop(sink.dead_letter.take());
                 sink.abort();
-                if let Some(d) = dead_letter {
+                if let Some(d) = take(dead_letter) {
                     d.abort();
                 }
                 return Err(e.into());
             }
         };
-        // Everything succeeded: only now do the outputs appear.
-        let committed = match sink.commit() {
-            Ok(c) => c,
-            Err(error) => {
-                if let Some(d) = dead_letter {
-                    d.abort();
-                }
-                return Err(JobError::Commit {
-                    field: "sink.path",
-                    error,
-                });
-            }
-        };
+        // Everything succeeded: only now do the outputs appear (and, in a stream run, only
+        // after them the last messages are acknowledged — dead letters committed first).
+        drop(sink.dead_letter.take());
+        let dead_letter = take(dead_letter);
         let dead_lettered = match dead_letter {
-            Some(d) => d.finish().map_err(|error| JobError::Commit {
-                field: "dead_letter.path",
-                error,
-            })?,
+            Some(d) => match d.finish() {
+                Ok(c) => c,
+                Err(error) => {
+                    sink.abort();
+                    return Err(JobError::Commit {
+                        field: "dead_letter.path",
+                        error,
+                    });
+                }
+            },
             None => None,
         };
-        Ok(RunReport::new(
-            name,
-            inputs,
-            committed,
-            dead_lettered,
-            outcome,
-            started,
-        ))
+        let (committed, stream) = sink.commit().map_err(|error| JobError::Commit {
+            field: "sink",
+            error,
+        })?;
+        let mut report = RunReport::new(name, inputs, committed, dead_lettered, outcome, started);
+        report.stream = stream.map(|s| StreamReport {
+            checkpoints: s.checkpoints,
+            messages_acked: s.messages_acked,
+            duplicates_dropped: s.duplicates,
+        });
+        Ok(report)
     }
 }
 

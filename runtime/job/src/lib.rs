@@ -36,9 +36,11 @@
 #![deny(missing_docs)]
 
 mod dead_letter;
+pub mod distributed;
 mod fault;
 mod io;
 mod job;
+mod output;
 mod report;
 mod resolve;
 
@@ -49,7 +51,9 @@ pub use job::{
     ApiInput, BuiltStage, Checked, Job, JobError, base_dir, build_plans, check, instance_problems,
     source_schema,
 };
-pub use report::{RunReport, peak_rss_bytes};
+/// A NATS server URL as it may be shown (no credentials).
+pub use quiver_stream::shown as nats_url_shown;
+pub use report::{RunReport, StreamReport, peak_rss_bytes};
 pub use resolve::{
     Available, Catalogue, InstanceCeiling, Listed, Origin, ResolveError, Resolved, Resolver,
 };

@@ -37,6 +37,21 @@ pub struct RunReport {
     pub peak_rss_bytes: Option<u64>,
     /// Per stage, in order: rows, batches, busy time, errors, counters, plugin lineage.
     pub stages: Vec<StageStats>,
+    /// A stream run's checkpoints (absent for other runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamReport>,
+}
+
+/// What a stream run committed and acknowledged.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamReport {
+    /// Checkpoints taken (commits followed by acknowledgements), the final one included.
+    pub checkpoints: u64,
+    /// Source messages acknowledged.
+    pub messages_acked: u64,
+    /// Messages a JetStream sink published that the stream dropped as duplicates (ids it
+    /// had stored before a restart).
+    pub duplicates_dropped: u64,
 }
 
 impl RunReport {
@@ -63,6 +78,7 @@ impl RunReport {
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_rss_bytes: peak_rss_bytes(),
             stages: outcome.stages,
+            stream: None,
         }
     }
 }

@@ -48,13 +48,50 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Where batches come from: an iterator run on a thread of its own.
 pub type BatchSource = Box<dyn Iterator<Item = Result<RecordBatch, BoxError>> + Send>;
 
+/// How long the caller's thread waits for the next batch before it calls
+/// [`BatchSink::idle`] (time-based checkpoints of stream runs need a clock that ticks
+/// while nothing arrives).
+pub const IDLE_TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Where the batches of the last stage go. Called on the caller's thread, in order.
+///
+/// A sink that commits while the run goes (a stream run's periodic checkpoint) asks for
+/// *marks* ([`BatchSink::wants_marks`]): the engine numbers the source's batches 1, 2, …
+/// and tells the sink, after the write that completes them, that every row of the first
+/// `mark` source batches has been handed to it or to the dead-letter sink
+/// ([`BatchSink::reached`]). Order is kept through every stage, so marks only grow; how
+/// re-cutting and stages that hold state keep them true is in `docs/streams.md`.
 pub trait BatchSink {
     /// Write one batch.
     ///
     /// # Errors
     /// Whatever the sink reports; the run is cancelled.
     fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError>;
+
+    /// Whether the sink wants [`BatchSink::reached`] calls (default: no). With marks, a
+    /// source batch that yields no rows downstream still moves the mark on.
+    fn wants_marks(&self) -> bool {
+        false
+    }
+
+    /// Every row of the first `mark` source batches has been written (or dead-lettered:
+    /// the dead-letter sink has been given those records first). Called only with growing
+    /// marks, and only when [`BatchSink::wants_marks`].
+    ///
+    /// # Errors
+    /// Whatever the sink reports (a failed checkpoint); the run is cancelled.
+    fn reached(&mut self, mark: u64) -> Result<(), BoxError> {
+        let _ = mark;
+        Ok(())
+    }
+
+    /// Nothing arrived for [`IDLE_TICK`] (only called when [`BatchSink::wants_marks`]).
+    ///
+    /// # Errors
+    /// As [`BatchSink::reached`].
+    fn idle(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
 }
 
 /// Collects every batch in memory (tests, `quiver test`, small results).
@@ -158,9 +195,10 @@ pub fn run(
         stages.into_iter().unzip();
     record_stages(&plans, &instance_sets, &input, progress)?;
     let failure = Failure::default();
+    let marks = sink.wants_marks();
     let (written, stopped_early, stats) = std::thread::scope(|scope| {
         let (first_tx, first_rx) = bounded::<Item>(2);
-        let emitter = Emitter::new(first_tx, plans.first(), input.clone());
+        let emitter = Emitter::new(first_tx, plans.first(), input.clone()).with_marks(marks);
         let source_thread = spawn_source(scope, source, emitter, progress, &failure);
         let (dl_tx, dl_rx) = bounded::<DeadLetterRecord>(DEAD_LETTER_QUEUE);
         let (handles, last_rx) = spawn_stages(
@@ -172,6 +210,7 @@ pub fn run(
             dl_tx,
             progress,
             &failure,
+            marks,
         );
         let written = drain_to_sinks(last_rx, dl_rx, sink, dead_letter, progress, &failure);
         let stopped_early = source_thread.join().unwrap_or(false);
@@ -268,6 +307,8 @@ fn spawn_source<'scope>(
 ) -> ScopedJoinHandle<'scope, bool> {
     scope.spawn(move || -> bool {
         let mut stopped = false;
+        // Source batches taken: the mark each one completes.
+        let mut taken = 0_u64;
         loop {
             if progress.is_cancelled() {
                 return false;
@@ -284,7 +325,8 @@ fn spawn_source<'scope>(
             match next {
                 Ok(batch) => {
                     add(&progress.rows_read, batch.num_rows() as u64);
-                    match emitter.emit(batch) {
+                    taken += 1;
+                    match emitter.emit(batch, taken) {
                         Ok(true) => {}
                         Ok(false) => return false,
                         Err(e) => {
@@ -321,6 +363,7 @@ fn spawn_stages<'scope, 'env>(
     dl_tx: Sender<DeadLetterRecord>,
     progress: &'env Progress,
     failure: &'env Failure,
+    marks: bool,
 ) -> (
     Vec<ScopedJoinHandle<'scope, Vec<Transformer>>>,
     Receiver<Item>,
@@ -344,7 +387,7 @@ fn spawn_stages<'scope, 'env>(
             ctx,
             instances,
             rx,
-            Emitter::new(out_tx, plans.get(i + 1), schema),
+            Emitter::new(out_tx, plans.get(i + 1), schema).with_marks(marks),
         ));
         rx = out_rx;
     }
@@ -365,7 +408,30 @@ fn drain_to_sinks(
     let (mut rows_written, mut rows_dead_lettered) = (0, 0);
     let mut dl_open = true;
     let mut out_open = true;
+    let marks = sink.wants_marks();
+    let mut reached = 0_u64;
+    let letter = |record: DeadLetterRecord,
+                  dead_letter: &mut Option<&mut dyn DeadLetter>,
+                  rows_dead_lettered: &mut u64| {
+        if progress.is_cancelled() {
+            return;
+        }
+        let rows = record.batch.num_rows() as u64;
+        let written = match dead_letter.as_deref_mut() {
+            Some(dl) => dl.write(&record).map_err(RunError::DeadLetter),
+            None => Err(RunError::DeadLetter("no dead-letter sink".into())),
+        };
+        match written {
+            Ok(()) => *rows_dead_lettered += rows,
+            Err(e) => failure.set(progress, e),
+        }
+    };
     while out_open || dl_open {
+        let tick = if marks && out_open {
+            IDLE_TICK
+        } else {
+            std::time::Duration::from_secs(3600)
+        };
         select! {
             recv(rx) -> item => match item {
                 Ok(item) => {
@@ -373,33 +439,46 @@ fn drain_to_sinks(
                         continue;
                     }
                     let rows = item.batch.num_rows() as u64;
-                    match sink.write(&item.batch) {
-                        Ok(()) => {
-                            rows_written += rows;
-                            add(&progress.rows_written, rows);
+                    if rows > 0 {
+                        match sink.write(&item.batch) {
+                            Ok(()) => {
+                                rows_written += rows;
+                                add(&progress.rows_written, rows);
+                            }
+                            Err(e) => {
+                                failure.set(progress, RunError::Sink(e));
+                                continue;
+                            }
                         }
-                        Err(e) => failure.set(progress, RunError::Sink(e)),
+                    }
+                    if marks && item.mark > reached {
+                        // Every dead letter of the rows up to this mark was sent before
+                        // the item left its stage: take them first, so a checkpoint
+                        // holds them too.
+                        while let Ok(record) = dl_rx.try_recv() {
+                            letter(record, &mut dead_letter, &mut rows_dead_lettered);
+                        }
+                        reached = item.mark;
+                        if !progress.is_cancelled()
+                            && let Err(e) = sink.reached(reached)
+                        {
+                            failure.set(progress, RunError::Sink(e));
+                        }
                     }
                 }
                 Err(_) => out_open = false,
             },
             recv(dl_rx) -> record => match record {
-                Ok(record) => {
-                    if progress.is_cancelled() {
-                        continue;
-                    }
-                    let rows = record.batch.num_rows() as u64;
-                    let written = match dead_letter.as_deref_mut() {
-                        Some(dl) => dl.write(&record).map_err(RunError::DeadLetter),
-                        None => Err(RunError::DeadLetter("no dead-letter sink".into())),
-                    };
-                    match written {
-                        Ok(()) => rows_dead_lettered += rows,
-                        Err(e) => failure.set(progress, e),
-                    }
-                }
+                Ok(record) => letter(record, &mut dead_letter, &mut rows_dead_lettered),
                 Err(_) => dl_open = false,
             },
+            default(tick) => {
+                if !progress.is_cancelled()
+                    && let Err(e) = sink.idle()
+                {
+                    failure.set(progress, RunError::Sink(e));
+                }
+            }
         }
     }
     (rows_written, rows_dead_lettered)

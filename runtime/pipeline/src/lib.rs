@@ -33,7 +33,7 @@ pub mod stats;
 pub mod swap;
 mod worker;
 
-pub use engine::{BatchSink, BatchSource, DeadLetter, RunError, RunOutcome, run};
+pub use engine::{BatchSink, BatchSource, DeadLetter, IDLE_TICK, RunError, RunOutcome, run};
 pub use observer::{CallEvent, ErrorEvent, RunObserver, SwapEvent};
 pub use plan::{ErrorPolicy, PlanError, Prepared, StagePlan, prepare};
 pub use stats::{Progress, StageCounters, StageStats};

@@ -3,6 +3,12 @@
 //! Plugins pay a fixed cost per call (copying across the boundary, the call itself), so tiny
 //! batches waste time and huge ones waste memory. A [`Rechunker`] slices batches larger than
 //! the target (zero-copy) and concatenates smaller ones until the target is reached.
+//!
+//! Source marks ride along (see `docs/streams.md`): every batch pushed carries the mark it
+//! completes (the number of source batches whose rows are all in it or before it), and every
+//! batch handed out carries the highest mark whose rows are all in it or before it — so a
+//! cut in the middle of an input carries the previous input's mark, and rows held back
+//! for the next cut hold their mark back with them.
 
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, SchemaRef};
@@ -14,6 +20,8 @@ pub struct Rechunker {
     target: usize,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
+    /// The mark that is complete once every pending row has been handed out.
+    covered: u64,
 }
 
 impl Rechunker {
@@ -24,6 +32,7 @@ impl Rechunker {
             target: target.max(1),
             pending: Vec::new(),
             pending_rows: 0,
+            covered: 0,
         }
     }
 
@@ -32,6 +41,25 @@ impl Rechunker {
     /// # Errors
     /// When concatenation fails (batches of different schemas: a bug upstream).
     pub fn push(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, ArrowError> {
+        let mark = self.covered;
+        Ok(self
+            .push_marked(batch, mark)?
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect())
+    }
+
+    /// Add `batch`, which completes source mark `mark`; return the batches of exactly
+    /// `target` rows now complete, each with the mark it completes.
+    ///
+    /// # Errors
+    /// As [`Self::push`].
+    pub fn push_marked(
+        &mut self,
+        batch: RecordBatch,
+        mark: u64,
+    ) -> Result<Vec<(RecordBatch, u64)>, ArrowError> {
+        let before = self.covered;
         let mut out = Vec::new();
         let mut offset = 0;
         let rows = batch.num_rows();
@@ -41,10 +69,21 @@ impl Rechunker {
             self.pending_rows += take;
             offset += take;
             if self.pending_rows == self.target {
-                out.push(self.take()?);
+                // Cut at the end of this input: it is complete; in its middle: only the
+                // inputs before it are.
+                let m = if offset == rows { mark } else { before };
+                out.push((self.take()?, m));
             }
         }
+        self.covered = self.covered.max(mark);
         Ok(out)
+    }
+
+    /// A mark reached with no rows (an input that produced nothing): `Some(mark)` when it
+    /// can go on at once, `None` when rows are held back and it travels with them.
+    pub fn advance(&mut self, mark: u64) -> Option<u64> {
+        self.covered = self.covered.max(mark);
+        (self.pending_rows == 0).then_some(self.covered)
     }
 
     /// The rows still held, as one batch (end of stream).
@@ -52,10 +91,19 @@ impl Rechunker {
     /// # Errors
     /// As [`Self::push`].
     pub fn flush(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        Ok(self.flush_marked()?.map(|(b, _)| b))
+    }
+
+    /// The rows still held, as one batch, with the mark it completes.
+    ///
+    /// # Errors
+    /// As [`Self::push`].
+    pub fn flush_marked(&mut self) -> Result<Option<(RecordBatch, u64)>, ArrowError> {
         if self.pending_rows == 0 {
             return Ok(None);
         }
-        self.take().map(Some)
+        let mark = self.covered;
+        self.take().map(|b| Some((b, mark)))
     }
 
     fn take(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -97,5 +145,29 @@ mod tests {
         let all = arrow_select::concat::concat_batches(&out[0].schema(), &out).unwrap();
         assert_eq!(all, batch(0..14));
         assert_eq!(r.flush().unwrap(), None);
+    }
+
+    #[test]
+    fn a_cut_carries_the_mark_of_the_last_input_it_completes() {
+        let mut r = Rechunker::new(batch(0..1).schema(), 4);
+        let mut marks = Vec::new();
+        // Inputs 1..=4 of 3, 1, 9 and 1 rows: cuts at rows 4, 8, 12, then 2 flushed.
+        for (i, b) in [batch(0..3), batch(3..4), batch(4..13), batch(13..14)]
+            .into_iter()
+            .enumerate()
+        {
+            marks.extend(
+                r.push_marked(b, i as u64 + 1)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(b, m)| (b.num_rows(), m)),
+            );
+        }
+        // Row 4 ends input 2 exactly; rows 8 and 12 are inside input 3.
+        assert_eq!(marks, vec![(4, 2), (4, 2), (4, 2)]);
+        assert_eq!(r.advance(5), None, "rows held back keep the mark with them");
+        let (last, mark) = r.flush_marked().unwrap().unwrap();
+        assert_eq!((last.num_rows(), mark), (2, 5));
+        assert_eq!(r.advance(6), Some(6));
     }
 }

@@ -181,7 +181,7 @@ pub(crate) fn spawn_stage<'scope, 'env>(
                     break;
                 }
                 let Ok(item) = rx.recv() else { break };
-                let seq = item.seq;
+                let (seq, mark) = (item.seq, item.mark);
                 // A swap whose switch point this batch is at or past: finish the old
                 // version first; what it flushes goes ahead of this batch's output.
                 let mut out = Vec::new();
@@ -191,12 +191,13 @@ pub(crate) fn spawn_stage<'scope, 'env>(
                     out = ctx.switch(&mut old, switch.resolve, seq, item.first_row);
                     retired.push(old);
                 }
-                if !progress.is_cancelled() {
+                // An item with no rows only carries its mark on: no call.
+                if !progress.is_cancelled() && item.batch.num_rows() > 0 {
                     out.extend(work(&mut t, item, &ctx));
                 }
                 // Every batch taken is reported, even when dropped, so the collector moves on
                 // and hands the stage's window back.
-                if done_tx.send(Done::Batch { seq, out }).is_err() {
+                if done_tx.send(Done::Batch { seq, out, mark }).is_err() {
                     break;
                 }
             }
@@ -229,16 +230,25 @@ pub(crate) fn spawn_stage<'scope, 'env>(
     } = ctx;
     drop(dl_tx);
     scope.spawn(move || {
-        let mut pending: BTreeMap<u64, Vec<RecordBatch>> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, (Vec<RecordBatch>, u64)> = BTreeMap::new();
         let mut finished: Vec<Option<Vec<RecordBatch>>> = (0..n).map(|_| None).collect();
         let mut next = 0_u64;
         let mut open = true;
-        let emit = |batches: Vec<RecordBatch>, emitter: &mut Emitter| -> bool {
-            for b in batches {
+        // The outputs of one input, in order: only the last one completes the input's mark
+        // (a checkpoint between two of them must not count the input as written); an
+        // input with no output moves the mark on by itself. `None`: `finish` output,
+        // which completes no new mark.
+        let emit = |batches: Vec<RecordBatch>, mark: Option<u64>, emitter: &mut Emitter| -> bool {
+            let n = batches.len();
+            for (i, b) in batches.into_iter().enumerate() {
                 add(&counters.rows_out, b.num_rows() as u64);
                 add(&counters.batches_out, 1);
                 add(&counters.bytes_out, b.get_array_memory_size() as u64);
-                match emitter.emit(b) {
+                let m = match mark {
+                    Some(m) if i + 1 == n => m,
+                    _ => emitter.mark(),
+                };
+                match emitter.emit(b, m) {
                     Ok(true) => {}
                     Ok(false) => return false,
                     Err(e) => {
@@ -247,18 +257,21 @@ pub(crate) fn spawn_stage<'scope, 'env>(
                     }
                 }
             }
-            true
+            match mark {
+                Some(m) if n == 0 => emitter.advance(m),
+                _ => true,
+            }
         };
         for done in done_rx.iter() {
             match done {
-                Done::Batch { seq, out } => {
-                    pending.insert(seq, out);
-                    while let Some(out) = pending.remove(&next) {
+                Done::Batch { seq, out, mark } => {
+                    pending.insert(seq, (out, mark));
+                    while let Some((out, mark)) = pending.remove(&next) {
                         next += 1;
                         // One more batch may now enter the stage.
                         let _ = token_tx.try_send(());
                         if open && !progress.is_cancelled() {
-                            open = emit(out, &mut emitter);
+                            open = emit(out, Some(mark), &mut emitter);
                         }
                     }
                 }
@@ -268,7 +281,7 @@ pub(crate) fn spawn_stage<'scope, 'env>(
         drop(token_tx);
         if open && !progress.is_cancelled() {
             for out in finished.into_iter().flatten() {
-                if !emit(out, &mut emitter) {
+                if !emit(out, None, &mut emitter) {
                     return;
                 }
             }

@@ -341,3 +341,74 @@ fn prepare_names_the_stage_whose_config_does_not_fit_the_schema_before_it() {
     assert_eq!(errors[0].index, 1);
     assert!(matches!(&errors[0].error.kind, ErrorKind::Config { key, .. } if key == "column"));
 }
+
+/// A sink that checks the mark contract: when told `reached(m)`, every row of the first `m`
+/// source batches is already written (`rows_of[m]` rows in all, a filter dropping some).
+#[derive(Default)]
+struct Marked {
+    batches: Vec<RecordBatch>,
+    /// (mark, rows written at that moment).
+    reached: Vec<(u64, usize)>,
+}
+
+impl quiver_pipeline::BatchSink for Marked {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        self.batches.push(batch.clone());
+        Ok(())
+    }
+    fn wants_marks(&self) -> bool {
+        true
+    }
+    fn reached(&mut self, mark: u64) -> Result<(), BoxError> {
+        let rows = self.batches.iter().map(RecordBatch::num_rows).sum();
+        self.reached.push((mark, rows));
+        Ok(())
+    }
+}
+
+#[test]
+fn marks_never_run_ahead_of_the_rows_written_through_rechunking_filters_and_parallelism() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let pass = load(&rt, plugins::PASSTHROUGH);
+    let filter = load(&rt, plugins::FILTER);
+    // Source batches of 97 rows; stage 0 re-cuts to 40 rows on 3 instances; the filter
+    // drops every row with x < 300 (whole source batches produce nothing at first), then
+    // keeps x >= 300; the sink sees what is left.
+    let mut first = stage(&pass, "{}", 3, ErrorPolicy::Fail);
+    first.batch_rows = Some(40);
+    let second = stage(
+        &filter,
+        r#"{"column":"x","op":"ge","value":300}"#,
+        2,
+        ErrorPolicy::Fail,
+    );
+    let batches = input(5_000, 97, 0);
+    let n = batches.len() as u64;
+    let schema = batches[0].schema();
+    let prepared = prepare(schema, vec![first, second]).unwrap();
+    let progress = Progress::new(prepared.stage_schemas().into_iter().map(|(n, _)| n));
+    let mut sink = Marked::default();
+    let source = Box::new(batches.into_iter().map(Ok::<_, BoxError>));
+    run(prepared, source, &mut sink, None, &progress).unwrap();
+    // Rows of the first m source batches that pass the filter.
+    let kept = |m: u64| ((m * 97).min(5_000) as usize).saturating_sub(300);
+    let mut last = 0;
+    for &(mark, written) in &sink.reached {
+        assert!(mark > last, "marks grow: {:?}", sink.reached);
+        assert!(
+            written >= kept(mark),
+            "mark {mark} reached with {written} rows written, {} needed",
+            kept(mark)
+        );
+        last = mark;
+    }
+    assert_eq!(last, n, "the last mark covers every source batch");
+    // Batches that the filter emptied still moved the mark: it was reached before any row.
+    assert!(
+        sink.reached.iter().any(|&(m, w)| w == 0 && m >= 2),
+        "{:?}",
+        sink.reached
+    );
+    assert_eq!(ids(&sink.batches), (300..5_000).collect::<Vec<_>>());
+}

@@ -13,7 +13,9 @@
 //! - `..` anywhere in a path, whatever it would resolve to;
 //! - a directory or glob source below which a symbolic link leads out of the root (the
 //!   listing follows links);
-//! - an unknown `root:` name.
+//! - an unknown `root:` name;
+//! - a JetStream source or sink (`source.nats`, `sink.nats`): a network address no root
+//!   describes.
 //!
 //! Local paths are rewritten to their canonical form before `quiver-job` opens anything, so
 //! what was checked is what is opened (a link swapped between the check and the open is the
@@ -26,7 +28,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use quiver_io::{Location, Storage};
-use quiver_spec::{Problem, Read, Source};
+use quiver_spec::{Problem, Read, Sink, Source};
 
 /// What a root may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -292,22 +294,30 @@ impl Roots {
     pub fn confine(&self, read: &mut Read, base: &Path) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
         let pipeline = &mut read.pipeline;
-        if let Source::Io(spec) = &mut pipeline.source {
-            self.rewrite(
-                &mut spec.path,
-                Use::Read,
-                "source.path",
-                base,
-                &mut problems,
-            );
+        // A JetStream source or sink reaches a network address no root describes: with
+        // roots declared, a token holder may not point the server at one.
+        const STREAMS: &str = "JetStream sources and sinks are not available to pipelines \
+                               created over the API while the server confines them to data \
+                               roots; run stream pipelines with `quiver run`";
+        match &mut pipeline.source {
+            Source::Io(spec) => {
+                self.rewrite(
+                    &mut spec.path,
+                    Use::Read,
+                    "source.path",
+                    base,
+                    &mut problems,
+                );
+            }
+            Source::Nats(_) => problems.push(Problem::new("source.nats", STREAMS)),
+            Source::Api(_) => {}
         }
-        self.rewrite(
-            &mut pipeline.sink.path,
-            Use::Write,
-            "sink.path",
-            base,
-            &mut problems,
-        );
+        match &mut pipeline.sink {
+            Sink::Io(spec) => {
+                self.rewrite(&mut spec.path, Use::Write, "sink.path", base, &mut problems);
+            }
+            Sink::Nats(_) => problems.push(Problem::new("sink.nats", STREAMS)),
+        }
         if let Some(d) = &mut pipeline.dead_letter {
             self.rewrite(
                 &mut d.path,

@@ -11,6 +11,7 @@
 use quiver_host::{Grants, Limits};
 use quiver_io::{ColumnSpec, SinkSpec, SourceSpec};
 use quiver_pipeline::ErrorPolicy;
+use quiver_stream::{NatsSinkSpec, NatsSourceSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,7 +27,7 @@ pub struct Pipeline {
     /// The plugin stages, in order.
     pub stages: Vec<Stage>,
     /// Where the batches go.
-    pub sink: SinkSpec,
+    pub sink: Sink,
     /// Where rows failed by `on_error = "dead-letter"` stages go.
     pub dead_letter: Option<SinkSpec>,
 }
@@ -76,6 +77,35 @@ pub enum Source {
     Io(SourceSpec),
     /// Pushed by clients of `quiver serve` (`POST /v1/runs/{id}/batches`).
     Api(ApiSource),
+    /// A JetStream stream read through a durable consumer: a *stream run*, which commits
+    /// its outputs periodically and acknowledges messages after each commit.
+    Nats(NatsSourceSpec),
+}
+
+impl Source {
+    /// Whether this source makes a stream run (periodic commits, acks after them).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Source::Nats(_))
+    }
+}
+
+/// Where a pipeline's batches go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sink {
+    /// Written by quiver-io: a file, a directory of parts, an object store, stdout.
+    Io(SinkSpec),
+    /// Published to a JetStream subject, with message ids.
+    Nats(NatsSinkSpec),
+}
+
+impl Sink {
+    /// The quiver-io spec, for a file or object-store sink.
+    pub fn io(&self) -> Option<&SinkSpec> {
+        match self {
+            Sink::Io(s) => Some(s),
+            Sink::Nats(_) => None,
+        }
+    }
 }
 
 /// A source that is the server's API: runs accept batches on `POST /v1/runs/{id}/batches`.
@@ -128,6 +158,12 @@ pub struct Stage {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub batch_rows: Option<usize>,
+    /// Whether the stage keeps state across batches, so its output for a row depends on
+    /// the rows before it (a distributed run refuses such a stage unless it runs as one
+    /// task). Default: known for the first-party plugins (`dedupe`; `validate` with a
+    /// `unique` rule; `impute` with forward fill), false for any other plugin.
+    #[serde(default)]
+    pub stateful: Option<bool>,
 }
 
 fn one() -> usize {
@@ -252,7 +288,7 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
             problems.push(Problem::new("sink", "missing: where the batches go"));
             None
         }
-        Some(s) => section::<SinkSpec>(s, "sink", &mut problems),
+        Some(s) => read_sink(s, &mut problems),
     };
     let dead_letter = match map.get("dead_letter") {
         None | Some(Value::Null) => None,
@@ -260,9 +296,30 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
     };
     let unreadable = !problems.is_empty() || stages.iter().any(Option::is_none);
     check_stages(&stages, dead_letter.is_some(), context, &mut problems);
+    if let (Some(Source::Nats(_)), Some(Sink::Io(spec))) = (&source, &sink)
+        && spec.mode != quiver_io::WriteMode::Append
+    {
+        problems.push(Problem::new(
+            "sink.mode",
+            "a stream run commits part files as it goes, and again after a restart: write \
+             to a directory (path ending in /) with mode = \"append\"",
+        ));
+    }
+    if let (Some(Source::Nats(_)), Some(dl)) = (&source, &dead_letter)
+        && dl.mode != quiver_io::WriteMode::Append
+    {
+        problems.push(Problem::new(
+            "dead_letter.mode",
+            "a stream run commits dead letters with every checkpoint: write them to a \
+             directory (path ending in /) with mode = \"append\"",
+        ));
+    }
     if context == Context::Server {
         for (field, path) in [
-            ("sink.path", sink.as_ref().map(|s| s.path.as_str())),
+            (
+                "sink.path",
+                sink.as_ref().and_then(Sink::io).map(|s| s.path.as_str()),
+            ),
             (
                 "dead_letter.path",
                 dead_letter.as_ref().map(|s| s.path.as_str()),
@@ -302,6 +359,23 @@ fn read_source(
         ));
         return None;
     };
+    if let Some(nats) = s.get("nats") {
+        if s.as_object().is_some_and(|o| o.len() > 1) {
+            problems.push(Problem::new(
+                "source",
+                "a `nats` source has no other keys (path, format, ...)",
+            ));
+        }
+        let spec = section::<NatsSourceSpec>(nats, "source.nats", problems)?;
+        let found = spec.problems();
+        if !found.is_empty() {
+            for (field, message) in found {
+                problems.push(Problem::new(format!("source.nats.{field}"), message));
+            }
+            return None;
+        }
+        return Some(Source::Nats(spec));
+    }
     let Some(api) = s.get("api") else {
         let spec = section::<SourceSpec>(s, "source", problems)?;
         if context == Context::Server && spec.path == "-" {
@@ -335,6 +409,27 @@ fn read_source(
         return None;
     }
     Some(Source::Api(api))
+}
+
+fn read_sink(s: &Value, problems: &mut Vec<Problem>) -> Option<Sink> {
+    let Some(nats) = s.get("nats") else {
+        return section::<SinkSpec>(s, "sink", problems).map(Sink::Io);
+    };
+    if s.as_object().is_some_and(|o| o.len() > 1) {
+        problems.push(Problem::new(
+            "sink",
+            "a `nats` sink has no other keys (path, format, ...)",
+        ));
+    }
+    let spec = section::<NatsSinkSpec>(nats, "sink.nats", problems)?;
+    let found = spec.problems();
+    if !found.is_empty() {
+        for (field, message) in found {
+            problems.push(Problem::new(format!("sink.nats.{field}"), message));
+        }
+        return None;
+    }
+    Some(Sink::Nats(spec))
 }
 
 /// Each stage read on its own, so one bad stage does not hide the problems of the next.

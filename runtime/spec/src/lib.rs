@@ -48,8 +48,8 @@ mod plugin_ref;
 mod problem;
 mod schema;
 
-pub use document::{ApiSource, Context, KEYS, Pipeline, Read, Source, Stage, parse, read};
-pub use load::{Loaded, Syntax, line_of, load_file, load_text, to_value};
+pub use document::{ApiSource, Context, KEYS, Pipeline, Read, Sink, Source, Stage, parse, read};
+pub use load::{Loaded, Syntax, line_of, load_file, load_text, raw_value, to_value};
 pub use plugin_ref::{PluginRef, valid_name};
 pub use problem::{Problem, Problems};
 pub use schema::json_schema;

@@ -107,6 +107,21 @@ pub fn load_text(
     }
 }
 
+/// The value tree of a document with `sets` applied and `${env:NAME}` values left as
+/// written: what a distributed run sends its workers, which fill them from their own
+/// environment (no secret travels in a task).
+///
+/// # Errors
+/// A syntax error; a `--set` that does not apply.
+pub fn raw_value(text: &str, syntax: Syntax, sets: &[String]) -> Result<Value, Vec<Problem>> {
+    let mut value = to_value(text, syntax)?;
+    for set in sets {
+        apply_set(&mut value, set)
+            .map_err(|m| vec![Problem::new("", format!("--set {set}: {m}"))])?;
+    }
+    Ok(value)
+}
+
 /// The value tree of a document.
 ///
 /// # Errors
@@ -376,7 +391,7 @@ colour = "red"
         let p = load_text(&text, Syntax::Toml, &sets, Context::Cli)
             .unwrap()
             .pipeline;
-        assert_eq!(p.sink.path, "elsewhere.csv");
+        assert_eq!(p.sink.io().unwrap().path, "elsewhere.csv");
         assert_eq!(p.stages[1].on_error, quiver_pipeline::ErrorPolicy::Skip);
         let err = load_text(
             &text,

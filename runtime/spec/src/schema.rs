@@ -2,6 +2,7 @@
 //! document of `quiver serve`), generated from the same types [`crate::parse`] reads.
 
 use quiver_io::{SinkSpec, SourceSpec};
+use quiver_stream::{NatsSinkSpec, NatsSourceSpec};
 use schemars::JsonSchema;
 
 use crate::document::{ApiSource, Stage};
@@ -22,7 +23,7 @@ struct PipelineShape {
     /// Where the batches go: one file, a directory of parts (path ending in `/`, or
     /// `max_rows_per_file`), or `-` for stdout; written atomically, committed only when the
     /// whole run succeeded.
-    sink: SinkSpec,
+    sink: SinkShape,
     /// Where the rows of batches that `on_error = "dead-letter"` stages failed on go, one
     /// output row per failed row with its error context.
     dead_letter: Option<SinkSpec>,
@@ -38,8 +39,27 @@ enum SourceShape {
         /// The pushed batches' columns and the queue length.
         api: ApiSource,
     },
+    /// A JetStream stream, through a durable consumer (`docs/streams.md`).
+    Nats {
+        /// The stream, consumer, payload format, columns and checkpoint settings.
+        nats: NatsSourceSpec,
+    },
     /// Files, globs, object stores or stdin.
     Io(SourceSpec),
+}
+
+/// A sink: written by quiver-io, or published to JetStream.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "only its JSON Schema is used")]
+enum SinkShape {
+    /// A JetStream subject, every message with an id (exactly-once into the stream).
+    Nats {
+        /// The subject, payload format and message size.
+        nats: NatsSinkSpec,
+    },
+    /// Files, directories of parts, object stores or stdout.
+    Io(SinkSpec),
 }
 
 /// The JSON Schema of pipeline documents (TOML files and JSON bodies alike).

@@ -6,11 +6,13 @@
 //! `quiver serve` as a process (the token rule, SIGTERM).
 
 mod bad_input;
+mod distributed;
 mod formats;
 mod nested;
 mod real_files;
 mod sdk;
 mod serve;
+mod streams;
 
 use std::path::Path;
 use std::process::{Command, Output};

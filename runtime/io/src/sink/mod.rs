@@ -99,6 +99,11 @@ pub enum WriteMode {
     /// Replace the output. For a directory, parts of an earlier run that this run did not
     /// write (`part-NNNNN.<ext>` beyond the new count) are deleted after commit.
     Overwrite,
+    /// Add parts to a directory (existing or not), never replacing one: what a stream run
+    /// does, committing parts as it goes ([`Sink::checkpoint`]) and again after a restart.
+    /// Parts are named `part-<stem>-NNNNN.<ext>` ([`Sink::set_part_stem`]) so runs never
+    /// collide. Directories only, without `partition_by`.
+    Append,
 }
 
 /// Parquet settings of a sink.
@@ -290,6 +295,10 @@ pub struct Sink {
     created_dirs: Vec<PathBuf>,
     /// Committed or aborted: nothing left to clean up.
     done: bool,
+    /// Part files are named `<stem>-NNNNN.<ext>`.
+    stem: String,
+    /// Rows and bytes already made visible by [`Sink::checkpoint`].
+    checkpointed: (u64, u64),
 }
 
 /// Creates the sink `spec` describes for batches of `schema`, resolving relative paths
@@ -384,6 +393,13 @@ pub async fn create_sink_with(
     let file_schema = partitioner
         .as_ref()
         .map_or_else(|| Arc::clone(&schema), |p| Arc::clone(p.file_schema()));
+    if spec.mode == WriteMode::Append && (!directory || partitioned || location.is_stdio()) {
+        return Err(IoError::config(
+            "mode",
+            "\"append\" adds part files to a directory: end the path with / (and leave \
+             partition_by out)",
+        ));
+    }
     let check = spec.mode == WriteMode::ErrorIfExists;
     let mut created_dirs = Vec::new();
     let target = match location {
@@ -466,6 +482,8 @@ pub async fn create_sink_with(
         bytes: 0,
         created_dirs,
         done: false,
+        stem: "part".into(),
+        checkpointed: (0, 0),
     })
 }
 
@@ -497,6 +515,48 @@ impl Sink {
             self.write_lane(lane, &part).await?;
         }
         Ok(())
+    }
+
+    /// Name part files `<stem>-NNNNN.<ext>` instead of `part-NNNNN.<ext>` (call before the
+    /// first write): a stream run or a distributed task gives each writer its own stem, so
+    /// parts written by several processes, or after a restart, never collide.
+    pub fn set_part_stem(&mut self, stem: impl Into<String>) {
+        self.stem = stem.into();
+    }
+
+    /// Makes everything written so far visible — each part atomically, as at commit — and
+    /// keeps the sink open for more rows, which go to new parts. Directories only. Returns
+    /// what this checkpoint made visible (rows and bytes since the previous one).
+    ///
+    /// # Errors
+    ///
+    /// [`IoError::Config`] for a sink that is not a directory of parts; storage errors,
+    /// after which the sink should be aborted.
+    pub async fn checkpoint(&mut self) -> Result<Committed, IoError> {
+        if !matches!(self.target, Target::LocalDir(_) | Target::ObjectDir { .. }) {
+            return Err(IoError::config(
+                "path",
+                "only a directory of parts can be committed while the run goes: end the \
+                 path with /",
+            ));
+        }
+        for lane in 0..self.lanes.len() {
+            self.finish_part(lane).await?;
+        }
+        let no_clobber = self.mode != WriteMode::Overwrite;
+        let mut outputs = Vec::with_capacity(self.pending.len());
+        for (name, part) in std::mem::take(&mut self.pending) {
+            part.commit(no_clobber).await?;
+            outputs.push(name);
+        }
+        let rows = self.rows - self.checkpointed.0;
+        let bytes = self.bytes - self.checkpointed.1;
+        self.checkpointed = (self.rows, self.bytes);
+        Ok(Committed {
+            outputs,
+            rows,
+            bytes,
+        })
     }
 
     /// The index of the lane of `dir`, created on first use.
@@ -558,7 +618,11 @@ impl Sink {
     /// (except in a partitioned local directory, which appears whole or not at all); the
     /// rest are discarded.
     pub async fn commit(mut self) -> Result<Committed, IoError> {
-        if self.lanes.is_empty() && self.pending.is_empty() && self.partitioner.is_none() {
+        if self.lanes.is_empty()
+            && self.pending.is_empty()
+            && self.partitioner.is_none()
+            && self.mode != WriteMode::Append
+        {
             let lane = self.lane(String::new());
             let part = self.start_part(lane).await?;
             self.lanes[lane].current = Some(part);
@@ -566,7 +630,7 @@ impl Sink {
         for lane in 0..self.lanes.len() {
             self.finish_part(lane).await?;
         }
-        let no_clobber = self.mode == WriteMode::ErrorIfExists;
+        let no_clobber = self.mode != WriteMode::Overwrite;
         let mut outputs = Vec::with_capacity(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending).into_iter();
         while let Some((name, part)) = pending.next() {
@@ -702,7 +766,10 @@ impl Sink {
 
     /// Opens the next output file of `lane`.
     async fn start_part(&mut self, lane: usize) -> Result<Part, IoError> {
-        let file_name = format!("part-{:05}.{}", self.lanes[lane].next_part, self.extension);
+        let file_name = format!(
+            "{}-{:05}.{}",
+            self.stem, self.lanes[lane].next_part, self.extension
+        );
         self.lanes[lane].next_part += 1;
         let sub = self.lanes[lane].dir.clone();
         let local = |dir: &Path| {

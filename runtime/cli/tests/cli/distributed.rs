@@ -1,0 +1,284 @@
+//! Distributed runs of the real `quiver` binary: a coordinator (`quiver run --workers`) and
+//! `quiver worker` processes on a real NATS server with JetStream. The output of 24 tasks on
+//! 3 workers is exactly the single-process output; so is the output when a worker is
+//! SIGKILLed in the middle of writing a task's part (the task runs again elsewhere and the
+//! half-written part never appears); workers drain and exit 0 on SIGTERM; stateful stages
+//! are refused with the reason.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use quiver_tests::nats::Nats;
+
+const FILES: usize = 24;
+const ROWS_PER_FILE: usize = 20_000;
+
+fn inputs(dir: &Path) {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for f in 0..FILES {
+        let mut text = String::from("id,amount,name\n");
+        for r in 0..ROWS_PER_FILE {
+            let id = f * ROWS_PER_FILE + r;
+            text.push_str(&format!("{id},{}.5,n{}\n", id % 977, id % 13));
+        }
+        std::fs::write(input.join(format!("f{f:03}.csv")), text).unwrap();
+    }
+}
+
+fn pipeline(dir: &Path, stages: &str, sink: &str) -> PathBuf {
+    let p = dir.join("pipeline.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[source]\npath = \"in/\"\nbatch_rows = 4096\n\n{stages}\n[sink]\npath = \"{sink}/\"\nformat = \"csv\"\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+const STAGES: &str = "[[stage]]\nplugin = \"map\"\nconfig = { columns = [{ column = \"amount\", scale = 2.0 }] }\n\n[[stage]]\nplugin = \"filter\"\nconfig = { column = \"amount\", op = \"ge\", value = 100 }\n";
+
+fn quiver(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quiver"));
+    c.env("QUIVER_CACHE_DIR", cache).stdin(Stdio::null());
+    c
+}
+
+fn worker(cache: &Path, url: &str, name: &str) -> Child {
+    quiver(cache)
+        .args([
+            "worker",
+            "--nats",
+            url,
+            "--name",
+            name,
+            "--task-ack-wait",
+            "2s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn coordinator(cache: &Path, url: &str, pipeline: &Path, report: &Path) -> Child {
+    quiver(cache)
+        .args([
+            "run",
+            "--quiet",
+            "--task-ack-wait",
+            "2s",
+            "--workers",
+            url,
+            "--report",
+        ])
+        .arg(report)
+        .arg(pipeline)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Every data line of every CSV part below `dir`, sorted; and whether any entry is hidden.
+fn rows(dir: &Path) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut hidden = false;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            hidden = true;
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        lines.extend(text.lines().skip(1).map(str::to_owned));
+    }
+    lines.sort();
+    (lines, hidden)
+}
+
+/// The single-process run's rows (also compiles the plugins into the shared cache).
+fn single(dir: &Path) -> Vec<String> {
+    let p = pipeline(dir, STAGES, "single");
+    let out = quiver(dir)
+        .args(["run", "--quiet"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (rows, _) = rows(&dir.join("single"));
+    assert!(
+        rows.len() > FILES * ROWS_PER_FILE / 2,
+        "the filter keeps most rows"
+    );
+    rows
+}
+
+fn finish(coordinator: Child, report: &Path) -> serde_json::Value {
+    let out = coordinator.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "coordinator: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap()
+}
+
+/// SIGTERM every worker: each drains and exits 0 within a few seconds.
+fn drain(workers: Vec<Child>) {
+    for w in &workers {
+        // SAFETY: plain kill(2) on a child we own.
+        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+    }
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a worker did not drain cleanly: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn twenty_four_tasks_on_three_workers_write_exactly_the_single_process_output() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    inputs(dir.path());
+    let expected = single(dir.path());
+    let workers: Vec<Child> = (1..=3)
+        .map(|i| worker(dir.path(), &nats.url(), &format!("w{i}")))
+        .collect();
+    let p = pipeline(dir.path(), STAGES, "dist");
+    let report = dir.path().join("report.json");
+    let started = Instant::now();
+    let r = finish(coordinator(dir.path(), &nats.url(), &p, &report), &report);
+    eprintln!("distributed run in {:?}: {r}", started.elapsed());
+    let (got, hidden) = rows(&dir.path().join("dist"));
+    assert!(!hidden, "no staging leftovers in the output");
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got == expected,
+        "the distributed output differs from the single-process one"
+    );
+    assert_eq!(r["tasks"], FILES);
+    assert_eq!(r["rows_read"], FILES * ROWS_PER_FILE);
+    assert!(
+        r["workers"].as_object().unwrap().len() >= 2,
+        "tasks were shared: {r}"
+    );
+    drain(workers);
+}
+
+#[test]
+fn a_worker_killed_mid_task_loses_nothing_and_its_half_written_part_never_appears() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    inputs(dir.path());
+    let expected = single(dir.path());
+    let p = pipeline(dir.path(), STAGES, "dist");
+    let report = dir.path().join("report.json");
+    let coord = coordinator(dir.path(), &nats.url(), &p, &report);
+    // One worker alone, killed while a part of some task is half written (a hidden
+    // `.partial` file in the staging directory that is still there after the kill).
+    let mut killed_mid_write = false;
+    for attempt in 0..5 {
+        let mut victim = worker(dir.path(), &nats.url(), &format!("victim{attempt}"));
+        let started = Instant::now();
+        let staging_partial = || -> bool {
+            std::fs::read_dir(dir.path()).unwrap().any(|e| {
+                let p = e.unwrap().path();
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".dist.quiver-")
+                    && partial_below(&p)
+            })
+        };
+        while !staging_partial() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        victim.kill().unwrap();
+        victim.wait().unwrap();
+        if staging_partial() {
+            killed_mid_write = true;
+            break;
+        }
+    }
+    assert!(
+        killed_mid_write,
+        "could not catch a worker in the middle of a task"
+    );
+    let workers: Vec<Child> = (1..=3)
+        .map(|i| worker(dir.path(), &nats.url(), &format!("w{i}")))
+        .collect();
+    let r = finish(coord, &report);
+    eprintln!("with a worker killed: {r}");
+    let (got, hidden) = rows(&dir.path().join("dist"));
+    assert!(
+        !hidden,
+        "the killed attempt's half-written part is not in the output"
+    );
+    assert_eq!(got.len(), expected.len(), "every row exactly once");
+    assert!(
+        got == expected,
+        "the output differs from the single-process one"
+    );
+    assert!(r["tasks_redelivered"].as_u64().unwrap() >= 1, "{r}");
+    drain(workers);
+}
+
+fn partial_below(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            partial_below(&p)
+        } else {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .ends_with(".partial")
+        }
+    })
+}
+
+#[test]
+fn a_stateful_stage_is_refused_in_a_distributed_run_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/a.csv"), "id,amount,name\n1,2.5,a\n").unwrap();
+    let p = pipeline(
+        dir.path(),
+        "[[stage]]\nplugin = \"dedupe\"\nconfig = { keys = [\"id\"] }\n",
+        "dist",
+    );
+    // Refused before any connection: the URL is never dialled.
+    let out = quiver(dir.path())
+        .args(["run", "--workers", "nats://127.0.0.1:1"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stage.0") && err.contains("dedupe") && err.contains("one process"),
+        "{err}"
+    );
+}

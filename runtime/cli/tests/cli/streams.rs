@@ -1,0 +1,306 @@
+//! Stream runs of the `quiver` binary against a real NATS server with JetStream (Debian's
+//! `nats-server`, one per test on a free port): a run killed with SIGKILL mid-stream and
+//! started again commits every message's rows at least once into part files, and exactly
+//! once into a JetStream sink (the stream's duplicate window drops the ids it has seen).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use quiver_stream::async_nats::jetstream::{self, consumer, stream};
+use quiver_tests::nats::Nats;
+
+/// Messages in the stream: one row each, the worst case for per-message overhead.
+const MESSAGES: u64 = 100_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Create stream `name` on `subjects`.
+async fn create_stream(js: &jetstream::Context, name: &str, subjects: &[&str]) {
+    js.create_stream(stream::Config {
+        name: name.into(),
+        subjects: subjects.iter().map(|s| (*s).to_string()).collect(),
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("creating stream {name}: {e}"));
+}
+
+/// Publish `MESSAGES` NDJSON messages `{"id": i, "v": "…"}` on `subject`, each stored.
+async fn publish_events(js: &jetstream::Context, subject: &str) {
+    let mut acks = Vec::with_capacity(5_000);
+    for i in 0..MESSAGES {
+        let payload = format!("{{\"id\": {i}, \"v\": \"event {i}\"}}\n");
+        acks.push(
+            js.publish(subject.to_string(), payload.into())
+                .await
+                .unwrap(),
+        );
+        if acks.len() == 5_000 {
+            for a in acks.drain(..) {
+                a.await.unwrap();
+            }
+        }
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+}
+
+fn pipeline(dir: &Path, url: &str, sink: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"
+[source.nats]
+url = "{url}"
+stream = "EVENTS"
+consumer = "clean"
+format = "ndjson"
+schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}]
+ack_wait = "4s"
+until_idle = "7s"
+checkpoint = {{ rows = 5000, interval = "1s" }}
+
+[[stage]]
+plugin = "passthrough"
+
+{sink}
+"#
+    );
+    let p = dir.join("pipeline.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn spawn(pipeline: &Path, cache: &Path, report: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["run", "--quiet", "--report"])
+        .arg(report)
+        .arg(pipeline)
+        .env("QUIVER_CACHE_DIR", cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting quiver")
+}
+
+/// Wait until `ready()` holds, then SIGKILL `child`; panics if it exits first.
+fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "quiver exited ({status}) before it could be killed mid-stream: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Run to the end (the stream goes idle); the report.
+fn finish(child: Child, report: &Path) -> serde_json::Value {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap()
+}
+
+/// Messages stored in the sink's stream.
+fn stored(url: &str) -> u64 {
+    runtime().block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(url).await.unwrap());
+        let mut s = js.get_stream("CLEAN").await.unwrap();
+        s.info().await.unwrap().state.messages
+    })
+}
+
+/// Committed part files below `dir` (hidden `.partial` files of a killed run excluded).
+fn parts(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+/// How often each id appears in the committed CSV parts.
+fn ids_in_parts(dir: &Path) -> BTreeMap<i64, u32> {
+    let mut seen = BTreeMap::new();
+    for part in parts(dir) {
+        let text = std::fs::read_to_string(&part).unwrap();
+        for line in text.lines().skip(1) {
+            let id: i64 = line.split(',').next().unwrap().parse().unwrap();
+            *seen.entry(id).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_stream_run_killed_mid_stream_commits_every_message_at_least_once_after_restart() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let t = Instant::now();
+    rt.block_on(async {
+        let js = jetstream::new(
+            quiver_stream::async_nats::connect(nats.url())
+                .await
+                .unwrap(),
+        );
+        create_stream(&js, "EVENTS", &["events.>"]).await;
+        publish_events(&js, "events.in").await;
+    });
+    eprintln!("published in {:?}", t.elapsed());
+    let out = dir.path().join("out");
+    let sink = format!(
+        "[sink]\npath = \"{}/\"\nformat = \"csv\"\nmode = \"append\"\n",
+        out.display()
+    );
+    let p = pipeline(dir.path(), &nats.url(), &sink);
+    let report = dir.path().join("report.json");
+    let first = spawn(&p, dir.path(), &report);
+    // Killed once its first checkpoint is visible: some rows committed and acked, more
+    // read and written but neither committed nor acked.
+    kill_when(first, || !parts(&out).is_empty());
+    eprintln!("killed at {:?}", t.elapsed());
+    let before = ids_in_parts(&out);
+    assert!(
+        !before.is_empty() && (before.len() as u64) < MESSAGES,
+        "killed mid-stream: {} ids committed",
+        before.len()
+    );
+    let second = finish(spawn(&p, dir.path(), &report), &report);
+    eprintln!(
+        "second run done at {:?}: {}",
+        t.elapsed(),
+        second["elapsed_ms"]
+    );
+    let seen = ids_in_parts(&out);
+    let missing: Vec<i64> = (0..MESSAGES as i64)
+        .filter(|i| !seen.contains_key(i))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} ids never committed, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert_eq!(seen.len() as u64, MESSAGES, "only ids that were sent");
+    let duplicates: u32 = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "committed before the kill: {}; duplicates after restart: {duplicates}; second run: {}",
+        before.len(),
+        second["stream"]
+    );
+    assert!(second["stream"]["messages_acked"].as_u64().unwrap() > 0);
+    // Everything was acknowledged: the consumer has nothing left.
+    rt.block_on(async {
+        let js = jetstream::new(
+            quiver_stream::async_nats::connect(nats.url())
+                .await
+                .unwrap(),
+        );
+        let mut c: consumer::PullConsumer = js
+            .get_stream("EVENTS")
+            .await
+            .unwrap()
+            .get_consumer("clean")
+            .await
+            .unwrap();
+        let info = c.info().await.unwrap();
+        assert_eq!(info.num_pending, 0, "{info:?}");
+        assert_eq!(info.num_ack_pending, 0, "{info:?}");
+    });
+}
+
+#[test]
+fn with_a_jetstream_sink_a_killed_and_restarted_stream_run_stores_every_row_exactly_once() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = jetstream::new(
+            quiver_stream::async_nats::connect(nats.url())
+                .await
+                .unwrap(),
+        );
+        create_stream(&js, "EVENTS", &["events.>"]).await;
+        create_stream(&js, "CLEAN", &["clean.>"]).await;
+        publish_events(&js, "events.in").await;
+    });
+    let sink = "[sink.nats]\nurl = \"URL\"\nsubject = \"clean.events\"\nformat = \"arrow\"\n"
+        .replace("URL", &nats.url());
+    let p = pipeline(dir.path(), &nats.url(), &sink);
+    let report = dir.path().join("report.json");
+    let t = Instant::now();
+    let first = spawn(&p, dir.path(), &report);
+    kill_when(first, || stored(&nats.url()) > 10_000);
+    eprintln!("killed at {:?}", t.elapsed());
+    let second = finish(spawn(&p, dir.path(), &report), &report);
+    eprintln!("second run done at {:?}", t.elapsed());
+    // Read back every stored message: each id exactly once.
+    let ids = rt.block_on(async {
+        let js = jetstream::new(
+            quiver_stream::async_nats::connect(nats.url())
+                .await
+                .unwrap(),
+        );
+        let s = js.get_stream("CLEAN").await.unwrap();
+        let c: consumer::PullConsumer = s
+            .create_consumer(consumer::pull::Config {
+                ack_policy: consumer::AckPolicy::None,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut ids = BTreeMap::new();
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("id", arrow_schema::DataType::Int64, true),
+            arrow_schema::Field::new("v", arrow_schema::DataType::Utf8, true),
+        ]));
+        let total = s.cached_info().state.messages;
+        let mut got = 0;
+        let mut messages = c.messages().await.unwrap();
+        use futures::StreamExt;
+        while got < total {
+            let m = messages.next().await.unwrap().unwrap();
+            got += 1;
+            let batch =
+                quiver_stream::decode(&m.payload, quiver_stream::Payload::Arrow, &schema, "out")
+                    .unwrap();
+            let col = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap();
+            for id in col.values() {
+                *ids.entry(*id).or_insert(0_u32) += 1;
+            }
+        }
+        ids
+    });
+    assert_eq!(ids.len() as u64, MESSAGES, "every id stored");
+    let twice: Vec<_> = ids.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(twice.is_empty(), "ids stored more than once: {twice:?}");
+    eprintln!("second run: {}", second["stream"]);
+}
