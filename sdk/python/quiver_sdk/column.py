@@ -277,7 +277,7 @@ class Column:
         if op == "affine":
             base, s, o, lo, hi, stage = args
             if stage == "mul" and lo is None and hi is None:
-                return f"arith(multiply, {base._explain()}, {s!r})"
+                return f"arith(multiply, {base._explain()}, {s!r}, True)"
             bounds = "" if lo is None and hi is None else f", {lo!r}, {hi!r}"
             return f"affine({base._explain()}, {s!r}, {o!r}{bounds})"
         return f"{op}(" + ", ".join(_show(a) for a in args) + ")"
@@ -349,7 +349,8 @@ class Column:
                       dtype=base._dtype, domain=base._domain)
 
     def _arith(self, op: object, left: Any, right: Any) -> "Column":
-        return Column._kernel("arith", op, Operand(left), Operand(right), True)
+        return Column._kernel("arith", op, Operand(left), Operand(right), True,
+                              dtype=_promoted(left, right))
 
     def __add__(self, other: Any) -> "Column":
         if not isinstance(other, Column) and self._fusable(other):
@@ -411,8 +412,11 @@ class Column:
     pow = __pow__
 
     def _unary(self, op: object) -> "Column":
-        return Column._kernel("unary", op, self, dtype=self._dtype if op in (
-            K.UnaryOp.NEGATE, K.UnaryOp.ABS, K.UnaryOp.SIGN) else None)
+        dt = self._dtype
+        if dt is not None and op not in (K.UnaryOp.NEGATE, K.UnaryOp.ABS, K.UnaryOp.SIGN,
+                                         K.UnaryOp.FLOOR, K.UnaryOp.CEIL):
+            dt = dt if dt == _t.float32 else _t.float64 if dt.is_numeric else None
+        return Column._kernel("unary", op, self, dtype=dt)
 
     def __neg__(self) -> "Column":
         return self._unary(K.UnaryOp.NEGATE)
@@ -668,6 +672,34 @@ class Column:
     def all(self) -> bool:
         """Whether every non-null value of a boolean column is true."""
         return self._agg(K.AggOp.SUM) == self._agg(K.AggOp.COUNT)
+
+
+def _promoted(left: Any, right: Any) -> Optional[DataType]:
+    """The type `arith` gives integer and float operands (docs/kernels.md's promotion table,
+    weak scalars included), so an expression's type is known without asking the host; None
+    when the SDK does not predict it (the host is asked then)."""
+    def kind(v: Any) -> Any:
+        if isinstance(v, Column):
+            return v._dtype
+        return "int" if isinstance(v, int) and not isinstance(v, bool) else \
+            "float" if isinstance(v, float) else None
+    a, b = kind(left), kind(right)
+    if isinstance(b, DataType) and not isinstance(a, DataType):
+        a, b = b, a
+    if not isinstance(a, DataType) or not (a.is_integer or a.is_float):
+        return None
+    if b == "int":
+        return a
+    if b == "float":
+        return a if a.is_float else _t.float64
+    if isinstance(b, DataType):
+        if a == b:
+            return a
+        if (a.is_float or b.is_float) and (a.is_integer or b.is_integer):
+            return _t.float64
+        if a.is_float and b.is_float:
+            return _t.float64 if _t.float64 in (a, b) else _t.float32
+    return None
 
 
 def _lower(a: Any) -> Any:

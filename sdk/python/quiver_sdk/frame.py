@@ -8,7 +8,8 @@ valid for the call only). Its verbs return `Frame`s; return one (or a list) from
         batch = batch.filter(batch["qty"] > 2)                   # only the mask crosses
         return batch.with_column("gross", batch["amount"] * 1.19)
 
-- `batch["amount"]`: a `Column` (no copy). `batch.columns` / `batch.schema`.
+- `batch["amount"]`: a `Column` (no copy); `batch[mask]` is `filter(mask)` and
+  `batch[["a", "b"]]` is `select`, as in pandas. `batch.columns` / `batch.schema`.
 - `filter(mask)`: the rows where the boolean column `mask` is true (null counts as false).
   The output is the input's columns plus a *selection*: the host applies the mask to every
   column itself, so a wide table costs what a narrow one does.
@@ -93,6 +94,8 @@ class Frame:
             if self._mask is not None:
                 return _filtered(c, self._mask)
             return c
+        if isinstance(key, Column):  # df[mask], as in pandas
+            return self.filter(key)
         return self.select(*key)
 
     def __len__(self) -> int:
