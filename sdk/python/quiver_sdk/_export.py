@@ -109,7 +109,7 @@ def export(cls: type) -> type:
 
         def process(self, input: object) -> list:
             try:
-                batch = Batch(self._input, input, input.num_rows())
+                batch = Batch(self._input, input)
                 return [to_output(f, self._output, batch, wt)
                         for f in _frames(self._t.process(batch))]
             except Exception as e:  # noqa: BLE001

@@ -59,7 +59,7 @@ from ._wit import wit, wit_columns, wit_compute, Err
 from . import buffers as _buf
 from .dtypes import DataType, TypeLike, dtype as _dtype
 from . import dtypes as _t
-from .errors import from_wit
+from .errors import DataError, from_wit
 
 K = wit_compute
 
@@ -69,7 +69,24 @@ _I64 = (-(1 << 63), (1 << 63) - 1)
 _EPOCH = datetime.date(1970, 1, 1)
 
 
+_MEMO: dict = {}
+
+
 def scalar(value: Any) -> object:
+    """The WIT scalar of a Python value, shared for repeated numbers (a plugin passes the
+    same config values on every batch; the bindings only read them)."""
+    key = (type(value), value)
+    try:
+        return _MEMO[key]
+    except (KeyError, TypeError):
+        pass
+    s = _scalar(value)
+    if key[0] in (int, float, bool, str) and len(_MEMO) < 1024:
+        _MEMO[key] = s
+    return s
+
+
+def _scalar(value: Any) -> object:
     """The WIT scalar of a Python value: None, bool, int (int64, or uint64 above it),
     float, str, bytes, `datetime.date`, `datetime.datetime` (microseconds; its zone's
     name when it has one), `decimal.Decimal` (decimal128)."""
@@ -150,18 +167,33 @@ def _show(v: Any) -> str:
     return repr(v)
 
 
+# WIT operands of repeated numbers and strings, shared as the scalars are.
+_OPERANDS: dict = {}
+
+
 class Operand:
     """A column or a scalar, as one side of a kernel (`operand` in the WIT)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "_wit")
 
     def __init__(self, value: Any) -> None:
-        self.value = value if isinstance(value, Column) else scalar(value)
+        if isinstance(value, Column):
+            self.value = value
+            self._wit = None
+        else:
+            key = (type(value), value)
+            w = _OPERANDS.get(key) if key[0] in (int, float, bool, str) else None
+            if w is None:
+                w = K.Operand_Scalar(scalar(value))
+                if key[0] in (int, float, bool, str) and len(_OPERANDS) < 1024:
+                    _OPERANDS[key] = w
+            self.value = w.value
+            self._wit = w
 
     def wit(self) -> object:
-        if isinstance(self.value, Column):
+        if self._wit is None:
             return K.Operand_Column(self.value._handle())
-        return K.Operand_Scalar(self.value)
+        return self._wit
 
 
 def _is_number(v: Any) -> bool:
@@ -239,7 +271,11 @@ class Column:
         try:
             return fn(*args)
         except Err as e:
-            raise from_wit(e.value, self.name) from None
+            err = from_wit(e.value, self.name)
+        if isinstance(err, DataError) and err.row is not None:
+            # Rows of a filtered frame: the host counts rows of the input batch.
+            err.row = _input_row(self._domain, err.row)
+        raise err
 
     def _handle(self) -> object:
         """The host handle, computing the expression on first use."""
@@ -261,7 +297,7 @@ class Column:
             if stage == "mul" and lo is None and hi is None:
                 return self._call(K.arith, K.ArithOp.MULTIPLY, K.Operand_Column(base._handle()),
                                   K.Operand_Scalar(scalar(s)), True)
-            as_ = float if base.dtype.is_float else int
+            as_ = float if (base._dtype or base.dtype).is_float else int
             return self._call(K.affine, base._handle(), scalar(as_(s)), scalar(as_(o)),
                               None if lo is None else scalar(as_(lo)),
                               None if hi is None else scalar(as_(hi)))
@@ -332,12 +368,14 @@ class Column:
     # -- arithmetic --------------------------------------------------------------------
 
     def _fusable(self, k: Any) -> bool:
-        if not _is_number(k):
-            return False
-        dt = self.dtype
-        if dt.is_float:
-            return True
-        return dt.is_integer and isinstance(k, int) and _I64[0] <= k <= _I64[1]
+        t = k.__class__
+        if t is float:
+            dt = self._dtype or self.dtype
+            return dt.is_float
+        if t is int:
+            dt = self._dtype or self.dtype
+            return dt.is_float or (dt.is_integer and _I64[0] <= k <= _I64[1])
+        return False
 
     def _pending(self, *stages: str) -> bool:
         return (self._op == "affine" and self._h is None and self._args[5] in stages
@@ -474,7 +512,7 @@ class Column:
             raise ValueError(f"clip: lower {lower!r} is greater than upper {upper!r}")
         if self._pending("mul", "add", "muladd"):
             base = self._args[0]
-            if all(b is None or base._fusable(b) for b in (lower, upper)):
+            if (lower is None or base._fusable(lower)) and (upper is None or base._fusable(upper)):
                 base, s, o, _, _, stage = self._args
                 return self._affine(base, s, o, stage, lower, upper)
         return Column._kernel("clip", self, None if lower is None else scalar(lower),
@@ -700,6 +738,23 @@ def _promoted(left: Any, right: Any) -> Optional[DataType]:
         if a.is_float and b.is_float:
             return _t.float64 if _t.float64 in (a, b) else _t.float32
     return None
+
+
+def _input_row(domain: object, row: int) -> int:
+    """Row `row` of the rows `domain` stands for, as a row of the batch (a filtered frame's
+    row k is the k-th row its mask keeps)."""
+    while isinstance(domain, Column):
+        node = domain._handle().read()[0]
+        n = node.len
+        nb = (n + 7) >> 3
+        v = int.from_bytes(node.values[:nb], "little")
+        if node.validity is not None:
+            v &= int.from_bytes(node.validity[:nb], "little")
+        for _ in range(row):
+            v &= v - 1  # drop the lowest kept row
+        row = (v & -v).bit_length() - 1
+        domain = domain._domain
+    return row
 
 
 def _lower(a: Any) -> Any:

@@ -85,12 +85,23 @@ def _rust_debug_str(s: str) -> str:
 class DataType:
     """One column's type: the pre-order nodes of one field (the first node's name is "")."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "is_integer", "is_signed_integer", "is_float", "is_numeric",
+                 "is_string", "is_binary", "is_boolean", "is_temporal", "is_large")
 
     def __init__(self, fields: Sequence[object]) -> None:
         self.fields: tuple = tuple(fields)
         if not self.fields:
             raise ValueError("a data type has at least one node")
+        n = self.fields[0].data_type
+        self.is_integer = isinstance(n, _INTS)
+        self.is_signed_integer = isinstance(n, _INTS[:4])
+        self.is_float = isinstance(n, _FLOATS)
+        self.is_numeric = isinstance(n, _INTS + _FLOATS + (T.TypeNode_Decimal128,))
+        self.is_string = isinstance(n, _STRINGS)
+        self.is_binary = isinstance(n, _BINARIES)
+        self.is_boolean = isinstance(n, T.TypeNode_Boolean)
+        self.is_temporal = isinstance(n, _TEMPORAL)
+        self.is_large = isinstance(n, (T.TypeNode_LargeUtf8, T.TypeNode_LargeBinary))
 
     @classmethod
     def of(cls, node: object, nullable: bool = True) -> "DataType":
@@ -108,6 +119,8 @@ class DataType:
                 for i, f in enumerate(self.fields)]
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
         if isinstance(other, str):
             other = dtype(other)
         if not isinstance(other, DataType):
@@ -123,42 +136,17 @@ class DataType:
     def __repr__(self) -> str:
         return f"DataType({self})"
 
-    # Questions, named as pandas' `pd.api.types.is_*_dtype`.
-    @property
-    def is_integer(self) -> bool:
-        return isinstance(self.node, _INTS)
-
-    @property
-    def is_signed_integer(self) -> bool:
-        return isinstance(self.node, _INTS[:4])
-
-    @property
-    def is_float(self) -> bool:
-        return isinstance(self.node, _FLOATS)
-
-    @property
-    def is_numeric(self) -> bool:
-        return isinstance(self.node, _INTS + _FLOATS + (T.TypeNode_Decimal128,))
-
-    @property
-    def is_string(self) -> bool:
-        return isinstance(self.node, _STRINGS)
-
-    @property
-    def is_binary(self) -> bool:
-        return isinstance(self.node, _BINARIES)
-
-    @property
-    def is_boolean(self) -> bool:
-        return isinstance(self.node, T.TypeNode_Boolean)
-
-    @property
-    def is_temporal(self) -> bool:
-        return isinstance(self.node, _TEMPORAL)
-
-    @property
-    def is_large(self) -> bool:
-        return isinstance(self.node, (T.TypeNode_LargeUtf8, T.TypeNode_LargeBinary))
+    # Questions, named as pandas' `pd.api.types.is_*_dtype`; plain attributes set once, as
+    # they are read on every expression a plugin builds.
+    is_integer: bool
+    is_signed_integer: bool
+    is_float: bool
+    is_numeric: bool
+    is_string: bool
+    is_binary: bool
+    is_boolean: bool
+    is_temporal: bool
+    is_large: bool
 
 
 def type_name(node: object) -> str:
@@ -261,7 +249,7 @@ class Schema:
     name in place or appends one, `drop`, `select`, `rename`.
     """
 
-    __slots__ = ("_cols", "metadata", "_index")
+    __slots__ = ("_cols", "metadata", "_index", "_names", "_slots")
 
     def __init__(self, columns: Iterable[tuple], metadata: Sequence[tuple] = ()) -> None:
         # (name, DataType, nullable) per top-level column.
@@ -270,6 +258,9 @@ class Schema:
         self._index: dict = {}
         for i, (n, _, _) in enumerate(self._cols):
             self._index.setdefault(n, i)
+        # Shared with every batch of this schema (frames copy before they change them).
+        self._names: list = [n for n, _, _ in self._cols]
+        self._slots: list = list(range(len(self._cols)))
 
     @classmethod
     def from_wit(cls, s: object) -> "Schema":
@@ -298,7 +289,7 @@ class Schema:
     @property
     def names(self) -> list:
         """Column names, in order."""
-        return [n for n, _, _ in self._cols]
+        return list(self._names)
 
     def __len__(self) -> int:
         return len(self._cols)

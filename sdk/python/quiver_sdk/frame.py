@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from ._wit import wit_compute, Err
 from . import dtypes as _t
-from .column import ANY, Column
+from .column import ANY, Column, Operand
 from .dtypes import Schema
 from .errors import InternalError, from_wit
 
@@ -65,6 +65,8 @@ class Frame:
     def _copy(self, names: Sequence[str], slots: Sequence[Slot]) -> "Frame":
         return Frame(self._batch, names, slots, self._domain, self._mask, self._rows)
 
+    # Frames never change their lists in place (a batch shares its schema's).
+
     # -- columns -----------------------------------------------------------------------
 
     @property
@@ -83,13 +85,12 @@ class Frame:
 
     def _slot_column(self, i: int) -> Column:
         s = self._slots[i]
-        if isinstance(s, Column):
-            return s
-        assert self._batch is not None
-        return self._batch._input(s)
+        if s.__class__ is int:
+            return self._batch._input(s)  # type: ignore[union-attr]
+        return s
 
     def __getitem__(self, key: Union[str, Sequence[str]]) -> Any:
-        if isinstance(key, str):
+        if key.__class__ is str:
             c = self._slot_column(self._index(key))
             if self._mask is not None:
                 return _filtered(c, self._mask)
@@ -123,13 +124,19 @@ class Frame:
         if not isinstance(name, str):
             raise TypeError(f"a column name is a str, not {type(name).__name__}")
         frame = self
-        if not isinstance(value, Column):
+        if value.__class__ is Column and (value._domain is frame._domain or value._domain is ANY):
+            pass
+        elif not isinstance(value, Column):
             dt = _t.dtype(type(value)) if value is not None else _t.null
             value = Column.from_pylist([value] * frame._base_rows(), dt, name=name)
             value._domain = frame._domain
         elif value._domain is not ANY and value._domain is not frame._domain:
             if frame._mask is not None and value._domain is frame._mask:
-                frame = frame._applied()
+                lifted = frame._lifted(value)
+                if lifted is not None:
+                    value = lifted
+                else:
+                    frame = frame._applied()
             else:
                 raise ValueError(
                     f"column `{name}`: the value comes from other rows than this frame's "
@@ -189,6 +196,40 @@ class Frame:
             raise ValueError(f"filter: mask `{mask.name}` comes from other rows than this frame's")
         return Frame(frame._batch, frame._names, frame._slots, frame._domain, mask, frame._rows)
 
+    def _lifted(self, value: Column) -> Optional[Column]:
+        """`value`, a column of this frame's pending selection, rebuilt over the unselected
+        rows when that cannot change it: every kernel in it is row-wise and cannot fail on
+        data (no integer arithmetic, no strict cast), so computing the rows the selection
+        drops anyway raises nothing. The selection then stays one mask for every column."""
+        mask = self._mask
+        fail = _FAIL
+
+        def lift(c: Any) -> Any:
+            if isinstance(c, Operand):
+                v = lift(c.value)
+                return fail if v is fail else (c if v is c.value else Operand(v))
+            if isinstance(c, list):
+                parts = [lift(x) for x in c]
+                return fail if any(p is fail for p in parts) else parts
+            if not isinstance(c, Column):
+                return c
+            if c._domain is not mask:
+                return c if c._domain is ANY else fail
+            if c._op == "filter" and c._args[1] is mask:
+                return c._args[0]
+            if c._h is not None or not _infallible(c):
+                return fail
+            args = []
+            for a in c._args:
+                b = lift(a)
+                if b is fail:
+                    return fail
+                args.append(b)
+            return Column(c._op, tuple(args), name=c.name, dtype=c._dtype, domain=self._domain)
+
+        out = lift(value)
+        return None if out is fail else out
+
     def __setitem__(self, name: str, value: Any) -> None:
         f = self.with_column(name, value)
         for attr in Frame.__slots__:
@@ -227,6 +268,31 @@ class Frame:
         return Frame(None, names, slots, ANY, None, rows or 0)
 
 
+_FAIL = object()
+
+# Row-wise kernels that never fail on data whatever the values (integer arithmetic, strict
+# casts and regexes on bad input can): see docs/kernels.md.
+_SAFE = {"compare", "logic", "not_", "is_null", "is_not_null", "str_unary", "str_match",
+         "substring", "concat", "date_part", "sha256", "is_in", "coalesce", "fill_null",
+         "clip", "regex_match", "regex_replace"}
+
+
+def _infallible(c: Column) -> bool:
+    op = c._op
+    if op in _SAFE:
+        return True
+    if op == "cast":
+        src, to = c._args[0]._dtype, c._dtype
+        # safe: a value that does not cast becomes null; numbers always cast to floats.
+        return bool(c._args[2]) or (src is not None and src.is_numeric and to is not None
+                                    and to.is_float)
+    if op in ("arith", "affine", "unary", "round"):
+        base = c._args[0] if op == "affine" else None
+        dt = (base._dtype if base is not None else c._dtype)
+        return dt is not None and dt.is_float
+    return False
+
+
 def _flatten(names: Iterable[Any]) -> list:
     out = []
     for n in names:
@@ -243,16 +309,16 @@ def _filtered(c: Column, mask: Column) -> Column:
     return col
 
 
-def _selection(mask: Column, rows: int) -> tuple:
+def _selection(mask: Column, rows: Optional[int]) -> tuple:
     """The selection bitmap of a boolean mask column (null = false) and its set bits."""
-    if mask.dtype != _t.bool_:
+    if mask._dtype is not _t.bool_ and mask.dtype != _t.bool_:
         raise InternalError(f"filter: the mask `{mask.name}` is {mask.dtype}, not Boolean")
     try:
         node = mask._handle().read()[0]
     except Err as e:
         raise from_wit(e.value, mask.name) from None
     n = node.len
-    if n != rows:
+    if rows is not None and n != rows:
         raise InternalError(f"filter: the mask has {n} rows, the frame {rows}")
     nb = (n + 7) >> 3
     v = int.from_bytes(node.values[:nb], "little")
@@ -268,12 +334,22 @@ class Batch(Frame):
 
     __slots__ = ("schema", "_lent", "_inputs")
 
-    def __init__(self, schema: Schema, lent: object, num_rows: int) -> None:
-        names = schema.names
-        super().__init__(self, names, list(range(len(names))), self, None, num_rows)
+    def __init__(self, schema: Schema, lent: object, num_rows: Optional[int] = None) -> None:
+        # The schema's own lists, shared: every verb makes new ones before it changes them.
+        self._batch = self
+        self._names = schema._names
+        self._slots = schema._slots
+        self._domain = self
+        self._mask = None
+        self._rows = num_rows
         self.schema = schema
         self._lent = lent
         self._inputs: dict = {}
+
+    def _base_rows(self) -> int:
+        if self._rows is None:
+            self._rows = int(self._lent.num_rows())
+        return self._rows
 
     def _input(self, i: int) -> Column:
         c = self._inputs.get(i)
@@ -291,62 +367,72 @@ class Batch(Frame):
 # ------------------------------------------------------------------------------- output
 
 
+#: `keep` columns by index: plain values the bindings only read, so shared across calls.
+_KEEP: dict = {}
+
+
 def to_output(frame: Frame, schema: Schema, batch: Optional[Batch], wt: Any) -> Any:
     """The WIT `output` of a frame returned by `process`/`finish`, whose column names must
     be `schema`'s. Input columns of `batch` go back as `keep`, computed ones by handle."""
     if not isinstance(frame, Frame):
         raise InternalError(f"process/finish returned a {type(frame).__name__}, not a Frame")
-    if frame._names != schema.names:
+    if frame._names is not schema._names and frame._names != schema._names:
         raise InternalError(
             f"an output has the columns {frame._names}; the declared output schema has "
             f"{schema.names}"
         )
-    if frame._domain is not ANY and frame._domain is not batch and not isinstance(frame._domain, Column):
+    domain = frame._domain
+    keep_ok = batch is not None and domain is batch
+    if not keep_ok and domain is not ANY and not isinstance(domain, Column):
         raise InternalError("an output holds columns of another call's batch")
     selection = None
     rows = None
-    keep_ok = batch is not None and frame._domain is batch
     if frame._mask is not None:
-        if not keep_ok:
-            frame = frame._applied()
-        else:
-            bits, rows = _selection(frame._mask, batch.num_rows)
+        if keep_ok:
+            bits, rows = _selection(frame._mask, None)
             selection = wt.Selection_Mask(bits)
-    # Compute every column before any handle moves into the output: one column's handle
-    # may be another's argument.
-    resolved = []
+        else:
+            frame = frame._applied()
+    # Keep what can be kept; compute every other column before any handle moves into the
+    # output (one column's handle may be another's argument).
+    out: list = []
     for i, s in enumerate(frame._slots):
-        c = None if isinstance(s, int) else s
-        if c is not None and c._source is not None and c._source[0] is batch and keep_ok:
-            s = c._source[1]
-            c = None
-        if c is None:
-            if not keep_ok:
-                c = frame._slot_column(i) if frame._batch is not None else None
-                if c is None:
-                    raise InternalError(f"output column `{frame._names[i]}` keeps an input "
-                                        "column, but finish has no input")
-            else:
-                resolved.append(("keep", s))
+        if s.__class__ is not int:
+            src = s._source
+            if src is None or not keep_ok or src[0] is not batch:
+                s._handle()
+                out.append(s)
                 continue
-        resolved.append(("handle", c, c._handle()))
-    out = []
-    seen: set = set()
-    for r in resolved:
-        if r[0] == "keep":
-            out.append(wt.OutColumn_Keep(r[1]))
+            s = src[1]
+        elif not keep_ok:
+            if frame._batch is None:
+                raise InternalError(f"output column `{frame._names[i]}` keeps an input "
+                                    "column, but finish has no input")
+            c = frame._slot_column(i)
+            c._handle()
+            out.append(c)
             continue
-        _, c, h = r
-        if id(h) in seen:
+        k = _KEEP.get(s)
+        if k is None:
+            k = _KEEP[s] = wt.OutColumn_Keep(s)
+        out.append(k)
+    seen: Optional[set] = None
+    for i, c in enumerate(out):
+        if c.__class__ is not Column:
+            continue
+        h = c._h
+        if seen is None:
+            seen = set()
+        elif id(h) in seen:
             # A handle moves into the output once; a second use sends a zero-copy slice.
             try:
                 h = K.slice(h, 0, h.len())
             except Err as e:
                 raise from_wit(e.value, c.name) from None
         seen.add(id(h))
-        out.append(wt.OutColumn_Handle(h))
-        if rows is None and selection is None:
+        out[i] = wt.OutColumn_Handle(h)
+        if rows is None and not keep_ok:
             rows = int(h.len())
     if rows is None:
-        rows = batch.num_rows if keep_ok and batch is not None else frame._base_rows()
+        rows = batch._base_rows() if keep_ok else frame._base_rows()  # type: ignore[union-attr]
     return wt.Output(num_rows=rows, selection=selection, columns=out)

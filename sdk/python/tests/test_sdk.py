@@ -133,7 +133,7 @@ class FrameTests(unittest.TestCase):
         self.assertEqual(f["amount"].explain(), "filter(amount, compare(gt, qty, 2))")
         # An input-rows expression goes with the selection; a filtered one applies it.
         self.assertIs(f.with_column("x", b["amount"] * 2)._mask, f._mask)
-        g = f.with_column("x", f["amount"] * 2)
+        g = f.with_column("x", f["qty"] * 2)  # integer arithmetic: filtered first
         self.assertIsNone(g._mask)
         self.assertEqual(g["id"].explain(), "filter(id, compare(gt, qty, 2))")
         with self.assertRaises(ValueError):
@@ -258,3 +258,22 @@ class BufferTests(unittest.TestCase):
     def test_bitmap_pack_unpack(self):
         m = bytes([1, 0, 1, 1, 0, 0, 0, 1, 1])
         self.assertEqual(bitmap.unpack(bitmap.pack(m), len(m)), m)
+
+
+class LiftTests(unittest.TestCase):
+    def test_float_expressions_of_a_filtered_frame_keep_the_selection(self):
+        b = batch(S)
+        df = b[b["qty"] > 2]
+        df["gross"] = (df["amount"] * 1.19).clip(lower=0)
+        self.assertIsNotNone(df._mask)
+        self.assertEqual(df._slots[-1].explain(), "affine(amount, 1.19, 0, 0, None)")
+        self.assertEqual(df._slots[:4], [0, 1, 2, 3])
+
+    def test_integer_arithmetic_of_a_filtered_frame_filters_first(self):
+        # qty * 1000 could overflow on a row the filter drops: computed after the filter.
+        b = batch(S)
+        df = b[b["qty"] > 2]
+        df["big"] = df["qty"] * 1000
+        self.assertIsNone(df._mask)
+        self.assertEqual(df["big"].explain(),
+                         "arith(multiply, filter(qty, compare(gt, qty, 2)), 1000, True)")
