@@ -49,3 +49,72 @@ def config_error(mod, config, s):
 def batch(s, rows=8):
     """A `q.Batch` over no host batch: its columns can be combined and explained, not read."""
     return q.Batch(s, None, rows)
+
+
+class FakeHandle:
+    """A stand-in for a host column: `rows` rows of `node` type, a boolean mask's bits."""
+
+    def __init__(self, name, rows, node=None, bits=None):
+        self.name, self.rows = name, rows
+        self.node = node or wit.TypeNode_Boolean()
+        self.bits = bits
+
+    def len(self):
+        return self.rows
+
+    def data_type(self):
+        return [wit.Field("", self.node, True)]
+
+    def read(self):
+        nb = (self.rows + 7) // 8
+        return [wit.Node(self.rows, None, None, self.bits or b"\xff" * nb)]
+
+
+class FakeHost:
+    """Patches the compute imports with recorders, so the adapter's whole path runs in plain
+    CPython: `calls` lists (kernel, args) in order; every kernel returns a `FakeHandle`
+    named after it; `bits` is what masks read back."""
+
+    def __init__(self, rows=8, bits=None):
+        from quiver_sdk._wit import wit_compute, wit_columns
+        self.rows, self.bits, self.calls = rows, bits, []
+        self._saved = {}
+        self._mods = (wit_compute, wit_columns)
+
+    def __enter__(self):
+        compute, columns = self._mods
+        for name in ("arith", "affine", "unary", "round", "clip", "compare", "logic", "not_",
+                     "is_null", "is_not_null", "fill_null", "coalesce", "cast", "filter",
+                     "take", "slice", "is_in", "str_unary", "str_match", "regex_match",
+                     "regex_replace", "substring", "concat", "date_part", "sha256",
+                     "hmac_sha256"):
+            self._saved[(compute, name)] = getattr(compute, name)
+            setattr(compute, name, self._recorder(name))
+        self._saved[(columns, "from_data")] = columns.from_data
+        columns.from_data = self._recorder("from_data")
+        return self
+
+    def __exit__(self, *exc):
+        for (mod, name), f in self._saved.items():
+            setattr(mod, name, f)
+
+    def _recorder(self, name):
+        def call(*args):
+            self.calls.append((name, args))
+            return FakeHandle(name, self.rows, bits=self.bits)
+        return call
+
+    def lent(self):
+        host = self
+
+        class Lent:
+            def num_rows(self):
+                return host.rows
+
+            def column(self, i):
+                host.calls.append(("column", (i,)))
+                return FakeHandle(f"column{i}", host.rows)
+
+            def read(self, i):
+                return FakeHandle(f"column{i}", host.rows).read()
+        return Lent()
