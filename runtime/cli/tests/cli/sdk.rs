@@ -201,7 +201,11 @@ fn python_port_of_features_passes_the_rust_golden_cases_of_its_ops() {
         stdout(&out),
         stderr(&out)
     );
-    assert!(stdout(&out).contains("15 cases: 15 passed"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("15 cases: 15 passed"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
