@@ -34,7 +34,7 @@ from .errors import QuiverError, InternalError
 from .frame import Batch, Frame, to_output
 
 
-def _internal_from(e: BaseException) -> object:
+def _internal_from(e: BaseException) -> Any:
     """An internal WIT error for an unexpected exception, with the end of its traceback."""
     tb = traceback.format_exception(type(e), e, e.__traceback__)
     text = "".join(tb[-6:]).strip()
@@ -55,14 +55,14 @@ def _frames(result: Any) -> list:
     return list(result)
 
 
-def config_schema(cls: type) -> str:
+def config_schema(cls: Any) -> str:
     """The JSON Schema text `metadata()` reports: `CONFIG_SCHEMA`, or derived from `CONFIG`."""
     if cls.CONFIG_SCHEMA is not None:
         return str(cls.CONFIG_SCHEMA)
     return _config.json_schema(cls.CONFIG, f"{cls.NAME} config")
 
 
-def export(cls: type) -> type:
+def export(cls: Any) -> Any:
     """Export the `Transform` subclass `cls` as this component's plugin.
 
     Returns the class componentize-py needs under the name `Transform` in the app module:
@@ -84,8 +84,13 @@ def export(cls: type) -> type:
     class Transformer:
         """The `transformer` resource: one stream's worth of state."""
 
+        _t: Any
+        _input: Schema
+        _output: Schema
+        _output_wit: Any
+
         @classmethod
-        def create(klass, config: str, input: object) -> "Transformer":
+        def create(klass, config: str, input: Any) -> "Transformer":
             try:
                 parsed = _config.parse(config, cls.CONFIG)
                 schema = Schema.from_wit(input)
@@ -104,10 +109,10 @@ def export(cls: type) -> type:
             r._t, r._input, r._output, r._output_wit = t, schema, out, out_wit
             return r
 
-        def output_schema(self) -> object:
+        def output_schema(self) -> Any:
             return self._output_wit
 
-        def process(self, input: object) -> list:
+        def process(self, input: Any) -> list:
             try:
                 batch = Batch(self._input, input)
                 return [to_output(f, self._output, batch, wt)
@@ -124,12 +129,12 @@ def export(cls: type) -> type:
     class TransformExport:
         """The interface `transform`'s free functions."""
 
-        def metadata(self) -> object:
+        def metadata(self) -> Any:
             return metadata
 
     module = _types.ModuleType("transform", "componentize-py export of interface `transform`")
-    module.Transformer = Transformer
+    setattr(module, "Transformer", Transformer)
     sys.modules["transform"] = module
-    TransformExport.transformer_class = Transformer
-    TransformExport.transform_class = cls
+    setattr(TransformExport, "transformer_class", Transformer)
+    setattr(TransformExport, "transform_class", cls)
     return TransformExport

@@ -47,7 +47,7 @@ class Buffers:
 
     __slots__ = ("dtype", "node", "len")
 
-    def __init__(self, dt: DataType, nodes: Sequence[object]) -> None:
+    def __init__(self, dt: DataType, nodes: Sequence[Any]) -> None:
         self.dtype = dt
         self.node = nodes[0]
         self.len: int = self.node.len
@@ -73,13 +73,13 @@ class Buffers:
         if code is None:
             raise TypeError(f"{self.dtype} has no fixed-width values view; use to_pylist()")
         width = struct.calcsize(code)
-        return memoryview(self.node.values)[: self.len * width].cast(code)
+        return memoryview(self.node.values)[: self.len * width].cast(code)  # type: ignore[call-overload]
 
     @property
     def offsets(self) -> memoryview:
         """Offsets of a string/binary column (s32, s64 for the large types)."""
         code = "q" if self.dtype.is_large else "i"
-        return memoryview(self.node.offsets or bytes(8))[: (self.len + 1) * (8 if code == "q" else 4)].cast(code)
+        return memoryview(self.node.offsets or bytes(8))[: (self.len + 1) * (8 if code == "q" else 4)].cast(code)  # type: ignore[call-overload]
 
     def to_pylist(self) -> list:
         """Every row as a Python value, None for nulls."""

@@ -72,7 +72,7 @@ _EPOCH = datetime.date(1970, 1, 1)
 _MEMO: dict = {}
 
 
-def scalar(value: Any) -> object:
+def scalar(value: Any) -> Any:
     """The WIT scalar of a Python value, shared for repeated numbers (a plugin passes the
     same config values on every batch; the bindings only read them)."""
     key = (type(value), value)
@@ -86,7 +86,7 @@ def scalar(value: Any) -> object:
     return s
 
 
-def _scalar(value: Any) -> object:
+def _scalar(value: Any) -> Any:
     """The WIT scalar of a Python value: None, bool, int (int64, or uint64 above it),
     float, str, bytes, `datetime.date`, `datetime.datetime` (microseconds; its zone's
     name when it has one), `decimal.Decimal` (decimal128)."""
@@ -136,7 +136,7 @@ def _scalar(value: Any) -> object:
     raise TypeError(f"no scalar for a {type(value).__name__} value ({value!r})")
 
 
-def python_value(s: object) -> Any:
+def python_value(s: Any) -> Any:
     """The Python value of a WIT scalar (timestamps as their stored integer)."""
     if isinstance(s, K.Scalar_Null):
         return None
@@ -175,6 +175,7 @@ class Operand:
     """A column or a scalar, as one side of a kernel (`operand` in the WIT)."""
 
     __slots__ = ("value", "_wit")
+    value: Any
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, Column):
@@ -190,7 +191,7 @@ class Operand:
             self.value = w.value
             self._wit = w
 
-    def wit(self) -> object:
+    def wit(self) -> Any:
         if self._wit is None:
             return K.Operand_Column(self.value._handle())
         return self._wit
@@ -207,7 +208,7 @@ def _is_number(v: Any) -> bool:
 ANY = None
 
 
-def _domain(parts: Sequence[Any]) -> object:
+def _domain(parts: Sequence[Any]) -> Any:
     dom = ANY
     for p in parts:
         if isinstance(p, Operand):
@@ -237,8 +238,8 @@ class Column:
     __slots__ = ("_op", "_args", "_h", "_dtype", "name", "_domain", "_source")
 
     def __init__(self, op: str, args: tuple, *, name: Optional[str] = None,
-                 dtype: Optional[DataType] = None, domain: object = ANY,
-                 handle: object = None, source: object = None) -> None:
+                 dtype: Optional[DataType] = None, domain: Any = ANY,
+                 handle: Any = None, source: Any = None) -> None:
         self._op = op  # "input", "data", "affine" or a compute function's name
         self._args = args
         self._h = handle
@@ -277,14 +278,14 @@ class Column:
             err.row = _input_row(self._domain, err.row)
         raise err
 
-    def _handle(self) -> object:
+    def _handle(self) -> Any:
         """The host handle, computing the expression on first use."""
         h = self._h
         if h is None:
             h = self._h = self._eval()
         return h
 
-    def _eval(self) -> object:
+    def _eval(self) -> Any:
         op, args = self._op, self._args
         if op == "input":
             batch, index = args
@@ -386,7 +387,7 @@ class Column:
         return Column("affine", (base, s, o, lo, hi, stage), name=base.name,
                       dtype=base._dtype, domain=base._domain)
 
-    def _arith(self, op: object, left: Any, right: Any) -> "Column":
+    def _arith(self, op: Any, left: Any, right: Any) -> "Column":
         return Column._kernel("arith", op, Operand(left), Operand(right), True,
                               dtype=_promoted(left, right))
 
@@ -449,7 +450,7 @@ class Column:
 
     pow = __pow__
 
-    def _unary(self, op: object) -> "Column":
+    def _unary(self, op: Any) -> "Column":
         dt = self._dtype
         if dt is not None and op not in (K.UnaryOp.NEGATE, K.UnaryOp.ABS, K.UnaryOp.SIGN,
                                          K.UnaryOp.FLOOR, K.UnaryOp.CEIL):
@@ -520,7 +521,7 @@ class Column:
 
     # -- comparisons and logic ---------------------------------------------------------
 
-    def _cmp(self, op: object, other: Any) -> "Column":
+    def _cmp(self, op: Any, other: Any) -> "Column":
         return Column._kernel("compare", op, Operand(self), Operand(other), dtype=_t.bool_)
 
     def __eq__(self, other: Any) -> "Column":  # type: ignore[override]
@@ -541,7 +542,8 @@ class Column:
     def __ge__(self, other: Any) -> "Column":
         return self._cmp(K.CmpOp.GE, other)
 
-    __hash__ = None  # type: ignore[assignment]  (== builds a column, as in pandas)
+    # `==` builds a column, as in pandas: a Column is not hashable.
+    __hash__ = None  # type: ignore[assignment]
 
     def eq(self, other: Any) -> "Column":
         return self._cmp(K.CmpOp.EQ, other)
@@ -565,7 +567,7 @@ class Column:
         """`left <= x <= right`."""
         return (self >= left) & (self <= right)
 
-    def _logic(self, op: object, other: Any) -> "Column":
+    def _logic(self, op: Any, other: Any) -> "Column":
         if not isinstance(other, Column):
             raise TypeError(
                 f"`{self.name}`: & | ^ combine two boolean columns, not a column and "
@@ -668,7 +670,7 @@ class Column:
 
     # -- aggregates --------------------------------------------------------------------
 
-    def _agg(self, op: object) -> Any:
+    def _agg(self, op: Any) -> Any:
         return python_value(self._call(K.aggregate, op, self._handle()))
 
     def sum(self) -> Any:
@@ -740,7 +742,7 @@ def _promoted(left: Any, right: Any) -> Optional[DataType]:
     return None
 
 
-def _input_row(domain: object, row: int) -> int:
+def _input_row(domain: Any, row: int) -> int:
     """Row `row` of the rows `domain` stands for, as a row of the batch (a filtered frame's
     row k is the k-th row its mask keeps)."""
     while isinstance(domain, Column):
@@ -768,7 +770,7 @@ def _lower(a: Any) -> Any:
     return a
 
 
-def _encoding(name: str) -> object:
+def _encoding(name: str) -> Any:
     table = {"hex": K.Encoding.HEX, "base64url": K.Encoding.BASE64URL, "raw": K.Encoding.RAW}
     try:
         return table[name]
@@ -820,7 +822,7 @@ class StringMethods:
     def __init__(self, col: Column) -> None:
         self._c = col
 
-    def _unary(self, op: object, dtype: Optional[DataType] = None) -> Column:
+    def _unary(self, op: Any, dtype: Optional[DataType] = None) -> Column:
         return Column._kernel("str_unary", op, self._c, dtype=dtype)
 
     def lower(self) -> Column:
@@ -924,7 +926,7 @@ class DateTimeMethods:
     def tz_convert(self, tz: str) -> "DateTimeMethods":
         return DateTimeMethods(self._c, tz)
 
-    def _part(self, part: object) -> Column:
+    def _part(self, part: Any) -> Column:
         return Column._kernel("date_part", part, self._c, self._tz, dtype=_t.int32)
 
     year = property(lambda self: self._part(K.TemporalPart.YEAR))

@@ -30,6 +30,8 @@ blank document reads as `{}`. A field's `metadata={"description": ...}` becomes 
 description in the JSON Schema.
 """
 
+from __future__ import annotations
+
 import collections.abc
 import dataclasses
 import json
@@ -47,11 +49,11 @@ class _Pairs(list):
     """A JSON object as its (key, value) pairs in document order (duplicates kept)."""
 
 
-def _join(path, key):
+def _join(path: str, key: str) -> str:
     return key if not path else f"{path}.{key}"
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid number `{name}`")
 
 
@@ -69,7 +71,7 @@ def parse(text: Optional[str], cls: Optional[type] = None) -> Any:
     return _read(cls, doc, "")
 
 
-def _plain(v):
+def _plain(v: Any) -> Any:
     if isinstance(v, _Pairs):
         return {k: _plain(x) for k, x in v}
     if isinstance(v, list):
@@ -77,7 +79,7 @@ def _plain(v):
     return v
 
 
-def json_display(v):
+def json_display(v: Any) -> str:
     """A JSON value shown as serde_json shows it (compact, `1e20` rather than `1e+20`)."""
     if isinstance(v, _Pairs):
         return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{json_display(x)}" for k, x in v) + "}"
@@ -93,7 +95,7 @@ def json_display(v):
     return json.dumps(_plain(v), ensure_ascii=False, separators=(",", ":"))
 
 
-def _one_of(names, none):
+def _one_of(names: Any, none: str) -> str:
     """serde's `OneOf` wording: "expected `a`", "expected `a` or `b`", "expected one of ..."."""
     quoted = [f"`{n}`" for n in names]
     if not quoted:
@@ -105,7 +107,7 @@ def _one_of(names, none):
     return "expected one of " + ", ".join(quoted)
 
 
-def _unexpected(v):
+def _unexpected(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -132,7 +134,7 @@ def _expecting(tp: Any) -> str:
     if tp is float:
         return "f64"
     if dataclasses.is_dataclass(tp):
-        return f"struct {tp.__name__}"
+        return f"struct {getattr(tp, '__name__', 'Config')}"
     origin = get_origin(tp)
     if origin in (list, tuple):
         return "a sequence"
@@ -209,11 +211,11 @@ def _read(tp: Any, v: Any, path: str) -> Any:
     raise TypeError(f"config type {tp!r} is not supported (see quiver_sdk.config)")
 
 
-def _hints(cls: type) -> dict:
+def _hints(cls: Any) -> dict:
     return typing.get_type_hints(cls)
 
 
-def _read_struct(cls: type, v: Any, path: str) -> Any:
+def _read_struct(cls: Any, v: Any, path: str) -> Any:
     if not isinstance(v, _Pairs):
         raise _invalid(cls, v, path)
     hints = _hints(cls)
@@ -284,7 +286,7 @@ def schema_of(tp: Any) -> dict:
             props[f.name] = p
         out: dict = {"type": "object", "additionalProperties": False}
         doc = tp.__doc__ or ""
-        if doc and not doc.startswith(tp.__name__ + "("):
+        if doc and not doc.startswith(getattr(tp, "__name__", "") + "("):
             out["description"] = " ".join(doc.split())
         if required:
             out["required"] = required

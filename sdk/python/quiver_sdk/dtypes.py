@@ -16,14 +16,14 @@ nodes of all its columns. This module wraps both:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ._wit import wit
 
 T = wit  # the generated `types` interface
 
 
-def _children(node: object) -> int:
+def _children(node: Any) -> int:
     """How many child subtrees follow `node` in pre-order."""
     if isinstance(node, (T.TypeNode_List, T.TypeNode_LargeList, T.TypeNode_FixedSizeList,
                          T.TypeNode_Map, T.TypeNode_Dictionary)):
@@ -33,7 +33,7 @@ def _children(node: object) -> int:
     return 0
 
 
-def subtree_len(fields: Sequence[object], start: int) -> int:
+def subtree_len(fields: Sequence[Any], start: int) -> int:
     """Nodes in the subtree of `fields[start]` (the node and all its descendants)."""
     i = start
     pending = 1
@@ -88,7 +88,7 @@ class DataType:
     __slots__ = ("fields", "is_integer", "is_signed_integer", "is_float", "is_numeric",
                  "is_string", "is_binary", "is_boolean", "is_temporal", "is_large")
 
-    def __init__(self, fields: Sequence[object]) -> None:
+    def __init__(self, fields: Sequence[Any]) -> None:
         self.fields: tuple = tuple(fields)
         if not self.fields:
             raise ValueError("a data type has at least one node")
@@ -104,12 +104,12 @@ class DataType:
         self.is_large = isinstance(n, (T.TypeNode_LargeUtf8, T.TypeNode_LargeBinary))
 
     @classmethod
-    def of(cls, node: object, nullable: bool = True) -> "DataType":
+    def of(cls, node: Any, nullable: bool = True) -> "DataType":
         """The type of one node without children (`DataType.of(T.TypeNode_Int64())`)."""
         return cls([T.Field(name="", data_type=node, nullable=nullable)])
 
     @property
-    def node(self) -> object:
+    def node(self) -> Any:
         """The top node (`TypeNode_Float64()`, `TypeNode_Timestamp(...)`, ...)."""
         return self.fields[0].data_type
 
@@ -118,7 +118,7 @@ class DataType:
         return [T.Field(name=f.name if i else "", data_type=f.data_type, nullable=f.nullable)
                 for i, f in enumerate(self.fields)]
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: Any) -> bool:
         if other is self:
             return True
         if isinstance(other, str):
@@ -149,7 +149,7 @@ class DataType:
     is_large: bool
 
 
-def type_name(node: object) -> str:
+def type_name(node: Any) -> str:
     """A type node's name as arrow-rs displays it (`Int64`, `UInt8`, `Timestamp(ms, "UTC")`)."""
     if isinstance(node, T.TypeNode_Timestamp):
         unit = _UNIT_NAMES[node.value.unit]
@@ -263,7 +263,7 @@ class Schema:
         self._slots: list = list(range(len(self._cols)))
 
     @classmethod
-    def from_wit(cls, s: object) -> "Schema":
+    def from_wit(cls, s: Any) -> "Schema":
         """The schema of a WIT `schema` value (its top-level columns' subtrees)."""
         fields = list(s.fields)
         cols = []
@@ -275,7 +275,7 @@ class Schema:
             i += k
         return cls(cols, [tuple(p) for p in s.metadata])
 
-    def to_wit(self) -> object:
+    def to_wit(self) -> Any:
         """The WIT `schema` value."""
         fields = []
         for name, t, nullable in self._cols:
@@ -297,7 +297,7 @@ class Schema:
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
 
-    def __contains__(self, name: object) -> bool:
+    def __contains__(self, name: Any) -> bool:
         return name in self._index
 
     def index(self, name: str) -> int:
@@ -350,7 +350,7 @@ class Schema:
             self.index(n)
         return Schema([(mapping.get(n, n), t, nl) for n, t, nl in self._cols], self.metadata)
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: Any) -> bool:
         return isinstance(other, Schema) and self._cols == other._cols
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ arguments the kernel does not take (a type, a regex, a time zone), named with th
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ._wit import wit
 
@@ -22,7 +22,7 @@ from ._wit import wit
 class QuiverError(Exception):
     """Base of the three errors a transform can report; `to_wit()` gives the WIT value."""
 
-    def to_wit(self) -> object:
+    def to_wit(self) -> Any:
         raise NotImplementedError
 
 
@@ -34,7 +34,7 @@ class ConfigError(QuiverError):
         self.key = str(key)
         self.message = str(message)
 
-    def to_wit(self) -> object:
+    def to_wit(self) -> Any:
         return wit.Error_Config(wit.ConfigError(key=self.key, message=self.message))
 
 
@@ -48,7 +48,7 @@ class DataError(QuiverError):
         self.column = None if column is None else str(column)
         self.row = None if row is None else int(row)
 
-    def to_wit(self) -> object:
+    def to_wit(self) -> Any:
         return wit.Error_Data(
             wit.DataError(column=self.column, row=self.row, message=self.message)
         )
@@ -61,11 +61,11 @@ class InternalError(QuiverError):
         super().__init__(f"internal: {message}")
         self.message = str(message)
 
-    def to_wit(self) -> object:
+    def to_wit(self) -> Any:
         return wit.Error_Internal(self.message)
 
 
-def from_wit(error: object, column: Optional[str] = None) -> QuiverError:
+def from_wit(error: Any, column: Optional[str] = None) -> QuiverError:
     """The exception for a WIT `error` a host call returned, naming `column` when given.
 
     A data error keeps the host's row and gains the column; a config error (the kernel's

@@ -51,7 +51,7 @@ class Frame:
     __slots__ = ("_batch", "_names", "_slots", "_domain", "_mask", "_rows")
 
     def __init__(self, batch: Optional["Batch"], names: Sequence[str], slots: Sequence[Slot],
-                 domain: object, mask: Optional[Column] = None,
+                 domain: Any, mask: Optional[Column] = None,
                  rows: Optional[int] = None) -> None:
         self._batch = batch
         self._names: list = list(names)
@@ -74,7 +74,7 @@ class Frame:
         """Column names, in order."""
         return list(self._names)
 
-    def __contains__(self, name: object) -> bool:
+    def __contains__(self, name: Any) -> bool:
         return name in self._names
 
     def _index(self, name: str) -> int:
@@ -334,7 +334,7 @@ class Batch(Frame):
 
     __slots__ = ("schema", "_lent", "_inputs")
 
-    def __init__(self, schema: Schema, lent: object, num_rows: Optional[int] = None) -> None:
+    def __init__(self, schema: Schema, lent: Any, num_rows: Optional[int] = None) -> None:
         # The schema's own lists, shared: every verb makes new ones before it changes them.
         self._batch = self
         self._names = schema._names

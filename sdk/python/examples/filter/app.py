@@ -89,8 +89,8 @@ def scalar(dt: q.DataType, value: Any) -> Any:
             raise ValueError(f"{v} does not fit in {name}")
         return v
     if dt.is_float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        v = float(value)
-        return to_f32(v) if name == "Float32" else v
+        f = float(value)
+        return to_f32(f) if name == "Float32" else f
     if name.startswith("Timestamp"):
         v = as_i64(value)
         if v is None:
