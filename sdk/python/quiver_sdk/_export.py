@@ -113,12 +113,17 @@ def export(cls: Any) -> Any:
             return self._output_wit
 
         def process(self, input: Any) -> list:
+            batch = Batch(self._input, input)
             try:
-                batch = Batch(self._input, input)
                 return [to_output(f, self._output, batch, wt)
                         for f in _frames(self._t.process(batch))]
             except Exception as e:  # noqa: BLE001
                 raise _fail(e) from None
+            finally:
+                # The batch and its input columns refer to each other; without this the
+                # handles of every call would wait for the cyclic GC, and the host caps
+                # the handles a plugin holds.
+                batch._inputs.clear()
 
         def finish(self) -> list:
             try:
