@@ -90,6 +90,48 @@ fn a_new_python_plugin_builds_inspects_and_runs() {
     assert_eq!(r["output_text"], "id,name\n1,ANN\n2,BOB\n3,\n");
 }
 
+/// The template's golden case names the plugin `hello`, found only through `--plugin-path`
+/// (regression: `quiver test` took the plugin path for more case folders and ran without
+/// one, so ports named like a first-party plugin were never the ones tested).
+#[test]
+fn quiver_test_finds_a_new_python_plugin_through_the_plugin_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let new = ["plugin", "new", "--lang", "python", "hello", "--dir"];
+    let out = quiver(&[&new[..], &[d.to_str().unwrap()]].concat(), d);
+    assert!(out.status.success(), "new: {}", stderr(&out));
+    let folder = d.join("hello");
+    let build = d.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let wasm = build.join("hello.wasm");
+    let out = quiver(
+        &[
+            "plugin",
+            "build",
+            folder.to_str().unwrap(),
+            "--out",
+            wasm.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(out.status.success(), "build: {}", stderr(&out));
+    let out = quiver(
+        &[
+            "test",
+            folder.to_str().unwrap(),
+            "--plugin-path",
+            build.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(
+        out.status.success() && stdout(&out).contains("1 cases: 1 passed"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_new_javascript_plugin_builds_inspects_and_runs() {
     let r = new_build_run("js", "{}");
