@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Throughput of the C, Python and JavaScript `map` ports against the Rust `map` plugin, on the
-# same batches (issue: plugins in other languages; results in BENCHMARKS.md).
+# Throughput of the C, Python and JavaScript `map` and `filter` ports against the Rust plugins,
+# on the same batches (issues: plugins in other languages; host compute kernels; results in
+# BENCHMARKS.md and sdk/python/README.md).
 #
 #   benches/ports.sh [ROWS] [BATCH_ROWS]        (defaults: 1000000 rows, 8192 per batch)
 #
 # Generates a CSV of ROWS rows (id, customer, amount: float64 with ~1% nulls, qty: int64),
 # then runs `quiver run --report` with each plugin over it, for a float config (the demo's
 # `amount * 1.19, min 0, appended as a new column`) and an integer config (`qty * 3 - 1`, in
-# place, exact with overflow check). Each run is repeated REPEAT times (default 3) after one
+# place, exact with overflow check), then the `filter` ports (`amount > 100`, nulls dropped: keeps
+# ~88 % of the rows). With python in LANGS it also times the Python SDK README's main example
+# (`sdk/python/examples/orders`: keep qty > 2, add gross = clip(amount * 1.19, 0)) against the
+# same job done by the Rust `filter` and `map` plugins as two stages (busy times added). Each run is repeated REPEAT times (default 3) after one
 # warm-up run that fills the compiled-component cache; the best stage busy time of the run
 # report (time spent inside the plugin's `process`, boundary copies included) gives rows/s.
 #
 # Environment: QUIVER (the CLI; default ${CARGO_TARGET_DIR:-target}/release/quiver),
-# RUST_MAP (default target/guests/wasm32-wasip2/release/map.wasm, built by the test suite or
-# the demo), WORK (scratch directory, default /tmp/quiver-ports-bench), REPEAT, LANGS
+# RUST_MAP / RUST_FILTER (a path or a plugin name; default `map` / `filter`, the first-party
+# plugins built into the CLI from plugins/), WORK (scratch directory, default /tmp/quiver-ports-bench), REPEAT, LANGS
 # (default "c python js"). Each port is built with `sdk/<lang>/build.sh`, which installs its
 # toolchain on first use.
 set -euo pipefail
@@ -25,14 +29,13 @@ work="${WORK:-/tmp/quiver-ports-bench}"
 repeat="${REPEAT:-3}"
 langs="${LANGS:-c python js}"
 quiver="${QUIVER:-${CARGO_TARGET_DIR:-$repo/target}/release/quiver}"
-rust_map="${RUST_MAP:-$repo/target/guests/wasm32-wasip2/release/map.wasm}"
+rust_map="${RUST_MAP:-map}"
+rust_filter="${RUST_FILTER:-filter}"
 
-for f in "$quiver" "$rust_map"; do
-    if [[ ! -e "$f" ]]; then
-        echo "error: $f not found (set QUIVER / RUST_MAP)" >&2
-        exit 1
-    fi
-done
+if [[ ! -e "$quiver" ]]; then
+    echo "error: $quiver not found (set QUIVER)" >&2
+    exit 1
+fi
 mkdir -p "$work"
 
 data="$work/rows-$rows.csv"
@@ -51,45 +54,74 @@ with open(path, "w") as f:
 PY
 fi
 
+build() { # lang example
+    echo "building the $1 $2 port" >&2
+    "$repo/sdk/$1/build.sh" "$repo/sdk/$1/examples/$2" "$work/$2-$1.wasm" >/dev/null 2>&1 ||
+        "$repo/sdk/$1/build.sh" "$repo/sdk/$1/examples/$2" "$work/$2-$1.wasm"
+}
 for lang in $langs; do
-    echo "building the $lang map port" >&2
-    "$repo/sdk/$lang/build.sh" "$repo/sdk/$lang/examples/map" "$work/map-$lang.wasm" >/dev/null 2>&1 ||
-        "$repo/sdk/$lang/build.sh" "$repo/sdk/$lang/examples/map" "$work/map-$lang.wasm"
+    build "$lang" map
+    build "$lang" filter
 done
+if [[ " $langs " == *" python "* ]]; then
+    build python orders
+fi
 
 float_cfg='{ columns = [{ column = "amount", scale = 1.19, min = 0.0, output = "gross" }] }'
 int_cfg='{ columns = [{ column = "qty", scale = 3, offset = -1 }] }'
+filter_cfg='{ column = "amount", op = "gt", value = 100 }'
 
-run() { # impl plugin case config -> prints "busy_ms rows_in"
-    local impl="$1" plugin="$2" case="$3" config="$4"
+stage() { # plugin config -> one [[stage]] table
+    printf '[[stage]]\nplugin = "%s"\nconfig = %s\n\n' "$1" "$2"
+}
+
+run() { # impl case stages -> prints "busy_ms rows_in" (busy time of every stage added)
+    local impl="$1" case="$2" stages="$3"
     local pipe="$work/$impl-$case.toml" report="$work/$impl-$case.json"
     cat > "$pipe" <<TOML
 [source]
 path = "$data"
 batch_rows = $batch_rows
 
-[[stage]]
-name = "map"
-plugin = "$plugin"
-config = $config
-
+$stages
 [sink]
 path = "$work/out-$impl-$case.parquet"
 mode = "overwrite"
 TOML
     "$quiver" run "$pipe" --report "$report" >/dev/null
-    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"][0]; print(s["busy_ms"], s["rows_in"])' "$report"
+    python3 -c 'import json,sys; st=json.load(open(sys.argv[1]))["stages"]; print(sum(s["busy_ms"] for s in st), st[0]["rows_in"])' "$report"
+}
+
+stages_of() { # impl case -> the [[stage]] tables of that job
+    local impl="$1" case="$2" map filter
+    if [[ $impl == rust ]]; then map="$rust_map" filter="$rust_filter"
+    else map="$work/map-$impl.wasm" filter="$work/filter-$impl.wasm"; fi
+    case "$case" in
+        float) stage "$map" "$float_cfg" ;;
+        int) stage "$map" "$int_cfg" ;;
+        filter) stage "$filter" "$filter_cfg" ;;
+        orders)
+            if [[ $impl == rust ]]; then
+                stage "$rust_filter" '{ column = "qty", op = "gt", value = 2 }'
+                stage "$rust_map" '{ columns = [{ column = "amount", scale = 1.19, min = 0.0, output = "gross" }] }'
+            else
+                stage "$work/orders-$impl.wasm" '{}'
+            fi ;;
+    esac
 }
 
 printf '%-8s %-7s %10s %12s %14s\n' impl case rows "busy ms" "rows/s"
-for case in float int; do
-    if [[ $case == float ]]; then config="$float_cfg"; else config="$int_cfg"; fi
-    for impl in rust $langs; do
-        if [[ $impl == rust ]]; then plugin="$rust_map"; else plugin="$work/map-$impl.wasm"; fi
-        run "$impl" "$plugin" "$case" "$config" >/dev/null # warm-up: compile and cache
+cases="float int filter"
+if [[ " $langs " == *" python "* ]]; then cases="$cases orders"; fi
+for case in $cases; do
+    impls="rust $langs"
+    if [[ $case == orders ]]; then impls="rust python"; fi
+    for impl in $impls; do
+        stages="$(stages_of "$impl" "$case")"
+        run "$impl" "$case" "$stages" >/dev/null # warm-up: compile and cache
         best=""
         for _ in $(seq "$repeat"); do
-            read -r busy n < <(run "$impl" "$plugin" "$case" "$config")
+            read -r busy n < <(run "$impl" "$case" "$stages")
             if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if $busy < $best else 1)"; then
                 best="$busy"
             fi

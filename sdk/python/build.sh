@@ -5,7 +5,7 @@
 #
 # SRC_DIR holds `app.py` (the module that ends with `Transform = quiver_sdk.export(...)`) and
 # whatever else it imports or reads at import time (e.g. `config.schema.json`). The component
-# targets world `plugin` of the repository's `wit/` (quiver:transform@0.1.0) and bundles the
+# targets world `plugin` of the repository's `wit/0.2.0` (quiver:transform@0.2.0) and bundles the
 # SDK (`sdk/python/quiver_sdk`). componentize-py comes from scripts/toolchains/python.sh
 # (installed on first use). Only SRC_DIR and the SDK are on the build's Python path:
 # the machine's own site-packages are never bundled.
@@ -42,6 +42,6 @@ mkdir -p "$stage/app" "$stage/sdk" "$stage/env/lib/site-packages"
 # componentize-py adds $VIRTUAL_ENV's site-packages (or else the system python's) to the
 # path and scans it; point it at an empty one so builds are hermetic.
 (cd "$stage" && VIRTUAL_ENV="$stage/env" "$cpy" -q \
-    -d "$repo/wit/0.1.0" -w plugin \
+    -d "$repo/wit/0.2.0" -w plugin \
     componentize -p "$stage/app" -p "$stage/sdk" app -o "$out")
 echo "built $out" >&2

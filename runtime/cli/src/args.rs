@@ -67,7 +67,11 @@ pub struct PluginPathArgs {
     /// Folders of plugin components (`.wasm`) searched, in order, for plugins a pipeline
     /// names by name, before the first-party plugins built into quiver (`:`-separated in
     /// the environment variable).
+    // An explicit id: clap names an argument after its field, and `quiver test`'s own
+    // positional `dirs` would otherwise be the same argument, taking these folders as case
+    // folders and leaving the plugin path empty.
     #[arg(
+        id = "plugin_path",
         long = "plugin-path",
         alias = "plugin-dir",
         value_name = "DIR",

@@ -1,76 +1,58 @@
-"""Write Quiver transforms in Python (componentize-py 0.25.1, world `plugin` of
-quiver:transform@0.1.0).
+"""Write Quiver transforms in Python, pandas-style, computed by the host's Arrow kernels
+(componentize-py 0.25.1, world `plugin` of quiver:transform@0.2.0).
 
 A plugin is a module (`app.py`) with one `Transform` subclass and one export line:
 
-    from array import array
+    from dataclasses import dataclass
     import quiver_sdk as q
 
-    class Double(q.Transform):
-        NAME = "double"
-        DESCRIPTION = "Doubles a float64 column."
-        CONFIG = q.Struct({"column": q.Str()})
+    @dataclass
+    class Config:
+        rate: float = 1.19
 
-        def __init__(self, config, input_schema):
-            self.index = q.index_of(input_schema, config.column)
-            if self.index is None:
-                raise q.ConfigError("column", f"no column `{config.column}` in the input")
-            self.schema = input_schema
+    class Gross(q.Transform):
+        NAME = "gross"
+        DESCRIPTION = "Keeps orders of more than 2 items and adds their gross amount."
+        CONFIG = Config
 
         def output_schema(self):
-            return self.schema
+            return self.input_schema.with_column("gross", "float64")
 
         def process(self, batch):
-            col = batch.column(self.index)
-            doubled = q.primitive(q.FLOAT64, array("d", [v * 2.0 for v in col.values]),
-                                  col.validity)
-            return [batch.replace(self.index, doubled)]
+            batch = batch.filter(batch["qty"] > 2)
+            return batch.with_column("gross", (batch["amount"] * self.config.rate).clip(0))
 
-    Transform = q.export(Double)
+    Transform = q.export(Gross)
 
-Build it with `sdk/python/build.sh DIR OUT.wasm`, test it with `quiver test`.
+Build it with `sdk/python/build.sh DIR OUT.wasm` (or `quiver plugin build DIR`), test it
+with `quiver test`.
 
-Columns arrive as Arrow buffers (`bytes`) and are read through views (`columns`): typed
-memoryviews for fixed-width values, masks for validity and booleans, offsets + bytes for
-strings, decoded on demand. Write each output column as one list comprehension and use C-level
-whole-buffer operations (`array.frombytes`, `bytes.join`, masks, `itertools.compress`) where
-they apply; `map()` over bound dunder methods is slower than a comprehension inside the
-component. See `sdk/python/README.md` for the measurements.
+The core concepts:
+
+- `Batch` / `Frame` (`frame`): the columns of a call, by name. Untouched columns go back to
+  the host by reference; `filter` sends only a selection.
+- `Column` (`column`): a Series-like expression over a host column handle. Operators and
+  `.str` / `.dt` methods run in the host's kernels (`docs/kernels.md`); nothing enters the
+  plugin unless you call `to_pylist()` or `buffers()`.
+- `Schema`, `DataType`, `dtype("float64")` (`dtypes`): what `output_schema()` returns.
+- `CONFIG`: a dataclass (`config`); its JSON Schema is derived for `plugin inspect`.
+- `ConfigError`, `DataError`, `InternalError` (`errors`); `log`, `counter_add` (`host`).
 """
 
-from array import array  # noqa: F401  (re-exported for plugin code)
-
-from .errors import (  # noqa: F401
-    QuiverError,
-    ConfigError,
-    DataError,
-    InternalError,
-    config_error,
-    data_error,
-    internal_error,
+from .errors import QuiverError, ConfigError, DataError, InternalError  # noqa: F401
+from .dtypes import (  # noqa: F401
+    DataType, Schema, dtype, timestamp, decimal128, type_name,
+    null, bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+    float16, float32, float64, utf8, large_utf8, binary, large_binary, date32, date64,
 )
-from .datatypes import (  # noqa: F401
-    NULL, BOOLEAN, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64,
-    FLOAT32, FLOAT64, UTF8, LARGE_UTF8, BINARY, LARGE_BINARY, DATE32, DATE64,
-    TimeUnit, timestamp, decimal128,
-    is_integer, is_signed_integer, is_float, is_numeric, is_string, is_binary,
-    is_var_width, is_large, typecode, fixed_width, integer_range, type_name,
-    field, schema, index_of, names, with_field, replace_field,
-)
-from .columns import (  # noqa: F401
-    Column, NullColumn, PrimitiveColumn, BooleanColumn, StringColumn, BinaryColumn,
-    Decimal128Column, view, column, primitive, booleans, var_width, strings, binaries,
-    nulls, from_pylist, validity_from_mask, take,
-)
-from .batch import Batch, make as make_batch, empty as empty_batch  # noqa: F401
-from .config import (  # noqa: F401
-    ConfigObject, Any, Str, Bool, Number, Integer, Enum, Optional, List, Struct,
-    json_display,
-)
-from . import bitmap, compute, config, host  # noqa: F401
+from .column import Column, coalesce, concat, escape, scalar  # noqa: F401
+from .frame import Batch, Frame  # noqa: F401
+from .buffers import Buffers  # noqa: F401
+from . import bitmap, config, host  # noqa: F401
+from .config import json_schema  # noqa: F401
 from .host import log, counter_add, Level  # noqa: F401
-from .base import Transform, read_schema  # noqa: F401
+from .base import Transform, Outputs, read_schema  # noqa: F401
 from ._export import export  # noqa: F401
 
 #: The WIT package version this SDK implements.
-WIT_VERSION = "0.1.0"
+WIT_VERSION = "0.2.0"

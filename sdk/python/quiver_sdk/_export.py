@@ -1,101 +1,68 @@
-"""The glue between a `Transform` subclass and the componentize-py exports.
+"""The glue between a `Transform` subclass and the componentize-py exports of contract 0.2.
 
 componentize-py 0.25.1 binds the world's exported interface `transform` like this: the app
 module (the one named on its command line) must have a class `Transform` whose instance
 answers the free function `metadata()`, and the resource `transformer` is the class
-`Transformer` of a top-level module named after the interface, `transform`, looked up when the
-component is pre-initialised. `create` is called as a classmethod
-`Transformer.create(config, input)`; methods on the instance it returns; an error result is
-signalled by raising `componentize_py_types.Err(error)`.
+`Transformer` of a top-level module named after the interface, `transform`, looked up when
+the component is pre-initialised. `create` is called as a classmethod
+`Transformer.create(config, input)`; an error result is signalled by raising
+`componentize_py_types.Err(error)`.
 
 `export(cls)` builds both for your subclass and registers the module `transform` in
 `sys.modules`, so the plugin's only line beyond its class is
 
     Transform = quiver_sdk.export(MyTransform)
 
-at the top level of the app module. The adapter parses the config with `cls.CONFIG`, wraps
-incoming batches in `Batch` views, turns what you return into WIT batches (checking column
-counts and buffer sizes against the output schema) and maps every exception to the WIT
-`error` variant: never a trap.
+at the top level of the app module. The adapter parses the config into `cls.CONFIG`, wraps
+the lent batch in a `Batch`, turns the frames you return into WIT outputs (input columns as
+`keep`, computed ones by handle, a filter as a selection) and maps every exception to the
+WIT `error` variant: never a trap.
 """
+
+from __future__ import annotations
 
 import sys
 import traceback
 import types as _types
+from typing import Any
 
-from ._wit import wit, Err
+from ._wit import wit, wit_transform, Err
 from . import config as _config
-from . import datatypes as _s
 from .base import Transform as _Base
-from .batch import Batch
-from .columns import _as_bytes
+from .dtypes import Schema
 from .errors import QuiverError, InternalError
+from .frame import Batch, Frame, to_output
 
 
-def _internal_from(e):
+def _internal_from(e: BaseException) -> Any:
     """An internal WIT error for an unexpected exception, with the end of its traceback."""
     tb = traceback.format_exception(type(e), e, e.__traceback__)
     text = "".join(tb[-6:]).strip()
     return wit.Error_Internal(f"{type(e).__name__}: {e}\n{text}")
 
 
-def _fail(e):
+def _fail(e: BaseException) -> Err:
     if isinstance(e, QuiverError):
         return Err(e.to_wit())
     return Err(_internal_from(e))
 
 
-def _check_schema(s):
-    if not isinstance(s, wit.Schema):
-        raise InternalError(f"output_schema() returned {type(s).__name__}, not a Schema")
-    for f in s.fields:
-        if not isinstance(f, wit.Field) or not isinstance(f.name, str):
-            raise InternalError("output_schema() holds something that is not a Field")
+def _frames(result: Any) -> list:
+    if result is None:
+        return []
+    if isinstance(result, Frame):
+        return [result]
+    return list(result)
 
 
-def _to_wit_batch(b, out_schema):
-    """A returned batch as a WIT batch, with its buffers checked against the output schema."""
-    if isinstance(b, Batch):
-        n, cols = b.num_rows, b.columns
-    elif isinstance(b, wit.Batch):
-        n, cols = b.num_rows, b.columns
-    else:
-        raise InternalError(f"process/finish returned a {type(b).__name__}, not a Batch")
-    fields = out_schema.fields
-    if len(cols) != len(fields):
-        raise InternalError(
-            f"returned batch has {len(cols)} columns, the output schema has {len(fields)}"
-        )
-    out = []
-    for f, c in zip(fields, cols):
-        if hasattr(c, "wit") and not isinstance(c, wit.Column):
-            c = c.wit
-        dt = f.data_type
-        validity, offsets, values = _as_bytes(c.validity), _as_bytes(c.offsets), _as_bytes(c.values)
-        if values is None:
-            values = b""
-        if validity is not None and len(validity) < (n + 7) >> 3:
-            raise InternalError(f"column `{f.name}`: validity too short for {n} rows")
-        if _s.is_var_width(dt):
-            ow = 8 if _s.is_large(dt) else 4
-            if offsets is None or len(offsets) < (n + 1) * ow:
-                raise InternalError(f"column `{f.name}`: offsets missing or too short for {n} rows")
-        else:
-            w = _s.fixed_width(dt)
-            need = n * w if w else ((n + 7) >> 3 if isinstance(dt, wit.DataType_Boolean) else 0)
-            if len(values) < need:
-                raise InternalError(
-                    f"column `{f.name}` ({_s.type_name(dt)}): values buffer of {len(values)} "
-                    f"bytes, {need} needed for {n} rows"
-                )
-        if c.validity is validity and c.offsets is offsets and c.values is values:
-            out.append(c)
-        else:
-            out.append(wit.Column(validity=validity, offsets=offsets, values=values))
-    return wit.Batch(num_rows=n, columns=out)
+def config_schema(cls: Any) -> str:
+    """The JSON Schema text `metadata()` reports: `CONFIG_SCHEMA`, or derived from `CONFIG`."""
+    if cls.CONFIG_SCHEMA is not None:
+        return str(cls.CONFIG_SCHEMA)
+    return _config.json_schema(cls.CONFIG, f"{cls.NAME} config")
 
 
-def export(cls):
+def export(cls: Any) -> Any:
     """Export the `Transform` subclass `cls` as this component's plugin.
 
     Returns the class componentize-py needs under the name `Transform` in the app module:
@@ -110,61 +77,69 @@ def export(cls):
         name=str(cls.NAME),
         version=str(cls.VERSION),
         description=str(cls.DESCRIPTION),
-        config_schema=str(cls.CONFIG_SCHEMA),
+        config_schema=config_schema(cls),
     )
+    wt = wit_transform
 
     class Transformer:
         """The `transformer` resource: one stream's worth of state."""
 
+        _t: Any
+        _input: Schema
+        _output: Schema
+        _output_wit: Any
+
         @classmethod
-        def create(klass, config, input):
+        def create(klass, config: str, input: Any) -> "Transformer":
             try:
                 parsed = _config.parse(config, cls.CONFIG)
-                t = cls.create(parsed, input)
+                schema = Schema.from_wit(input)
+                t = cls(parsed, schema)
                 if getattr(t, "input_schema", None) is None:
-                    # Set even when a subclass's __init__ skips the base one, so the default
-                    # output_schema() (and plugin code) can rely on it.
-                    t.input_schema = input
+                    # Set even when a subclass's __init__ skips the base one.
+                    t.input_schema = schema
                 out = t.output_schema()
-                _check_schema(out)
+                if not isinstance(out, Schema):
+                    raise InternalError(f"output_schema() returned {type(out).__name__}, "
+                                        "not a quiver_sdk.Schema")
+                out_wit = out.to_wit()
             except Exception as e:  # noqa: BLE001 - every failure becomes a WIT error
                 raise _fail(e) from None
             r = klass()
-            r._t, r._input, r._output = t, input, out
+            r._t, r._input, r._output, r._output_wit = t, schema, out, out_wit
             return r
 
-        def output_schema(self):
-            return self._output
+        def output_schema(self) -> Any:
+            return self._output_wit
 
-        def _convert(self, result, what):
-            if result is None:
-                return []
-            if isinstance(result, (Batch, wit.Batch)):
-                result = [result]
-            return [_to_wit_batch(b, self._output) for b in result]
-
-        def process(self, input):
+        def process(self, input: Any) -> list:
+            batch = Batch(self._input, input)
             try:
-                batch = Batch.from_wit(self._input, input)
-                return self._convert(self._t.process(batch), "process")
+                return [to_output(f, self._output, batch, wt)
+                        for f in _frames(self._t.process(batch))]
             except Exception as e:  # noqa: BLE001
                 raise _fail(e) from None
+            finally:
+                # The batch and its input columns refer to each other; without this the
+                # handles of every call would wait for the cyclic GC, and the host caps
+                # the handles a plugin holds.
+                batch._inputs.clear()
 
-        def finish(self):
+        def finish(self) -> list:
             try:
-                return self._convert(self._t.finish(), "finish")
+                return [to_output(f, self._output, None, wt) for f in _frames(self._t.finish())]
             except Exception as e:  # noqa: BLE001
                 raise _fail(e) from None
 
     class TransformExport:
         """The interface `transform`'s free functions."""
 
-        def metadata(self):
+        def metadata(self) -> Any:
             return metadata
 
     module = _types.ModuleType("transform", "componentize-py export of interface `transform`")
-    module.Transformer = Transformer
+    setattr(module, "Transformer", Transformer)
     sys.modules["transform"] = module
-    TransformExport.transformer_class = Transformer
-    TransformExport.transform_class = cls
+    setattr(TransformExport, "transformer_class", Transformer)
+    setattr(TransformExport, "transform_class", cls)
     return TransformExport

@@ -9,7 +9,10 @@ with whole-buffer big-integer operations (`mask_and`, `mask_or`, `mask_not`).
 `map()` (no per-row Python code), so they cost a few nanoseconds per row even inside wasm.
 """
 
+from __future__ import annotations
+
 from itertools import compress, repeat
+from typing import Any, Iterable
 
 # _UNPACK[b]: the 8 mask bytes of bitmap byte b, least-significant bit first.
 _UNPACK = [bytes((b >> k) & 1 for k in range(8)) for b in range(256)]
@@ -18,7 +21,7 @@ _PACK = {int.from_bytes(_UNPACK[b], "little"): b for b in range(256)}
 _NOT = bytes.maketrans(b"\x00\x01", b"\x01\x00")
 
 
-def unpack(bitmap, n):
+def unpack(bitmap: bytes, n: int) -> bytes:
     """The mask (bytes, 0/1 per row) of the first `n` bits of `bitmap`."""
     nbytes = (n + 7) >> 3
     if len(bitmap) < nbytes:
@@ -27,7 +30,7 @@ def unpack(bitmap, n):
     return mask if len(mask) == n else mask[:n]
 
 
-def pack(mask):
+def pack(mask: bytes | Iterable[int]) -> bytes:
     """The bitmap (bytes, LSB first) of a mask of 0/1 bytes; trailing bits are 0.
 
     `mask` may also be any iterable of booleans/0/1 ints (it is turned into bytes first).
@@ -44,7 +47,7 @@ def pack(mask):
         raise ValueError("a mask must hold only 0 and 1 bytes") from None
 
 
-def count_set(bitmap, n):
+def count_set(bitmap: bytes, n: int) -> int:
     """How many of the first `n` bits of `bitmap` are 1."""
     if n == 0:
         return 0
@@ -52,45 +55,45 @@ def count_set(bitmap, n):
     return (v & ((1 << n) - 1)).bit_count()
 
 
-def get(bitmap, i):
+def get(bitmap: bytes, i: int) -> bool:
     """Bit `i` of `bitmap` (True or False)."""
     return (bitmap[i >> 3] >> (i & 7)) & 1 == 1
 
 
-def all_set(n):
+def all_set(n: int) -> bytes:
     """A bitmap with the first `n` bits set."""
     full, rest = divmod(n, 8)
     return b"\xff" * full + (bytes(((1 << rest) - 1,)) if rest else b"")
 
 
-def mask_and(a, b):
+def mask_and(a: bytes, b: bytes) -> bytes:
     """Row-wise AND of two masks of equal length."""
     n = len(a)
     return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(n, "little")
 
 
-def mask_or(a, b):
+def mask_or(a: bytes, b: bytes) -> bytes:
     """Row-wise OR of two masks of equal length."""
     n = len(a)
     return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(n, "little")
 
 
-def mask_not(a):
+def mask_not(a: bytes) -> bytes:
     """Row-wise NOT of a mask."""
     return a.translate(_NOT)
 
 
-def ones(n):
+def ones(n: int) -> bytes:
     """A mask of `n` ones."""
     return b"\x01" * n
 
 
-def indices(mask):
+def indices(mask: bytes) -> list:
     """The row numbers where `mask` is 1, as a list."""
     return list(compress(range(len(mask)), mask))
 
 
-def from_bools(values):
+def from_bools(values: Iterable[Any]) -> bytes:
     """A mask from an iterable of truthy/falsy values (C-speed for bools and 0/1 ints)."""
     try:
         return bytes(values)
@@ -98,6 +101,6 @@ def from_bools(values):
         return bytes(1 if v else 0 for v in values)
 
 
-def constant(value, n):
+def constant(value: object, n: int) -> bytes:
     """A mask of `n` rows all equal to `value` (truthy = 1)."""
     return bytes(repeat(1 if value else 0, n))

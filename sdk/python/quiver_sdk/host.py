@@ -9,7 +9,10 @@ Outside a component (local tests with generated bindings) the imports are not im
 logs then go to stderr and counters to `LOCAL_COUNTERS`, so plugin code runs unchanged.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import Any
 
 from ._wit import wit_host
 
@@ -17,10 +20,10 @@ from ._wit import wit_host
 Level = wit_host.Level
 
 #: Counters recorded when running outside a component (local tests only).
-LOCAL_COUNTERS = {}
+LOCAL_COUNTERS: dict = {}
 
 
-def log(level, message, **fields):
+def log(level: Any, message: str, **fields: Any) -> None:
     """Emit a log record at `level` with key/value `fields`."""
     pairs = [(str(k), str(v)) for k, v in fields.items()]
     try:
@@ -30,32 +33,32 @@ def log(level, message, **fields):
         print(f"[{level.name.lower()}] {message}{extra}", file=sys.stderr)
 
 
-def trace(message, **fields):
+def trace(message: str, **fields: Any) -> None:
     """Emit a trace-level record."""
     log(Level.TRACE, message, **fields)
 
 
-def debug(message, **fields):
+def debug(message: str, **fields: Any) -> None:
     """Emit a debug-level record."""
     log(Level.DEBUG, message, **fields)
 
 
-def info(message, **fields):
+def info(message: str, **fields: Any) -> None:
     """Emit an info-level record."""
     log(Level.INFO, message, **fields)
 
 
-def warn(message, **fields):
+def warn(message: str, **fields: Any) -> None:
     """Emit a warning."""
     log(Level.WARN, message, **fields)
 
 
-def error(message, **fields):
+def error(message: str, **fields: Any) -> None:
     """Emit an error-level record (reporting only: raise an error to fail the call)."""
     log(Level.ERROR, message, **fields)
 
 
-def counter_add(name, delta=1):
+def counter_add(name: str, delta: int = 1) -> None:
     """Add `delta` (0 <= delta < 2**64) to this plugin's counter `name`."""
     delta = int(delta)
     if delta < 0 or delta >= 1 << 64:

@@ -1,45 +1,46 @@
 """`{{name}}`: a Quiver plugin written in Python. Replace this docstring with what it does.
 
-Generated from the Python SDK's template: it upper-cases one utf8 column, to show the parts
-every plugin has. A `Transform` subclass: the config spec (`CONFIG`, errors name the key), the
-constructor that checks the config against the input schema, `output_schema`, `process` over
-column views (values are decoded only when asked), building an output column, and the export
-line at the end. See `sdk/python/README.md` in the Quiver repository.
+Generated from the Python SDK's template: it upper-cases one text column, to show the parts
+every plugin has — a config dataclass (its JSON Schema is derived for `plugin inspect`;
+errors name the key), a constructor that checks the config against the input schema, the
+output schema, and `process` written pandas-style: `batch[column].str.upper()` runs in the
+host's string kernel, so the column never enters the plugin, and every other column goes
+back by reference. See `sdk/python/README.md` in the Quiver repository.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
 import quiver_sdk as q
+
+
+@dataclass
+class Config:
+    column: str = field(metadata={"description": "The text column to upper-case."})
 
 
 class Plugin(q.Transform):
     NAME = "{{name}}"
     VERSION = "0.1.0"
-    DESCRIPTION = "Upper-cases a utf8 column (the Python SDK template; describe your plugin here)."
-    CONFIG_SCHEMA = q.read_schema(__file__)  # config.schema.json, read at build time
-    CONFIG = q.Struct({"column": q.Str()})
+    DESCRIPTION = "Upper-cases a text column (the Python SDK template; describe your plugin here)."
+    CONFIG = Config
 
-    def __init__(self, config, input_schema):
-        self.index = q.index_of(input_schema, config.column)
-        if self.index is None:
+    def __init__(self, config: Config, input_schema: q.Schema) -> None:
+        super().__init__(config, input_schema)
+        if config.column not in input_schema:
             raise q.ConfigError("column", f"no column `{config.column}` in the input")
-        data_type = input_schema.fields[self.index].data_type
-        if not q.is_string(data_type):
+        if not input_schema[config.column].is_string:
             raise q.ConfigError(
-                "column", f"column `{config.column}` has type {q.type_name(data_type)}, not Utf8"
+                "column",
+                f"column `{config.column}` has type {input_schema[config.column]}, not Utf8",
             )
-        self.large = q.is_large(data_type)
-        self.schema = input_schema
         q.host.debug("upper-casing", column=config.column)  # host log, tagged with the plugin
 
-    def output_schema(self):
-        return self.schema
-
-    def process(self, batch):
-        col = batch.column(self.index)
-        upper = [s.upper() for s in col.strings()]  # null rows decode as "" and stay null
-        out = q.strings(upper, large=self.large)
-        out.validity = col.validity
-        q.counter_add("rows-seen", batch.num_rows)
-        return [batch.replace(self.index, out)]
+    def process(self, batch: q.Batch) -> q.Frame:
+        q.counter_add("rows-seen", len(batch))
+        column = self.config.column
+        return batch.with_column(column, batch[column].str.upper())  # nulls stay null
 
 
 Transform = q.export(Plugin)

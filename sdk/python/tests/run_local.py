@@ -28,8 +28,9 @@ def bindings_dir():
         [os.path.join(REPO, "scripts", "toolchains", "python.sh")],
         check=True, capture_output=True, text=True,
     ).stdout.strip().splitlines()[-1]
-    out = os.path.join(os.path.dirname(os.path.dirname(cpy)), "bindings-plugin")
-    wit = os.path.join(REPO, "wit")
+    # The contract the SDK speaks: quiver:transform@0.2.0.
+    out = os.path.join(os.path.dirname(os.path.dirname(cpy)), "bindings-plugin-0.2.0")
+    wit = os.path.join(REPO, "wit", "0.2.0")
     # Keyed on the WIT's content, not its mtime: every clone has new mtimes.
     digest = hashlib.sha256()
     for name in sorted(os.listdir(wit)):

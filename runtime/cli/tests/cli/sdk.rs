@@ -1,7 +1,8 @@
 //! Plugins in every SDK language, with their real toolchains (installed by
 //! `scripts/toolchains/*.sh` on first use): `quiver plugin new` + `quiver plugin build` yield
 //! a component that `inspect` accepts and `run` executes, and the Python, JavaScript and C
-//! ports of `filter` and `map` pass the very golden cases of the Rust plugins.
+//! ports of `filter` and `map` (and Python's of `features`' standardise and one-hot) pass the
+//! very golden cases of the Rust plugins.
 
 use std::path::{Path, PathBuf};
 
@@ -89,6 +90,48 @@ fn a_new_python_plugin_builds_inspects_and_runs() {
     assert_eq!(r["output_text"], "id,name\n1,ANN\n2,BOB\n3,\n");
 }
 
+/// The template's golden case names the plugin `hello`, found only through `--plugin-path`
+/// (regression: `quiver test` took the plugin path for more case folders and ran without
+/// one, so ports named like a first-party plugin were never the ones tested).
+#[test]
+fn quiver_test_finds_a_new_python_plugin_through_the_plugin_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let new = ["plugin", "new", "--lang", "python", "hello", "--dir"];
+    let out = quiver(&[&new[..], &[d.to_str().unwrap()]].concat(), d);
+    assert!(out.status.success(), "new: {}", stderr(&out));
+    let folder = d.join("hello");
+    let build = d.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let wasm = build.join("hello.wasm");
+    let out = quiver(
+        &[
+            "plugin",
+            "build",
+            folder.to_str().unwrap(),
+            "--out",
+            wasm.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(out.status.success(), "build: {}", stderr(&out));
+    let out = quiver(
+        &[
+            "test",
+            folder.to_str().unwrap(),
+            "--plugin-path",
+            build.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(
+        out.status.success() && stdout(&out).contains("1 cases: 1 passed"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_new_javascript_plugin_builds_inspects_and_runs() {
     let r = new_build_run("js", "{}");
@@ -149,6 +192,62 @@ fn ports_pass_golden_cases(lang: &str) {
 #[test]
 fn python_ports_of_filter_and_map_pass_the_rust_golden_cases() {
     ports_pass_golden_cases("python");
+}
+
+/// The Python port of `features` has two of its seven operations (standardise, one-hot): it
+/// runs the Rust plugin's golden cases of those and of the checks every op shares, plus its
+/// own standardise case, whose `expected.csv` the Rust plugin wrote.
+#[test]
+fn python_port_of_features_passes_the_rust_golden_cases_of_its_ops() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = repo().join("sdk/python/examples/features");
+    let wasm = d.join("features.wasm");
+    let out = quiver(
+        &[
+            "plugin",
+            "build",
+            src.to_str().unwrap(),
+            "--out",
+            wasm.to_str().unwrap(),
+        ],
+        d,
+    );
+    assert!(out.status.success(), "build features: {}", stderr(&out));
+    let golden = repo().join("plugins/features/golden");
+    let mut args = vec!["test".to_owned()];
+    for entry in std::fs::read_dir(&golden).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let ours = name.contains("one-hot")
+            || name.contains("standardise")
+            || [
+                "error-no-features",
+                "error-unknown-column",
+                "error-unknown-key",
+                "error-unknown-op",
+                "error-key-not-for-op",
+            ]
+            .contains(&name.as_str());
+        if ours {
+            args.push(golden.join(name).display().to_string());
+        }
+    }
+    assert_eq!(args.len(), 1 + 14, "{args:?}");
+    args.push(src.join("golden").display().to_string());
+    args.extend(["--plugin-path".to_owned(), d.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = quiver(&args, d);
+    assert!(
+        out.status.success(),
+        "python features port on the Rust golden cases:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("15 cases: 15 passed"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

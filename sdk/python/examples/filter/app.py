@@ -6,43 +6,51 @@ what happens to null rows: `drop` (the default) or `keep`. `is_null` and `is_not
 for nulls directly and take no value. Same config, semantics and errors as the Rust plugin
 `plugins/filter`, whose golden cases it passes.
 
-The comparison value is built once, at creation, in the column's own type: a value that does
-not fit (300 for an int8 column, a string for a number column) is a config error. Per batch,
-the comparison is one comprehension over the column's typed memoryview (or the raw bytes of
-each string: no decoding), giving a 0/1 mask (`quiver_sdk.compute.compare`); nulls are
-resolved with whole-mask big-integer operations; `Batch.filter` gathers the kept rows of
-every column. Floats compare in arrow's total order (-0.0 < 0.0, NaN above everything), like
-arrow's kernels: the native comparison is used unless the column holds a NaN or the other
-zero, when an exact comparison of total-order keys takes over.
+The comparison value is checked once, at creation, against the column's type: a value that
+does not fit (300 for an int8 column, a string for a number column) is a config error. Per
+batch, the comparison runs in the host (`batch[column] > value`, the `compare` kernel, in
+arrow's total order for floats as the Rust plugin's `arrow-ord`); only the resulting mask
+crosses into the plugin, and it goes back as a selection the host applies to every column.
 """
+
+from __future__ import annotations
 
 import math
 import struct
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import quiver_sdk as q
-from quiver_sdk import bitmap
 from quiver_sdk.config import json_display
 
-from quiver_sdk.compute import compare
-
-OPS = ("eq", "ne", "lt", "le", "gt", "ge", "is_null", "is_not_null")
+Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "is_null", "is_not_null"]
 
 
-def as_i64(v):
+@dataclass
+class Config:
+    column: str = field(metadata={"description": "The column to test."})
+    op: Op = field(metadata={"description": "Comparison, or a null test (is_null, is_not_null)."})
+    value: Any = field(default=None, metadata={
+        "description": "The value compared with (in the column's type); not for the null tests."})
+    nulls: Literal["drop", "keep"] = field(default="drop", metadata={
+        "description": "What a comparison with a null keeps: drop (default) or keep the row."})
+
+
+def as_i64(v: Any) -> int | None:
     """serde_json's `Value::as_i64`: an integer in i64 range, else None."""
     if isinstance(v, int) and not isinstance(v, bool) and -(1 << 63) <= v < (1 << 63):
         return v
     return None
 
 
-def as_u64(v):
+def as_u64(v: Any) -> int | None:
     """serde_json's `Value::as_u64`: a non-negative integer in u64 range, else None."""
     if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < (1 << 64):
         return v
     return None
 
 
-def to_f32(v):
+def to_f32(v: float) -> float:
     """`v as f32` in Rust: round to nearest, overflow to infinity."""
     try:
         return struct.unpack("<f", struct.pack("<f", v))[0]
@@ -50,49 +58,51 @@ def to_f32(v):
         return math.copysign(math.inf, v)
 
 
-def scalar(dt, value):
-    """The comparison value in the column's type (Python int, float, bytes or bool)."""
-    name = q.type_name(dt)
+_RANGES = {
+    "Int8": (-(1 << 7), (1 << 7) - 1), "Int16": (-(1 << 15), (1 << 15) - 1),
+    "Int32": (-(1 << 31), (1 << 31) - 1), "Int64": (-(1 << 63), (1 << 63) - 1),
+    "UInt8": (0, (1 << 8) - 1), "UInt16": (0, (1 << 16) - 1),
+    "UInt32": (0, (1 << 32) - 1), "UInt64": (0, (1 << 64) - 1),
+    "Date32": (-(1 << 31), (1 << 31) - 1), "Date64": (-(1 << 63), (1 << 63) - 1),
+}
+
+
+def scalar(dt: q.DataType, value: Any) -> Any:
+    """The comparison value in the column's type, as the scalar the kernel gets."""
+    name = str(dt)
     shown = json_display(value)
-    if q.is_signed_integer(dt) or isinstance(dt, (type(q.DATE32), type(q.DATE64))):
+    if dt.is_signed_integer or name in ("Date32", "Date64"):
         v = as_i64(value)
         if v is None:
             raise ValueError(f"{shown} is not an integer")
-        lo, hi = q.integer_range(dt)
+        lo, hi = _RANGES[name]
         if not lo <= v <= hi:
             raise ValueError(f"{v} does not fit in {name}")
+        if name == "Date32":
+            return q.column.K.Scalar_Date32(v)
         return v
-    if q.is_integer(dt):
+    if dt.is_integer:
         v = as_u64(value)
         if v is None:
             raise ValueError(f"{shown} is not a non-negative integer")
-        lo, hi = q.integer_range(dt)
-        if v > hi:
+        if v > _RANGES[name][1]:
             raise ValueError(f"{v} does not fit in {name}")
         return v
-    if q.is_float(dt) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        v = float(value)
-        return to_f32(v) if isinstance(dt, type(q.FLOAT32)) else v
-    if isinstance(dt, type(q.timestamp())):
+    if dt.is_float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        f = float(value)
+        return to_f32(f) if name == "Float32" else f
+    if name.startswith("Timestamp"):
         v = as_i64(value)
         if v is None:
             raise ValueError(f"{shown} is not an integer timestamp")
-        return v
-    if q.is_string(dt) and isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(dt, type(q.BOOLEAN)) and isinstance(value, bool):
-        return int(value)
+        ts = dt.node.value
+        return q.column.K.Scalar_Timestamp(
+            q.column.K.TimestampValue(value=v, unit=ts.unit, timezone=ts.timezone))
+    if dt.is_string and isinstance(value, str):
+        return value
+    if dt.is_boolean and isinstance(value, bool):
+        return value
     raise ValueError(f"cannot compare a {name} column with {shown}")
-
-
-def total_key_f64(bits):
-    """Key of an f64 (as its signed 64-bit pattern) in IEEE total order, as Rust's total_cmp."""
-    return bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
-
-
-def total_key_f32(bits):
-    """Key of an f32 (as its signed 32-bit pattern) in IEEE total order."""
-    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
 class Filter(q.Transform):
@@ -103,88 +113,36 @@ class Filter(q.Transform):
         "(not) null; a null in a comparison is dropped or kept as the config says. The Python "
         "port of the Rust `filter` plugin, built with the Quiver Python SDK."
     )
-    CONFIG_SCHEMA = q.read_schema(__file__)
-    CONFIG = q.Struct(
-        {
-            "column": q.Str(),
-            "op": q.Enum(*OPS),
-            "value": q.Any(),
-            "nulls": q.Enum("drop", "keep", default="drop"),
-        }
-    )
+    CONFIG = Config
 
-    def __init__(self, config, input_schema):
-        index = q.index_of(input_schema, config.column)
-        if index is None:
+    def __init__(self, config: Config, input_schema: q.Schema) -> None:
+        super().__init__(config, input_schema)
+        if config.column not in input_schema:
             raise q.ConfigError("column", f"no column `{config.column}` in the input")
-        dt = input_schema.fields[index].data_type
-        op, value = config.op, config.value
-        if op in ("is_null", "is_not_null"):
-            if value is not None:
+        dt = input_schema[config.column]
+        if config.op in ("is_null", "is_not_null"):
+            if config.value is not None:
                 raise q.ConfigError("value", "is_null and is_not_null take no value")
-            self.scalar = None
-        elif value is None:
+        elif config.value is None:
             raise q.ConfigError("value", "a comparison needs a value")
         else:
             try:
-                self.scalar = scalar(dt, value)
+                self.value = scalar(dt, config.value)
             except ValueError as e:
                 raise q.ConfigError("value", str(e)) from None
-        self.schema = input_schema
-        self.index = index
-        self.data_type = dt
-        self.op = op
-        self.keep_nulls = config.nulls == "keep"
 
-    def output_schema(self):
-        return self.schema
-
-    def compare(self, col):
-        """The 0/1 mask of `column OP value`, ignoring nulls."""
-        s = self.scalar
-        if isinstance(col, q.BooleanColumn):
-            return compare(col.mask(), self.op, s)
-        if isinstance(col, q.StringColumn):
-            return compare(col.raw_values(), self.op, s)
-        if q.is_float(self.data_type):
-            return self.compare_floats(col, s)
-        return compare(col.values, self.op, s)
-
-    def compare_floats(self, col, s):
-        values = col.values
-        f32 = isinstance(self.data_type, type(q.FLOAT32))
-        bits = values.cast("B").cast("i" if f32 else "q")
-        # Native comparison equals arrow's total order unless a NaN is present or the
-        # scalar is a zero and the column holds the other zero.
-        exact = math.isnan(sum(values, 0.0))
-        if not exact and s == 0.0:
-            other_zero = 0 if math.copysign(1.0, s) < 0 else (-(1 << 31) if f32 else -(1 << 63))
-            exact = other_zero in bits
-        if not exact:
-            return compare(values, self.op, s)
-        key = total_key_f32 if f32 else total_key_f64
-        sbits = struct.unpack("<i" if f32 else "<q", struct.pack("<f" if f32 else "<d", s))[0]
-        return compare([key(b) for b in bits], self.op, key(sbits))
-
-    def process(self, batch):
-        col = batch.column(self.index)
-        n = batch.num_rows
-        # None: no nulls. A `null`-typed column counts as having none, as in the Rust plugin
-        # (arrow-rs `NullArray::is_null` is false: its nulls are only logical).
-        valid = None if isinstance(col, q.NullColumn) else col.valid_mask()
-        if self.op == "is_null":
-            mask = bitmap.constant(0, n) if valid is None else bitmap.mask_not(valid)
-        elif self.op == "is_not_null":
-            mask = bitmap.ones(n) if valid is None else valid
-        else:
-            mask = self.compare(col)
-            if valid is not None:
-                # A comparison with null is null: resolve it by the config's rule.
-                if self.keep_nulls:
-                    mask = bitmap.mask_or(mask, bitmap.mask_not(valid))
-                else:
-                    mask = bitmap.mask_and(mask, valid)
-        return [batch.filter(mask)]
+    def process(self, batch: q.Batch) -> q.Frame:
+        c = self.config
+        col = batch[c.column]
+        if c.op == "is_null":
+            return batch.filter(col.is_null())
+        if c.op == "is_not_null":
+            return batch.filter(col.notna())
+        mask = getattr(col, c.op)(self.value)
+        if c.nulls == "keep":
+            # A comparison with null is null: keep those rows.
+            mask = mask.fill_null(True)
+        return batch.filter(mask)  # null counts as false: dropped
 
 
 Transform = q.export(Filter)
