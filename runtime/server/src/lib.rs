@@ -259,16 +259,16 @@ impl AppState {
                 handle: tokio::runtime::Handle::current(),
             }));
         let metrics = Arc::new(Metrics::new());
-        let runs = Arc::new(Runs::new(
-            Arc::clone(&catalogue),
+        let runs = Arc::new(Runs::new(runs::RunsParts {
+            catalogue: Arc::clone(&catalogue),
             resolver,
-            store.clone(),
-            Arc::clone(&metrics),
-            tokio::runtime::Handle::current(),
+            store: store.clone(),
+            metrics: Arc::clone(&metrics),
+            handle: tokio::runtime::Handle::current(),
             storage,
-            config.work_dir.clone(),
+            workdir: config.work_dir.clone(),
             quotas,
-        ));
+        }));
         let unavailable = |e: ApiError| Failure::new(Fault::Unavailable, e.body.message);
         // Reading the directory proves the store is reachable before we say we are ready.
         let plugins = catalogue.names().await.map_err(unavailable)?;

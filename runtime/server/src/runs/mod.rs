@@ -86,18 +86,39 @@ impl Drop for Reservation {
 /// Finished runs kept in memory (older ones are read back from the data directory).
 const KEEP_FINISHED: usize = 100;
 
+/// What the run registry is made of (`AppState::open` gathers it).
+pub struct RunsParts {
+    /// The uploaded plugins.
+    pub catalogue: Arc<Catalogue>,
+    /// Plugin names to plugins: the plugin path, the first-party plugins, the catalogue.
+    pub resolver: Resolver,
+    /// The data directory.
+    pub store: Store,
+    /// The Prometheus metrics runs update.
+    pub metrics: Arc<Metrics>,
+    /// The server's tokio runtime, for the I/O of runs.
+    pub handle: tokio::runtime::Handle,
+    /// Storage settings every source and sink shares.
+    pub storage: quiver_io::Storage,
+    /// Where relative paths of pipelines start.
+    pub workdir: PathBuf,
+    /// Runs and instances at most.
+    pub quotas: crate::Quotas,
+}
+
 impl Runs {
     /// The run registry.
-    pub fn new(
-        catalogue: Arc<Catalogue>,
-        resolver: Resolver,
-        store: Store,
-        metrics: Arc<Metrics>,
-        handle: tokio::runtime::Handle,
-        storage: quiver_io::Storage,
-        workdir: PathBuf,
-        quotas: crate::Quotas,
-    ) -> Self {
+    pub fn new(parts: RunsParts) -> Self {
+        let RunsParts {
+            catalogue,
+            resolver,
+            store,
+            metrics,
+            handle,
+            storage,
+            workdir,
+            quotas,
+        } = parts;
         Runs {
             catalogue,
             resolver,
