@@ -141,7 +141,7 @@ fn the_binary_serves_https_with_scoped_tokens_and_audits_every_mutation() {
             .post(format!("{base}/v1/plugins"))
             .bearer_auth(viewer)
             .header("content-type", "application/wasm")
-            .body(std::fs::read(quiver_tests::plugins::PASSTHROUGH).unwrap())
+            .body(std::fs::read(quiver_tests::plugins::TAGGER).unwrap())
             .send()
             .await
             .unwrap();
@@ -152,7 +152,7 @@ fn the_binary_serves_https_with_scoped_tokens_and_audits_every_mutation() {
             .post(format!("{base}/v1/plugins"))
             .bearer_auth(TOKEN)
             .header("content-type", "application/wasm")
-            .body(std::fs::read(quiver_tests::plugins::PASSTHROUGH).unwrap())
+            .body(std::fs::read(quiver_tests::plugins::TAGGER).unwrap())
             .send()
             .await
             .unwrap();

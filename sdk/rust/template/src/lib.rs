@@ -3,9 +3,12 @@
 //! Generated from the Rust SDK's template: it passes every batch through and counts the rows,
 //! to show the parts every plugin has — a config type (unknown keys are errors naming the
 //! key), a constructor that checks the config against the input schema, `output_schema`,
-//! `process` over arrow-rs `RecordBatch`es, host counters, and the export macro.
+//! `process` over a `Batch` (contract 0.2: columns stay in the host; `batch.column(i)`
+//! fetches one as an arrow-rs array on first use, `batch.host(i)` gives a handle the host's
+//! kernels compute on, and `batch.output()` keeps every input column by reference — nothing
+//! is copied), host counters, and the export macro.
 
-use quiver_sdk::{Error, RecordBatch, SchemaRef, Transform};
+use quiver_sdk::{Batch, Error, IntoOutputs, SchemaRef, Transform};
 
 /// The plugin's config, parsed from the pipeline's `config = { ... }`.
 #[derive(serde::Deserialize)]
@@ -44,9 +47,10 @@ impl Transform for Plugin {
         self.schema.clone()
     }
 
-    fn process(&mut self, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(&mut self, batch: Batch<'_>) -> Result<impl IntoOutputs, Error> {
         quiver_sdk::host::counter_add(&self.counter, batch.num_rows() as u64);
-        Ok(vec![batch])
+        // Every column goes back by reference: the plugin read none of them.
+        Ok(batch.output())
     }
 }
 
