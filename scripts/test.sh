@@ -18,4 +18,6 @@ for lang in python js c; do
 done
 # The Python SDK's own unit tests, in plain CPython (about a second).
 python3 sdk/python/tests/run_local.py
+# The JavaScript SDK's unit tests, in plain node against a fake host (about a second).
+node --test sdk/js/test/
 cargo test --release "$@"
