@@ -1,5 +1,5 @@
-// Arrow buffers in the guest: a column's `column-data` (list of nodes) as typed arrays, JS
-// values as `column-data`, and selection masks.
+// Arrow buffers in the guest: a column's `column-data` (list of nodes) as typed arrays, and
+// JS values as `column-data`.
 //
 // The host copies a column in only when the plugin reads it (`Col.values()`); everything
 // here is plain JavaScript with no host call, so it is unit-tested under node.
@@ -22,38 +22,6 @@ export function view(Ctor, bytes) {
 /** Is bit `i` of an LSB-first bitmap set? */
 export function bit(bitmap, i) {
   return (bitmap[i >> 3] >> (i & 7)) & 1;
-}
-
-const POPCOUNT = new Uint8Array(256);
-for (let i = 1; i < 256; i++) POPCOUNT[i] = (i & 1) + POPCOUNT[i >> 1];
-
-/** Set bits among the first `rows` bits of `bits`. */
-export function countBits(bits, rows) {
-  let n = 0;
-  const full = rows >> 3;
-  for (let i = 0; i < full; i++) n += POPCOUNT[bits[i]];
-  if (rows & 7) n += POPCOUNT[bits[full] & ((1 << (rows & 7)) - 1)];
-  return n;
-}
-
-/**
- * The selection bits of a boolean column's top node: a row is kept when it is valid and
- * true (a null counts as false, as pandas' and arrow's filters do). `rows` bits, the
- * unused bits of the last byte cleared. `and`: another selection to intersect with.
- */
-export function maskBits(node, rows, and = null) {
-  const bytes = (rows + 7) >> 3;
-  const out = new Uint8Array(bytes);
-  const v = node.values;
-  const valid = node.validity ?? null;
-  for (let i = 0; i < bytes; i++) {
-    let b = v[i] ?? 0;
-    if (valid !== null) b &= valid[i];
-    if (and !== null) b &= and[i];
-    out[i] = b;
-  }
-  if (rows & 7) out[bytes - 1] &= (1 << (rows & 7)) - 1;
-  return out;
 }
 
 /**

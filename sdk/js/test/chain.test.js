@@ -49,6 +49,16 @@ test('filter sends a selection; untouched columns are kept, new ones by handle',
   assert.equal(o.columns[2].tag, 'handle');
 });
 
+test('a second filter narrows the first, in the host', () => {
+  const calls = installFake();
+  const b = frame();
+  const out = b.filter(b.col('amount').gt(0)).filter(b.col('qty').gt(1));
+  const o = out.toOutput(['amount', 'qty', 'name'], u64);
+  assert.equal(o.numRows, 1n);
+  assert.deepEqual(o.selection, { tag: 'mask', val: Uint8Array.of(0b0100) });
+  assert.ok(calls.includes('logic') && calls.includes('aggregate'));
+});
+
 test('a mask that keeps every row is no selection at all', () => {
   installFake();
   const b = frame();

@@ -36,6 +36,7 @@ export function installFake(fail = {}) {
     fromData: (type, data) => new FakeColumn(type[0].dataType.tag, data),
     dataType: (h) => toType(h.type),
     len: (h) => BigInt(h.values.length),
+    nullCount: (h) => BigInt(h.values.filter((x) => x === null).length),
     read: (h) => encodeValues(h.type, h.values),
     affine: (h, scale, offset, min, max) => new FakeColumn(h.type, h.values.map((x) => {
       if (x === null) return null;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import { Schema, Type, field, typeName } from '../quiver-sdk/types.js';
 import { toScalar, fromScalar, Scalar } from '../quiver-sdk/scalar.js';
-import { maskBits, countBits, encodeValues, jsValues, typedValues, inferType } from '../quiver-sdk/buffers.js';
+import { encodeValues, jsValues, typedValues, inferType } from '../quiver-sdk/buffers.js';
 import { parseJson, checkObject } from '../quiver-sdk/config.js';
 import { hostError, toWitError, QuiverError } from '../quiver-sdk/errors.js';
 
@@ -45,18 +45,6 @@ test('JS values become the scalars the kernels take', () => {
   assert.throws(() => toScalar({}), /not a scalar/);
   assert.equal(fromScalar({ tag: 'int64', val: 5n }), 5);
   assert.equal(fromScalar({ tag: 'int64', val: 1n << 60n }), 1n << 60n);
-});
-
-test('a mask selects valid true rows, and a second mask narrows the first', () => {
-  // rows: T F T null T (5 rows); validity clears row 3
-  const n = { len: 5n, values: Uint8Array.of(0b11101), validity: Uint8Array.of(0b10111) };
-  const bits = maskBits(n, 5);
-  assert.equal(bits[0], 0b10101);
-  assert.equal(countBits(bits, 5), 3);
-  const narrowed = maskBits({ len: 5n, values: Uint8Array.of(0b00001) }, 5, bits);
-  assert.equal(countBits(narrowed, 5), 1);
-  // unused bits of the last byte never count
-  assert.equal(countBits(maskBits({ len: 3n, values: Uint8Array.of(0xff) }, 3), 3), 3);
 });
 
 test('column buffers round-trip JS values, nulls included', () => {
