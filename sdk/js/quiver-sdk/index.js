@@ -2,7 +2,7 @@
 //
 //   types.js   Schema, field, Type, type predicates (pure)
 //   scalar.js  JS values ↔ kernel scalars (pure)
-//   buffers.js column buffers ↔ typed arrays, masks (pure)
+//   buffers.js column buffers ↔ typed arrays (pure)
 //   config.js  the config reader and checks (pure)
 //   errors.js  configError / dataError / internalError, kernel errors naming the column (pure)
 //   column.js  Col: chaining over host columns (kernels installed by host.js)
