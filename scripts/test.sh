@@ -18,4 +18,8 @@ for lang in python js c; do
 done
 # The Python SDK's own unit tests, in plain CPython (about a second).
 python3 sdk/python/tests/run_local.py
+# The JavaScript SDK's unit tests, in plain node against a fake host (about a second).
+node --test sdk/js/test/
+# The C SDK's unit tests (config reader, errors, bitmaps), compiled natively (about a second).
+sdk/c/tests/run.sh
 cargo test --release "$@"

@@ -191,12 +191,13 @@ fn main() {
     generate_c_bindings(workspace, &out_dir.join("c-bindings"));
 }
 
-/// What `wit-bindgen c --world plugin` generates from `wit/` today, into `out`, for the tidy
-/// test that compares it with the committed `sdk/c/bindings/`.
+/// What `wit-bindgen c --world plugin` generates from `wit/0.2.0` (the contract the C SDK
+/// speaks) today, into `out`, for the tidy test that compares it with the committed
+/// `sdk/c/bindings/`.
 fn generate_c_bindings(workspace: &std::path::Path, out: &std::path::Path) {
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve
-        .push_dir(workspace.join("wit/0.1.0"))
+        .push_dir(workspace.join("wit/0.2.0"))
         .expect("parsing wit/");
     let world = resolve
         .select_world(&[pkg], Some("plugin"))

@@ -50,7 +50,7 @@ fi
     -O2 -ffp-contract=off -std=c11 -Wall -Wextra -Wno-unused-parameter \
     -I"$here" -I"$work" ${CFLAGS:-} \
     -o "$work/module.wasm" \
-    "${sources[@]}" "$here/quiver.c" "$here/bindings/plugin.c" "$here/bindings/plugin_component_type.o" \
+    "${sources[@]}" "$here/quiver.c" "$here/kernels.c" "$here/common.c" "$here/bindings/plugin.c" "$here/bindings/plugin_component_type.o" \
     -Wl,--strip-debug
 
 mkdir -p "$(dirname "$out")"

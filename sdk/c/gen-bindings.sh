@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates sdk/c/bindings/ from the repository's wit/ (world `plugin`) with wit-bindgen-cli.
+# Regenerates sdk/c/bindings/ from wit/0.2.0 (world `plugin` of contract 0.2) with wit-bindgen-cli.
 # The generated files are committed, so building a C plugin needs no wit-bindgen; run this
 # only when wit/ changes. Needs `wit-bindgen` 0.63.0 on PATH (or WIT_BINDGEN=/path):
 #   cargo install wit-bindgen-cli --version 0.63.0 --locked   (~4 min on 2 cores)
@@ -14,5 +14,5 @@ if [[ "$got" != "$WIT_BINDGEN_VERSION" ]]; then
 fi
 rm -rf "$here/bindings"
 mkdir -p "$here/bindings"
-"$wb" c --world plugin --out-dir "$here/bindings" "$here/../../wit/0.1.0" >&2
+"$wb" c --world plugin --out-dir "$here/bindings" "$here/../../wit/0.2.0" >&2
 echo "$here/bindings"

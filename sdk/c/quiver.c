@@ -1,88 +1,32 @@
-// Quiver C SDK: the WIT exports over the wit-bindgen bindings, buffer helpers, a JSON reader.
-// See quiver.h for the API and the memory-ownership rules.
-#include "quiver.h"
-
+// Quiver C SDK: types and schemas, outputs, host imports and the WIT exports of contract
+// 0.2 over the wit-bindgen bindings. The kernels are in kernels.c, the plain-C parts
+// (config reader, errors, bitmaps) in common.c. See quiver.h for the API and ownership.
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "internal.h"
 
 // ---------------------------------------------------------------------------------------
-// Small utilities.
+// Types and schemas.
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) abort();
-  return p;
+bool qv_type_is_signed_int(const qv_type *t) { return t->tag >= QV_INT8 && t->tag <= QV_INT64; }
+bool qv_type_is_unsigned_int(const qv_type *t) { return t->tag >= QV_UINT8 && t->tag <= QV_UINT64; }
+bool qv_type_is_float(const qv_type *t) { return t->tag >= QV_FLOAT16 && t->tag <= QV_FLOAT64; }
+bool qv_type_is_string(const qv_type *t) { return t->tag == QV_UTF8 || t->tag == QV_LARGE_UTF8; }
+
+qv_type qv_type_of(uint8_t tag) {
+  qv_type t;
+  memset(&t, 0, sizeof t);
+  t.tag = tag;
+  return t;
 }
 
-static char *xstrndup(const char *s, size_t n) {
-  char *p = xmalloc(n + 1);
-  memcpy(p, s, n);
-  p[n] = 0;
-  return p;
-}
-
-// A malloc'd WIT string (post-return frees it; an empty one owns nothing).
-static void wit_string(plugin_string_t *dst, const char *s, size_t n) {
-  if (n == 0) {
-    dst->ptr = NULL;
-    dst->len = 0;
-    return;
-  }
-  dst->ptr = xmalloc(n);
-  memcpy(dst->ptr, s, n);
-  dst->len = n;
-}
-
-static void wit_cstring(plugin_string_t *dst, const char *s) { wit_string(dst, s, strlen(s)); }
-
-static char *vformat(const char *fmt, va_list ap) {
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  char *s = xmalloc((size_t)n + 1);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  return s;
-}
-
-static void wit_take_cstring(plugin_string_t *dst, char *s) {
-  size_t n = strlen(s);
-  if (n == 0) {
-    free(s);
-    dst->ptr = NULL;
-    dst->len = 0;
-  } else {
-    dst->ptr = (uint8_t *)s;
-    dst->len = n;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Types.
-
-size_t qv_type_width(const qv_data_type *t) {
-  switch (t->tag) {
-    case QV_INT8: case QV_UINT8: return 1;
-    case QV_INT16: case QV_UINT16: return 2;
-    case QV_INT32: case QV_UINT32: case QV_FLOAT32: case QV_DATE32: return 4;
-    case QV_INT64: case QV_UINT64: case QV_FLOAT64: case QV_DATE64: case QV_TIMESTAMP: return 8;
-    case QV_DECIMAL128: return 16;
-    default: return 0;
-  }
-}
-bool qv_type_is_signed_int(const qv_data_type *t) { return t->tag >= QV_INT8 && t->tag <= QV_INT64; }
-bool qv_type_is_unsigned_int(const qv_data_type *t) { return t->tag >= QV_UINT8 && t->tag <= QV_UINT64; }
-bool qv_type_is_float(const qv_data_type *t) { return t->tag == QV_FLOAT32 || t->tag == QV_FLOAT64; }
-bool qv_type_is_var_width(const qv_data_type *t) { return t->tag >= QV_UTF8 && t->tag <= QV_LARGE_BINARY; }
-static bool is_large(uint8_t tag) { return tag == QV_LARGE_UTF8 || tag == QV_LARGE_BINARY; }
-
-const char *qv_type_name(const qv_data_type *t, char *buf, size_t cap) {
+const char *qv_type_name(const qv_type *t, char *buf, size_t cap) {
   static const char *names[] = {"Null", "Boolean", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
-                                "UInt32", "UInt64", "Float32", "Float64", "Utf8", "LargeUtf8", "Binary",
-                                "LargeBinary", "Date32", "Date64"};
+                                "UInt32", "UInt64", "Float16", "Float32", "Float64", "Utf8", "LargeUtf8",
+                                "Binary", "LargeBinary", "FixedSizeBinary", "Date32", "Date64", "Timestamp",
+                                "Time32", "Time64", "Duration", "Interval", "Decimal32", "Decimal64",
+                                "Decimal128", "Decimal256", "List", "LargeList", "FixedSizeList", "Struct",
+                                "Map", "Dictionary"};
   static const char *units[] = {"s", "ms", "µs", "ns"};
   if (t->tag == QV_TIMESTAMP) {
     const quiver_transform_types_timestamp_type_t *ts = &t->val.timestamp;
@@ -99,321 +43,58 @@ const char *qv_type_name(const qv_data_type *t, char *buf, size_t cap) {
   return buf;
 }
 
+static size_t children(const qv_type *t) {
+  switch (t->tag) {
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_LIST:
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_LARGE_LIST:
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_FIXED_SIZE_LIST:
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_MAP:
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_DICTIONARY:
+      return 1;
+    case QUIVER_TRANSFORM_TYPES_TYPE_NODE_STRUCT:
+      return t->val.struct_;
+    default:
+      return 0;
+  }
+}
+
+// The node after the subtree that starts at node `i` (the fields' length when malformed).
+static size_t subtree_end(const qv_schema *s, size_t i) {
+  size_t need = 1;
+  while (need > 0 && i < s->fields.len) {
+    need += children(&s->fields.ptr[i].data_type);
+    need--;
+    i++;
+  }
+  return i;
+}
+
+// Node index of column `column`, or the fields' length.
+static size_t column_node(const qv_schema *s, size_t column) {
+  size_t i = 0;
+  for (size_t c = 0; c < column && i < s->fields.len; c++) i = subtree_end(s, i);
+  return i;
+}
+
+size_t qv_schema_len(const qv_schema *s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->fields.len; i = subtree_end(s, i)) n++;
+  return n;
+}
+
 int qv_schema_index(const qv_schema *s, const char *name) {
-  size_t n = strlen(name);
-  for (size_t i = 0; i < s->fields.len; i++) {
-    const plugin_string_t *f = &s->fields.ptr[i].name;
-    if (f->len == n && memcmp(f->ptr, name, n) == 0) return (int)i;
+  size_t len = strlen(name);
+  int c = 0;
+  for (size_t i = 0; i < s->fields.len; i = subtree_end(s, i), c++) {
+    const plugin_string_t *n = &s->fields.ptr[i].name;
+    if (n->len == len && memcmp(n->ptr, name, len) == 0) return c;
   }
   return -1;
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading.
-
-const uint8_t *qv_slice(const qv_column *c, size_t i, size_t *len) {
-  size_t s, e;
-  if (is_large(c->field->data_type.tag)) {
-    int64_t a, b;
-    memcpy(&a, c->offsets + 8 * i, 8);
-    memcpy(&b, c->offsets + 8 * (i + 1), 8);
-    s = (size_t)a;
-    e = (size_t)b;
-  } else {
-    int32_t a, b;
-    memcpy(&a, c->offsets + 4 * i, 4);
-    memcpy(&b, c->offsets + 4 * (i + 1), 4);
-    s = (size_t)a;
-    e = (size_t)b;
-  }
-  *len = e - s;
-  return c->values + s;
-}
-
-size_t qv_null_count(const qv_column *c) {
-  if (c->field->data_type.tag == QV_NULL) return c->rows;
-  if (!c->validity) return 0;
-  size_t n = 0;
-  for (size_t i = 0; i < c->rows; i++) n += !qv_bit(c->validity, i);
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------
-// Building.
-
-void qv_buf_reserve(qv_buf *b, size_t extra) {
-  if (b->len + extra <= b->cap) return;
-  size_t cap = b->cap ? b->cap * 2 : 64;
-  while (cap < b->len + extra) cap *= 2;
-  uint8_t *p = realloc(b->ptr, cap);
-  if (!p) abort();
-  b->ptr = p;
-  b->cap = cap;
-}
-void qv_buf_push(qv_buf *b, const void *data, size_t n) {
-  qv_buf_reserve(b, n);
-  memcpy(b->ptr + b->len, data, n);
-  b->len += n;
-}
-void qv_buf_free(qv_buf *b) {
-  free(b->ptr);
-  b->ptr = NULL;
-  b->len = b->cap = 0;
-}
-
-void qv_list_take(plugin_list_u8_t *dst, uint8_t *ptr, size_t len) {
-  if (len == 0) {
-    free(ptr);
-    ptr = NULL;
-  }
-  dst->ptr = ptr;
-  dst->len = len;
-}
-
-static void take_buf(plugin_list_u8_t *dst, qv_buf *b) {
-  qv_list_take(dst, b->ptr, b->len);
-  b->ptr = NULL;
-  b->len = b->cap = 0;
-}
-
-void qv_builder_init(qv_builder *b, const qv_data_type *t, size_t capacity) {
-  memset(b, 0, sizeof *b);
-  b->tag = t->tag;
-  b->width = qv_type_width(t);
-  qv_buf_reserve(&b->validity, (capacity + 7) / 8);
-  if (qv_type_is_var_width(t)) {
-    size_t w = is_large(t->tag) ? 8 : 4;
-    qv_buf_reserve(&b->offsets, (capacity + 1) * w);
-    uint64_t zero = 0;
-    qv_buf_push(&b->offsets, &zero, w);
-  } else if (b->width) {
-    qv_buf_reserve(&b->values, capacity * b->width);
-  }
-}
-
-static void set_valid(qv_builder *b, bool valid) {
-  if ((b->rows & 7) == 0) {
-    uint8_t z = 0;
-    qv_buf_push(&b->validity, &z, 1);
-  }
-  if (valid) qv_set_bit(b->validity.ptr, b->rows);
-  else b->nulls++;
-}
-
-static void push_offset(qv_builder *b) {
-  if (is_large(b->tag)) {
-    int64_t o = (int64_t)b->values.len;
-    qv_buf_push(&b->offsets, &o, 8);
-  } else {
-    int32_t o = (int32_t)b->values.len;
-    qv_buf_push(&b->offsets, &o, 4);
-  }
-}
-
-static void push_bool(qv_builder *b, bool v) {
-  if ((b->rows & 7) == 0) {
-    uint8_t z = 0;
-    qv_buf_push(&b->values, &z, 1);
-  }
-  if (v) qv_set_bit(b->values.ptr, b->rows);
-}
-
-void qv_builder_append_null(qv_builder *b) {
-  set_valid(b, false);
-  if (b->tag == QV_BOOLEAN) push_bool(b, false);
-  else if (b->tag >= QV_UTF8 && b->tag <= QV_LARGE_BINARY) push_offset(b);
-  else if (b->width) {
-    qv_buf_reserve(&b->values, b->width);
-    memset(b->values.ptr + b->values.len, 0, b->width);
-    b->values.len += b->width;
-  }
-  b->rows++;
-}
-void qv_builder_append(qv_builder *b, const void *value) {
-  set_valid(b, true);
-  qv_buf_push(&b->values, value, b->width);
-  b->rows++;
-}
-void qv_builder_append_bool(qv_builder *b, bool v) {
-  set_valid(b, true);
-  push_bool(b, v);
-  b->rows++;
-}
-void qv_builder_append_bytes(qv_builder *b, const void *data, size_t len) {
-  set_valid(b, true);
-  qv_buf_push(&b->values, data, len);
-  push_offset(b);
-  b->rows++;
-}
-void qv_builder_finish(qv_builder *b, qv_column_wit *out) {
-  memset(out, 0, sizeof *out);
-  if (b->nulls > 0 || b->tag == QV_NULL) {
-    out->validity.is_some = true;
-    take_buf(&out->validity.val, &b->validity);
-  } else {
-    qv_buf_free(&b->validity);
-  }
-  if (b->tag >= QV_UTF8 && b->tag <= QV_LARGE_BINARY) {
-    out->offsets.is_some = true;
-    take_buf(&out->offsets.val, &b->offsets);
-  }
-  take_buf(&out->values, &b->values);
-  b->rows = b->nulls = 0;
-}
-
-quiver_transform_types_batch_t *qv_batches_push(qv_batches *out, uint32_t rows, size_t num_columns) {
-  if (out->len == out->cap) {
-    size_t cap = out->cap ? out->cap * 2 : 2;
-    void *p = realloc(out->ptr, cap * sizeof *out->ptr);
-    if (!p) abort();
-    out->ptr = p;
-    out->cap = cap;
-  }
-  quiver_transform_types_batch_t *b = &out->ptr[out->len++];
-  b->num_rows = rows;
-  b->columns.len = num_columns;
-  b->columns.ptr = num_columns ? calloc(num_columns, sizeof(qv_column_wit)) : NULL;
-  if (num_columns && !b->columns.ptr) abort();
-  return b;
-}
-
-static void move_list(plugin_list_u8_t *dst, plugin_list_u8_t *src) {
-  *dst = *src;
-  if (dst->len == 0) dst->ptr = NULL;  // the ABI's empty lists point at no allocation
-  src->ptr = NULL;
-  src->len = 0;
-}
-
-void qv_column_move(qv_batch *in, size_t i, qv_column_wit *out) {
-  qv_column_wit *c = &in->wit->columns.ptr[i];
-  memset(out, 0, sizeof *out);
-  out->validity.is_some = c->validity.is_some;
-  if (c->validity.is_some) move_list(&out->validity.val, &c->validity.val);
-  out->offsets.is_some = c->offsets.is_some;
-  if (c->offsets.is_some) move_list(&out->offsets.val, &c->offsets.val);
-  move_list(&out->values, &c->values);
-}
-
-static void copy_list(plugin_list_u8_t *dst, const uint8_t *p, size_t n) {
-  if (n == 0) {
-    dst->ptr = NULL;
-    dst->len = 0;
-    return;
-  }
-  dst->ptr = xmalloc(n);
-  memcpy(dst->ptr, p, n);
-  dst->len = n;
-}
-
-void qv_column_copy(const qv_column *c, qv_column_wit *out) {
-  memset(out, 0, sizeof *out);
-  if (c->validity) {
-    out->validity.is_some = true;
-    copy_list(&out->validity.val, c->validity, (c->rows + 7) / 8);
-  }
-  if (c->offsets) {
-    out->offsets.is_some = true;
-    copy_list(&out->offsets.val, c->offsets, (c->rows + 1) * (is_large(c->field->data_type.tag) ? 8 : 4));
-  }
-  copy_list(&out->values, c->values, c->values_len);
-}
-
-uint8_t *qv_bitmap_new(size_t rows) {
-  uint8_t *p = calloc((rows + 7) / 8 + 1, 1);
-  if (!p) abort();
-  return p;
-}
-
-void qv_select_rows(const qv_column *c, const uint8_t *mask, size_t count, qv_column_wit *out) {
-  memset(out, 0, sizeof *out);
-  uint8_t tag = c->field->data_type.tag;
-  size_t n = c->rows;
-  if (c->validity || tag == QV_NULL) {
-    uint8_t *v = qv_bitmap_new(count);
-    size_t j = 0, nulls = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (!mask[i]) continue;
-      if (tag != QV_NULL && qv_bit(c->validity, i)) qv_set_bit(v, j);
-      else nulls++;
-      j++;
-    }
-    if (nulls > 0) {
-      out->validity.is_some = true;
-      qv_list_take(&out->validity.val, v, (count + 7) / 8);
-    } else {
-      free(v);
-    }
-  }
-  if (tag == QV_NULL) return;
-  if (tag == QV_BOOLEAN) {
-    uint8_t *v = qv_bitmap_new(count);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (!mask[i]) continue;
-      if (qv_bit(c->values, i)) qv_set_bit(v, j);
-      j++;
-    }
-    qv_list_take(&out->values, v, (count + 7) / 8);
-    return;
-  }
-  if (tag >= QV_UTF8 && tag <= QV_LARGE_BINARY) {
-    bool large = is_large(tag);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (!mask[i]) continue;
-      size_t len;
-      qv_slice(c, i, &len);
-      total += len;
-    }
-    uint8_t *values = xmalloc(total);
-    size_t w = large ? 8 : 4;
-    uint8_t *offsets = xmalloc((count + 1) * w);
-    size_t pos = 0, j = 0;
-    memset(offsets, 0, w);
-    for (size_t i = 0; i < n; i++) {
-      if (!mask[i]) continue;
-      size_t len;
-      const uint8_t *p = qv_slice(c, i, &len);
-      memcpy(values + pos, p, len);
-      pos += len;
-      j++;
-      if (large) {
-        int64_t o = (int64_t)pos;
-        memcpy(offsets + 8 * j, &o, 8);
-      } else {
-        int32_t o = (int32_t)pos;
-        memcpy(offsets + 4 * j, &o, 4);
-      }
-    }
-    qv_list_take(&out->values, values, total);
-    out->offsets.is_some = true;
-    qv_list_take(&out->offsets.val, offsets, (count + 1) * w);
-    return;
-  }
-  size_t w = qv_type_width(&c->field->data_type);
-  uint8_t *values = xmalloc(count * w);
-  size_t j = 0;
-  switch (w) {
-    case 8: {
-      const uint64_t *src = (const uint64_t *)(const void *)c->values;
-      uint64_t *dst = (uint64_t *)(void *)values;
-      for (size_t i = 0; i < n; i++) if (mask[i]) dst[j++] = src[i];
-      break;
-    }
-    case 4: {
-      const uint32_t *src = (const uint32_t *)(const void *)c->values;
-      uint32_t *dst = (uint32_t *)(void *)values;
-      for (size_t i = 0; i < n; i++) if (mask[i]) dst[j++] = src[i];
-      break;
-    }
-    default:
-      for (size_t i = 0; i < n; i++)
-        if (mask[i]) {
-          memcpy(values + j * w, c->values + i * w, w);
-          j++;
-        }
-  }
-  qv_list_take(&out->values, values, count * w);
+const qv_field *qv_schema_field(const qv_schema *s, size_t column) {
+  size_t i = column_node(s, column);
+  return i < s->fields.len ? &s->fields.ptr[i] : NULL;
 }
 
 static void copy_field(qv_field *dst, const qv_field *src) {
@@ -433,13 +114,26 @@ static void schema_push(qv_schema *s, const qv_field *f) {
   copy_field(&s->fields.ptr[s->fields.len++], f);
 }
 
-void qv_schema_add(qv_schema_builder *s, const char *name, const qv_data_type *t, bool nullable) {
+void qv_schema_add(qv_schema_builder *s, const char *name, const qv_type *t, bool nullable) {
   qv_field f;
   f.name.ptr = (uint8_t *)name;
   f.name.len = strlen(name);
   f.data_type = *t;
   f.nullable = nullable;
   schema_push(&s->schema, &f);
+}
+
+void qv_schema_add_like(qv_schema_builder *s, const char *name, const qv_schema *from, size_t column) {
+  size_t i = column_node(from, column);
+  size_t end = subtree_end(from, i);
+  for (size_t k = i; k < end; k++) {
+    qv_field f = from->fields.ptr[k];
+    if (k == i) {
+      f.name.ptr = (uint8_t *)name;
+      f.name.len = strlen(name);
+    }
+    schema_push(&s->schema, &f);
+  }
 }
 
 static void copy_metadata(plugin_list_tuple2_string_string_t *dst, const plugin_list_tuple2_string_string_t *src) {
@@ -453,9 +147,7 @@ static void copy_metadata(plugin_list_tuple2_string_string_t *dst, const plugin_
 
 void qv_schema_copy_from(qv_schema_builder *s, const qv_schema *input) {
   for (size_t i = 0; i < input->fields.len; i++) schema_push(&s->schema, &input->fields.ptr[i]);
-  quiver_transform_types_schema_t tmp = {0};
-  tmp.metadata = s->schema.metadata;
-  plugin_list_tuple2_string_string_free(&tmp.metadata);
+  plugin_list_tuple2_string_string_free(&s->schema.metadata);
   copy_metadata(&s->schema.metadata, &input->metadata);
 }
 
@@ -468,48 +160,77 @@ static void copy_schema(qv_schema *dst, const qv_schema *src) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Errors.
+// Outputs.
 
-bool qv_error_config(qv_error *err, const char *key, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *m = vformat(fmt, ap);
-  va_end(ap);
-  memset(err, 0, sizeof *err);
-  err->tag = QUIVER_TRANSFORM_TYPES_ERROR_CONFIG;
-  wit_cstring(&err->val.config.key, key);
-  wit_take_cstring(&err->val.config.message, m);
-  return false;
+qv_output *qv_outputs_push(qv_outputs *out, uint64_t num_rows, size_t num_columns) {
+  if (out->len == out->cap) {
+    out->cap = out->cap ? out->cap * 2 : 2;
+    void *p = realloc(out->ptr, out->cap * sizeof *out->ptr);
+    if (!p) abort();
+    out->ptr = p;
+  }
+  qv_output *o = &out->ptr[out->len++];
+  memset(o, 0, sizeof *o);
+  o->num_rows = num_rows;
+  o->columns.len = num_columns;
+  o->columns.ptr = num_columns ? calloc(num_columns, sizeof *o->columns.ptr) : NULL;
+  if (num_columns && !o->columns.ptr) abort();
+  return o;
 }
 
-bool qv_error_data(qv_error *err, const char *column, int64_t row, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *m = vformat(fmt, ap);
-  va_end(ap);
-  memset(err, 0, sizeof *err);
-  err->tag = QUIVER_TRANSFORM_TYPES_ERROR_DATA;
-  if (column) {
-    err->val.data.column.is_some = true;
-    wit_cstring(&err->val.data.column.val, column);
-  }
-  if (row >= 0) {
-    err->val.data.row.is_some = true;
-    err->val.data.row.val = (uint64_t)row;
-  }
-  wit_take_cstring(&err->val.data.message, m);
-  return false;
+qv_output *qv_outputs_push_input(qv_outputs *out, const qv_batch *in) {
+  qv_output *o = qv_outputs_push(out, in->rows, in->num_columns);
+  for (size_t i = 0; i < in->num_columns; i++) qv_out_keep(o, i, (uint32_t)i);
+  return o;
 }
 
-bool qv_error_internal(qv_error *err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *m = vformat(fmt, ap);
-  va_end(ap);
-  memset(err, 0, sizeof *err);
-  err->tag = QUIVER_TRANSFORM_TYPES_ERROR_INTERNAL;
-  wit_take_cstring(&err->val.internal, m);
-  return false;
+void qv_out_keep(qv_output *o, size_t slot, uint32_t input) {
+  exports_quiver_transform_transform_out_column_free(&o->columns.ptr[slot]);
+  o->columns.ptr[slot].tag = EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_KEEP;
+  o->columns.ptr[slot].val.keep = input;
+}
+
+void qv_out_set_col(qv_output *o, size_t slot, quiver_col *c) {
+  exports_quiver_transform_transform_out_column_free(&o->columns.ptr[slot]);
+  o->columns.ptr[slot].tag = EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_HANDLE;
+  o->columns.ptr[slot].val.handle = c->handle;
+  c->live = false;
+}
+
+void qv_out_push_col(qv_output *o, quiver_col *c) {
+  void *p = realloc(o->columns.ptr, (o->columns.len + 1) * sizeof *o->columns.ptr);
+  if (!p) abort();
+  o->columns.ptr = p;
+  memset(&o->columns.ptr[o->columns.len], 0, sizeof *o->columns.ptr);
+  o->columns.ptr[o->columns.len].tag = EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_KEEP;
+  qv_out_set_col(o, o->columns.len++, c);
+}
+
+bool qv_out_filter(qv_output *o, const quiver_col *mask, qv_error *err) {
+  qv_column_data data;
+  if (!quiver_col_read(mask, &data, err)) return false;
+  if (data.len == 0) {
+    quiver_transform_types_column_data_free(&data);
+    return qv_error_internal(err, "filter: the mask has no buffers");
+  }
+  const quiver_transform_types_node_t *n = &data.ptr[0];
+  // The mask has the input's rows: before a selection, the output's rows are those.
+  size_t rows = (size_t)n->len;
+  uint8_t *bits = qv_mask_bits(n->values.ptr, n->validity.is_some ? n->validity.val.ptr : NULL, rows);
+  quiver_transform_types_column_data_free(&data);
+  if (o->selection.is_some) {  // narrow the first selection
+    const uint8_t *prev = o->selection.val.val.mask.ptr;
+    for (size_t i = 0; i < ((rows + 7) >> 3); i++) bits[i] &= prev[i];
+    exports_quiver_transform_transform_option_selection_free(&o->selection);
+  } else if (qv_count_bits(bits, rows) == rows) {  // every row: no selection at all
+    free(bits);
+    return true;
+  }
+  o->selection.is_some = true;
+  o->selection.val.tag = EXPORTS_QUIVER_TRANSFORM_TRANSFORM_SELECTION_MASK;
+  qv_list_take(&o->selection.val.val.mask, bits, (rows + 7) >> 3);
+  o->num_rows = qv_count_bits(bits, rows);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -533,325 +254,14 @@ void qv_counter_add(const char *name, uint64_t delta) {
 }
 
 // ---------------------------------------------------------------------------------------
-// JSON.
-
-typedef struct {
-  const char *s, *end;
-  const char *error;
-} jp;
-
-static void json_free(qv_json *v) {
-  free(v->string);
-  free(v->text);
-  for (size_t i = 0; i < v->len; i++) {
-    json_free(&v->items[i]);
-    if (v->keys) free(v->keys[i]);
-  }
-  free(v->items);
-  free(v->keys);
-}
-
-static void ws(jp *p) {
-  while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')) p->s++;
-}
-
-static void put_utf8(qv_buf *b, uint32_t c) {
-  uint8_t o[4];
-  size_t n;
-  if (c < 0x80) { o[0] = (uint8_t)c; n = 1; }
-  else if (c < 0x800) { o[0] = (uint8_t)(0xC0 | (c >> 6)); o[1] = (uint8_t)(0x80 | (c & 0x3F)); n = 2; }
-  else if (c < 0x10000) { o[0] = (uint8_t)(0xE0 | (c >> 12)); o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F)); o[2] = (uint8_t)(0x80 | (c & 0x3F)); n = 3; }
-  else { o[0] = (uint8_t)(0xF0 | (c >> 18)); o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F)); o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F)); o[3] = (uint8_t)(0x80 | (c & 0x3F)); n = 4; }
-  qv_buf_push(b, o, n);
-}
-
-static bool hex4(jp *p, uint32_t *out) {
-  if (p->end - p->s < 4) return false;
-  uint32_t v = 0;
-  for (int k = 0; k < 4; k++) {
-    char c = *p->s++;
-    v <<= 4;
-    if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-    else return false;
-  }
-  *out = v;
-  return true;
-}
-
-static char *json_string(jp *p) {
-  qv_buf b = {0};
-  p->s++;  // opening quote
-  while (p->s < p->end && *p->s != '"') {
-    char c = *p->s++;
-    if ((unsigned char)c < 0x20) { p->error = "control character in a string"; break; }
-    if (c != '\\') { qv_buf_push(&b, &c, 1); continue; }
-    if (p->s >= p->end) break;
-    char e = *p->s++;
-    uint32_t u;
-    switch (e) {
-      case '"': case '\\': case '/': qv_buf_push(&b, &e, 1); break;
-      case 'b': put_utf8(&b, 8); break;
-      case 'f': put_utf8(&b, 12); break;
-      case 'n': put_utf8(&b, 10); break;
-      case 'r': put_utf8(&b, 13); break;
-      case 't': put_utf8(&b, 9); break;
-      case 'u':
-        if (!hex4(p, &u)) { p->error = "bad \\u escape"; break; }
-        if (u >= 0xD800 && u < 0xDC00 && p->end - p->s >= 6 && p->s[0] == '\\' && p->s[1] == 'u') {
-          uint32_t lo;
-          p->s += 2;
-          if (hex4(p, &lo) && lo >= 0xDC00 && lo < 0xE000) u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        put_utf8(&b, u);
-        break;
-      default: p->error = "bad escape"; break;
-    }
-    if (p->error) break;
-  }
-  if (!p->error && p->s >= p->end) p->error = "unterminated string";
-  if (!p->error) p->s++;
-  uint8_t z = 0;
-  qv_buf_push(&b, &z, 1);
-  return (char *)b.ptr;
-}
-
-static bool json_value(jp *p, qv_json *v, int depth) {
-  memset(v, 0, sizeof *v);
-  ws(p);
-  if (depth > 64) { p->error = "nesting too deep"; return false; }
-  if (p->s >= p->end) { p->error = "unexpected end"; return false; }
-  char c = *p->s;
-  if (c == '{' || c == '[') {
-    bool obj = c == '{';
-    char close = obj ? '}' : ']';
-    v->kind = obj ? QV_JSON_OBJECT : QV_JSON_ARRAY;
-    p->s++;
-    ws(p);
-    if (p->s < p->end && *p->s == close) { p->s++; return true; }
-    size_t cap = 0;
-    for (;;) {
-      if (v->len == cap) {
-        cap = cap ? cap * 2 : 4;
-        v->items = realloc(v->items, cap * sizeof *v->items);
-        if (obj) v->keys = realloc(v->keys, cap * sizeof *v->keys);
-        if (!v->items || (obj && !v->keys)) abort();
-      }
-      if (obj) {
-        ws(p);
-        if (p->s >= p->end || *p->s != '"') { p->error = "expected a key"; return false; }
-        char *k = json_string(p);
-        if (p->error) { free(k); return false; }
-        ws(p);
-        if (p->s >= p->end || *p->s != ':') { free(k); p->error = "expected `:`"; return false; }
-        p->s++;
-        v->keys[v->len] = k;
-      }
-      bool ok = json_value(p, &v->items[v->len], depth + 1);
-      v->len++;
-      if (!ok) return false;
-      ws(p);
-      if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-      if (p->s < p->end && *p->s == close) { p->s++; return true; }
-      p->error = obj ? "expected `,` or `}`" : "expected `,` or `]`";
-      return false;
-    }
-  }
-  if (c == '"') {
-    v->kind = QV_JSON_STRING;
-    v->string = json_string(p);
-    return !p->error;
-  }
-  if (p->end - p->s >= 4 && memcmp(p->s, "true", 4) == 0) { v->kind = QV_JSON_BOOL; v->boolean = true; p->s += 4; return true; }
-  if (p->end - p->s >= 5 && memcmp(p->s, "false", 5) == 0) { v->kind = QV_JSON_BOOL; p->s += 5; return true; }
-  if (p->end - p->s >= 4 && memcmp(p->s, "null", 4) == 0) { v->kind = QV_JSON_NULL; p->s += 4; return true; }
-  const char *start = p->s;
-  bool integer = true;
-  if (p->s < p->end && *p->s == '-') p->s++;
-  const char *digits = p->s;
-  while (p->s < p->end && *p->s >= '0' && *p->s <= '9') p->s++;
-  if (p->s == digits || (digits[0] == '0' && p->s - digits > 1)) { p->error = "unexpected input"; return false; }
-  if (p->s < p->end && *p->s == '.') {
-    integer = false;
-    p->s++;
-    const char *f = p->s;
-    while (p->s < p->end && *p->s >= '0' && *p->s <= '9') p->s++;
-    if (p->s == f) { p->error = "bad number"; return false; }
-  }
-  if (p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
-    integer = false;
-    p->s++;
-    if (p->s < p->end && (*p->s == '+' || *p->s == '-')) p->s++;
-    const char *f = p->s;
-    while (p->s < p->end && *p->s >= '0' && *p->s <= '9') p->s++;
-    if (p->s == f) { p->error = "bad number"; return false; }
-  }
-  v->kind = QV_JSON_NUMBER;
-  v->text = xstrndup(start, (size_t)(p->s - start));
-  v->number = strtod(v->text, NULL);
-  v->is_integer = integer;
-  if (integer) {
-    // Exact integer value, as serde_json keeps it (i64 when negative, u64 otherwise).
-    bool neg = start[0] == '-';
-    unsigned __int128 mag = 0;
-    bool big = false;
-    for (const char *d = digits; d < p->s; d++) {
-      mag = mag * 10 + (unsigned)(*d - '0');
-      if (mag > (unsigned __int128)UINT64_MAX + 1) { big = true; break; }
-    }
-    if (!big) {
-      if (neg) {
-        if (mag <= (unsigned __int128)INT64_MAX + 1) { v->fits_i64 = true; v->i64 = (int64_t)(-(__int128)mag); }
-      } else if (mag <= UINT64_MAX) {
-        v->fits_u64 = true;
-        v->u64 = (uint64_t)mag;
-        if (mag <= INT64_MAX) { v->fits_i64 = true; v->i64 = (int64_t)mag; }
-      }
-    }
-  }
-  return true;
-}
-
-const qv_json *qv_json_get(const qv_json *obj, const char *key) {
-  if (!obj || obj->kind != QV_JSON_OBJECT) return NULL;
-  for (size_t i = 0; i < obj->len; i++)
-    if (strcmp(obj->keys[i], key) == 0) return &obj->items[i];
-  return NULL;
-}
-
-const char *qv_fmt_f64(double v, char *buf, size_t cap) {
-  if (isnan(v)) { snprintf(buf, cap, "NaN"); return buf; }
-  if (isinf(v)) { snprintf(buf, cap, v > 0 ? "inf" : "-inf"); return buf; }
-  if (v == trunc(v) && fabs(v) < 1e17) { snprintf(buf, cap, "%.0f", v); return buf; }
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  return buf;
-}
-
-const char *qv_json_repr(const qv_json *v, char *buf, size_t cap) {
-  switch (v->kind) {
-    case QV_JSON_NULL: snprintf(buf, cap, "null"); break;
-    case QV_JSON_BOOL: snprintf(buf, cap, v->boolean ? "true" : "false"); break;
-    case QV_JSON_NUMBER:
-      if (v->is_integer && (v->fits_i64 || v->fits_u64)) snprintf(buf, cap, "%s", v->text);
-      else qv_fmt_f64(v->number, buf, cap);
-      break;
-    case QV_JSON_STRING: snprintf(buf, cap, "\"%s\"", v->string); break;
-    case QV_JSON_ARRAY: snprintf(buf, cap, "[...]"); break;
-    case QV_JSON_OBJECT: snprintf(buf, cap, "{...}"); break;
-  }
-  return buf;
-}
-
-static const char *kind_of(const qv_json *v, char *buf, size_t cap) {
-  char r[128];
-  switch (v->kind) {
-    case QV_JSON_NULL: return "null";
-    case QV_JSON_BOOL: snprintf(buf, cap, "boolean `%s`", v->boolean ? "true" : "false"); return buf;
-    case QV_JSON_NUMBER:
-      snprintf(buf, cap, "%s `%s`", v->is_integer ? "integer" : "floating point", qv_json_repr(v, r, sizeof r));
-      return buf;
-    case QV_JSON_STRING: snprintf(buf, cap, "string \"%s\"", v->string); return buf;
-    case QV_JSON_ARRAY: return "sequence";
-    default: return "map";
-  }
-}
-
-static void key_path(char *out, size_t cap, const char *path, const char *key) {
-  if (path[0] == 0) snprintf(out, cap, "%s", key);
-  else snprintf(out, cap, "%s.%s", path, key);
-}
-
-bool qv_cfg_object(const qv_json *v, const char *path, const char *const *allowed, size_t nallowed,
-                   const char *const *required, size_t nrequired, qv_error *err) {
-  char kb[160];
-  if (v->kind != QV_JSON_OBJECT)
-    return qv_error_config(err, path, "invalid type: %s, expected a map", kind_of(v, kb, sizeof kb));
-  for (size_t i = 0; i < v->len; i++) {
-    bool ok = false;
-    for (size_t k = 0; k < nallowed; k++) ok |= strcmp(v->keys[i], allowed[k]) == 0;
-    if (ok) continue;
-    qv_buf list = {0};
-    for (size_t k = 0; k < nallowed; k++) {
-      char one[96];
-      snprintf(one, sizeof one, "%s`%s`", k ? ", " : "", allowed[k]);
-      qv_buf_push(&list, one, strlen(one));
-    }
-    uint8_t z = 0;
-    qv_buf_push(&list, &z, 1);
-    qv_error_config(err, path, "unknown field `%s`, expected %s%s", v->keys[i], nallowed == 1 ? "" : "one of ",
-                    (const char *)list.ptr);
-    qv_buf_free(&list);
-    return false;
-  }
-  for (size_t k = 0; k < nrequired; k++)
-    if (!qv_json_get(v, required[k])) return qv_error_config(err, path, "missing field `%s`", required[k]);
-  return true;
-}
-
-bool qv_cfg_string(const qv_json *obj, const char *path, const char *key, const char *def, bool null_ok, const char **out, qv_error *err) {
-  const qv_json *v = qv_json_get(obj, key);
-  char kp[256], kb[160];
-  if (!v || (null_ok && v->kind == QV_JSON_NULL)) { *out = def; return true; }
-  if (v->kind != QV_JSON_STRING) {
-    key_path(kp, sizeof kp, path, key);
-    return qv_error_config(err, kp, "invalid type: %s, expected a string", kind_of(v, kb, sizeof kb));
-  }
-  *out = v->string;
-  return true;
-}
-
-bool qv_cfg_number(const qv_json *obj, const char *path, const char *key, double def, bool null_ok, double *out, bool *present, qv_error *err) {
-  const qv_json *v = qv_json_get(obj, key);
-  char kp[256], kb[160];
-  if (!v || (null_ok && v->kind == QV_JSON_NULL)) {
-    *out = def;
-    if (present) *present = false;
-    return true;
-  }
-  if (v->kind != QV_JSON_NUMBER) {
-    key_path(kp, sizeof kp, path, key);
-    return qv_error_config(err, kp, "invalid type: %s, expected f64", kind_of(v, kb, sizeof kb));
-  }
-  *out = v->number;
-  if (present) *present = true;
-  return true;
-}
-
-bool qv_cfg_enum(const qv_json *obj, const char *path, const char *key, const char *const *choices, size_t n, const char *def, const char **out, qv_error *err) {
-  const qv_json *v = qv_json_get(obj, key);
-  char kp[256], kb[160];
-  if (!v) { *out = def; return true; }
-  if (v->kind == QV_JSON_STRING)
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(v->string, choices[i]) == 0) { *out = choices[i]; return true; }
-  qv_buf list = {0};
-  for (size_t k = 0; k < n; k++) {
-    char one[96];
-    snprintf(one, sizeof one, "%s`%s`", k ? ", " : "", choices[k]);
-    qv_buf_push(&list, one, strlen(one));
-  }
-  uint8_t z = 0;
-  qv_buf_push(&list, &z, 1);
-  key_path(kp, sizeof kp, path, key);
-  if (v->kind == QV_JSON_STRING)
-    qv_error_config(err, kp, "unknown variant `%s`, expected one of %s", v->string, (const char *)list.ptr);
-  else
-    qv_error_config(err, kp, "invalid type: %s, expected one of %s", kind_of(v, kb, sizeof kb), (const char *)list.ptr);
-  qv_buf_free(&list);
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------
 // The WIT exports.
 
 struct exports_quiver_transform_transform_transformer_t {
   void *state;
   qv_schema input;   // owned (given by the host to `create`)
   qv_schema output;  // owned (built by the plugin's create)
+  size_t num_columns, num_outputs;
+  char **names;      // the input columns' names, NUL-terminated (named in errors)
 };
 
 void exports_quiver_transform_transform_metadata(exports_quiver_transform_transform_plugin_metadata_t *ret) {
@@ -866,39 +276,19 @@ bool exports_quiver_transform_transform_static_transformer_create(
     plugin_string_t *config, exports_quiver_transform_transform_schema_t *input,
     exports_quiver_transform_transform_own_transformer_t *ret, exports_quiver_transform_transform_error_t *err) {
   const qv_plugin *p = quiver_plugin();
-  // Parse the config (empty text means `{}`), then free the text we own.
-  const char *s = (const char *)config->ptr;
-  const char *end = s + config->len;
-  while (s < end && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')) s++;
   qv_json doc;
-  jp parser = {s, end, NULL};
-  bool ok;
-  if (s == end) {
-    memset(&doc, 0, sizeof doc);
-    doc.kind = QV_JSON_OBJECT;
-    ok = true;
-  } else {
-    ok = json_value(&parser, &doc, 0);
-    if (ok) {
-      ws(&parser);
-      if (parser.s != parser.end) { parser.error = "trailing characters"; ok = false; }
-    }
-  }
+  bool ok = qv_json_parse((const char *)config->ptr, config->len, &doc, err);
+  plugin_string_free(config);
   if (!ok) {
-    qv_error_config(err, "", "%s at character %zu of the config", parser.error, (size_t)(parser.s - (const char *)config->ptr));
-    json_free(&doc);
-    plugin_string_free(config);
     quiver_transform_types_schema_free(input);
     return false;
   }
-  plugin_string_free(config);
-
   struct exports_quiver_transform_transform_transformer_t *t = calloc(1, sizeof *t);
   if (!t) abort();
   t->input = *input;  // take ownership of the host's schema
   qv_schema_builder out = {0};
   ok = p->create(&doc, &t->input, &t->state, &out, err);
-  json_free(&doc);
+  qv_json_free(&doc);
   if (!ok) {
     quiver_transform_types_schema_free(&out.schema);
     quiver_transform_types_schema_free(&t->input);
@@ -906,6 +296,13 @@ bool exports_quiver_transform_transform_static_transformer_create(
     return false;
   }
   t->output = out.schema;
+  t->num_columns = qv_schema_len(&t->input);
+  t->num_outputs = qv_schema_len(&t->output);
+  t->names = xmalloc(t->num_columns * sizeof *t->names);
+  for (size_t i = 0; i < t->num_columns; i++) {
+    const qv_field *f = qv_schema_field(&t->input, i);
+    t->names[i] = xstrndup((const char *)f->name.ptr, f->name.len);
+  }
   *ret = exports_quiver_transform_transform_transformer_new(t);
   return true;
 }
@@ -915,85 +312,65 @@ void exports_quiver_transform_transform_method_transformer_output_schema(
   copy_schema(ret, &self->output);  // post-return frees the copy
 }
 
-static bool check_batches(const qv_schema *output, qv_batches *out, qv_error *err) {
-  for (size_t b = 0; b < out->len; b++) {
-    if (out->ptr[b].columns.len != output->fields.len) {
-      size_t got = out->ptr[b].columns.len;
-      for (size_t k = 0; k < out->len; k++) quiver_transform_types_batch_free(&out->ptr[k]);
-      free(out->ptr);
-      out->ptr = NULL;
-      out->len = 0;
-      return qv_error_internal(err, "process returned a batch of %zu columns; the output schema has %zu", got,
-                               output->fields.len);
-    }
-  }
-  return true;
-}
-
-static void free_batches(qv_batches *out) {
-  for (size_t k = 0; k < out->len; k++) quiver_transform_types_batch_free(&out->ptr[k]);
+static void free_outputs(qv_outputs *out) {
+  for (size_t k = 0; k < out->len; k++) exports_quiver_transform_transform_output_free(&out->ptr[k]);
   free(out->ptr);
   out->ptr = NULL;
   out->len = out->cap = 0;
 }
 
-bool exports_quiver_transform_transform_method_transformer_process(
-    exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_batch_t *input,
-    exports_quiver_transform_transform_list_batch_t *ret, exports_quiver_transform_transform_error_t *err) {
-  const qv_plugin *p = quiver_plugin();
-  if (input->columns.len != self->input.fields.len) {
-    size_t got = input->columns.len;
-    quiver_transform_types_batch_free(input);
-    return qv_error_internal(err, "host sent %zu columns for a schema of %zu", got, self->input.fields.len);
+// Every output has the declared number of columns.
+static bool check_outputs(size_t want, qv_outputs *out, qv_error *err) {
+  for (size_t b = 0; b < out->len; b++) {
+    if (out->ptr[b].columns.len != want) {
+      size_t got = out->ptr[b].columns.len;
+      free_outputs(out);
+      return qv_error_internal(err, "process returned an output of %zu columns; the output schema has %zu", got, want);
+    }
   }
-  size_t n = input->columns.len;
-  qv_column cols_small[16];
-  qv_column *cols = n <= 16 ? cols_small : xmalloc(n * sizeof *cols);
-  for (size_t i = 0; i < n; i++) {
-    const qv_column_wit *c = &input->columns.ptr[i];
-    cols[i].field = &self->input.fields.ptr[i];
-    cols[i].rows = input->num_rows;
-    cols[i].validity = c->validity.is_some ? c->validity.val.ptr : NULL;
-    cols[i].offsets = c->offsets.is_some ? c->offsets.val.ptr : NULL;
-    cols[i].values = c->values.ptr;
-    cols[i].values_len = c->values.len;
-  }
-  qv_batch batch = {input->num_rows, n, cols, input};
-  qv_batches out = {0};
-  bool ok = p->process(self->state, &batch, &out, err);
-  if (cols != cols_small) free(cols);
-  quiver_transform_types_batch_free(input);  // what was moved out is empty now
-  if (ok) ok = check_batches(&self->output, &out, err);
-  if (!ok) {
-    free_batches(&out);
-    return false;
-  }
-  ret->ptr = out.len ? out.ptr : NULL;
-  ret->len = out.len;
-  if (!out.len) free(out.ptr);
   return true;
 }
 
-bool exports_quiver_transform_transform_method_transformer_finish(
-    exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_list_batch_t *ret,
-    exports_quiver_transform_transform_error_t *err) {
-  const qv_plugin *p = quiver_plugin();
-  qv_batches out = {0};
-  bool ok = p->finish ? p->finish(self->state, &out, err) : true;
-  if (ok) ok = check_batches(&self->output, &out, err);
+static bool finish_call(qv_outputs *out, bool ok, size_t want, exports_quiver_transform_transform_list_output_t *ret,
+                        qv_error *err) {
+  if (ok) ok = check_outputs(want, out, err);
   if (!ok) {
-    free_batches(&out);
+    free_outputs(out);
     return false;
   }
-  ret->ptr = out.len ? out.ptr : NULL;
-  ret->len = out.len;
-  if (!out.len) free(out.ptr);
+  ret->ptr = out->len ? out->ptr : NULL;
+  ret->len = out->len;
+  if (!out->len) free(out->ptr);
   return true;
+}
+
+bool exports_quiver_transform_transform_method_transformer_process(
+    exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_borrow_batch_t input,
+    exports_quiver_transform_transform_list_output_t *ret, exports_quiver_transform_transform_error_t *err) {
+  const qv_plugin *p = quiver_plugin();
+  qv_batch batch = {input, &self->input, (size_t)quiver_transform_columns_method_batch_num_rows(input),
+                    self->num_columns, self->names};
+  qv_outputs out = {0};
+  bool ok = p->process(self->state, &batch, &out, err);
+  // A borrowed handle passed into an export is dropped by the callee before it returns.
+  quiver_transform_columns_batch_drop_borrow(input);
+  return finish_call(&out, ok, self->num_outputs, ret, err);
+}
+
+bool exports_quiver_transform_transform_method_transformer_finish(
+    exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_list_output_t *ret,
+    exports_quiver_transform_transform_error_t *err) {
+  const qv_plugin *p = quiver_plugin();
+  qv_outputs out = {0};
+  bool ok = p->finish ? p->finish(self->state, &out, err) : true;
+  return finish_call(&out, ok, self->num_outputs, ret, err);
 }
 
 void exports_quiver_transform_transform_transformer_destructor(exports_quiver_transform_transform_transformer_t *rep) {
   const qv_plugin *p = quiver_plugin();
   if (p->destroy) p->destroy(rep->state);
+  for (size_t i = 0; i < rep->num_columns; i++) free(rep->names[i]);
+  free(rep->names);
   quiver_transform_types_schema_free(&rep->input);
   quiver_transform_types_schema_free(&rep->output);
   free(rep);

@@ -5,8 +5,9 @@
 #
 # SRC_DIR holds `plugin.js` (the entry: it must `export const transform = definePlugin(...)`),
 # any modules it imports by relative path, and optionally `config.schema.json` (importable as
-# `import configSchema from './quiver-config-schema.js'`). The SDK (`quiver-sdk.js`) is
-# placed next to them. The component targets world `plugin` of the repository's wit/ with
+# `import configSchema from './quiver-config-schema.js'`). The SDK (the modules of
+# `quiver-sdk/`, with `quiver-sdk.js` as their one entry) is placed next to them. The component
+# targets world `plugin` of `wit/0.2.0` (contract 0.2: host columns and compute kernels) with
 # jco componentize, HTTP disabled (`-d http fetch-event`).
 #
 # Backend: StarlingMonkey (`sm`, the default) or QuickJS (`qjs`); also QUIVER_JS_BACKEND.
@@ -51,8 +52,9 @@ jco="$tc/node_modules/.bin/jco"
 stage="$(mktemp -d "${TMPDIR:-/tmp}/quiver-js-build.XXXXXX")"
 trap 'rm -rf "$stage"' EXIT
 cp -R "$src/." "$stage/"
-cp "$here/quiver-sdk.js" "$stage/quiver-sdk.js"
-echo "export const BACKEND = '$backend';" >"$stage/quiver-backend.js"
+cp -R "$here/quiver-sdk" "$stage/quiver-sdk"
+echo "export * from './quiver-sdk/index.js';" >"$stage/quiver-sdk.js"
+echo "export const BACKEND = '$backend';" >"$stage/quiver-sdk/quiver-backend.js"
 if [[ -f "$src/config.schema.json" ]]; then
     node -e '
         const fs = require("fs");
@@ -67,7 +69,7 @@ fi
 mkdir -p "$(dirname "$out")"
 out_abs="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 (cd "$stage" && "$jco" componentize plugin.js \
-    --wit "$repo/wit/0.1.0" --world-name plugin \
+    --wit "$repo/wit/0.2.0" --world-name plugin \
     --backend "$jco_backend" --bundle \
     "${features[@]}" \
     -o "$out_abs" >&2)

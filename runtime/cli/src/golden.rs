@@ -38,7 +38,16 @@ use crate::args::{CeilingArgs, PluginPathArgs};
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// Directories to search for cases (folders holding `case.toml`).
-    #[arg(default_value = ".", env = "QUIVER_TEST_DIRS", value_delimiter = ':')]
+    // An id of its own: the flattened `PluginPathArgs::dirs` is also `dirs`, and two
+    // arguments with one id made clap hand the case folders to the plugin path, so
+    // `--plugin-path` was silently ignored and every case ran the first-party plugins.
+    #[arg(
+        id = "case_dirs",
+        value_name = "DIR",
+        default_value = ".",
+        env = "QUIVER_TEST_DIRS",
+        value_delimiter = ':'
+    )]
     dirs: Vec<PathBuf>,
     #[command(flatten)]
     plugin_path: PluginPathArgs,

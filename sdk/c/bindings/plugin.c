@@ -3,17 +3,128 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `quiver:transform/host@0.1.0`
+union double_int64 { double a; int64_t b; };
 
-__attribute__((__import_module__("quiver:transform/host@0.1.0"), __import_name__("log")))
+// Imported Functions from `quiver:transform/host@0.2.0`
+
+__attribute__((__import_module__("quiver:transform/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_quiver_transform_host_log(int32_t, uint8_t *, size_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("quiver:transform/host@0.1.0"), __import_name__("counter-add")))
+__attribute__((__import_module__("quiver:transform/host@0.2.0"), __import_name__("counter-add")))
 extern void __wasm_import_quiver_transform_host_counter_add(uint8_t *, size_t, int64_t);
 
-// Exported Functions from `quiver:transform/transform@0.1.0`
+// Imported Functions from `quiver:transform/columns@0.2.0`
 
-__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.1.0#metadata")))
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]column.len")))
+extern int64_t __wasm_import_quiver_transform_columns_method_column_len(int32_t);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]column.null-count")))
+extern int64_t __wasm_import_quiver_transform_columns_method_column_null_count(int32_t);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]column.data-type")))
+extern void __wasm_import_quiver_transform_columns_method_column_data_type(int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]column.read")))
+extern void __wasm_import_quiver_transform_columns_method_column_read(int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]batch.num-rows")))
+extern int64_t __wasm_import_quiver_transform_columns_method_batch_num_rows(int32_t);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]batch.column")))
+extern void __wasm_import_quiver_transform_columns_method_batch_column(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]batch.read")))
+extern void __wasm_import_quiver_transform_columns_method_batch_read(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("from-data")))
+extern void __wasm_import_quiver_transform_columns_from_data(uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
+
+// Imported Functions from `quiver:transform/compute@0.2.0`
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("arith")))
+extern void __wasm_import_quiver_transform_compute_arith(int32_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("affine")))
+extern void __wasm_import_quiver_transform_compute_affine(uint8_t *, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("unary")))
+extern void __wasm_import_quiver_transform_compute_unary(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("round")))
+extern void __wasm_import_quiver_transform_compute_round(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("clip")))
+extern void __wasm_import_quiver_transform_compute_clip(int32_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("compare")))
+extern void __wasm_import_quiver_transform_compute_compare(int32_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("logic")))
+extern void __wasm_import_quiver_transform_compute_logic(int32_t, int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("not")))
+extern void __wasm_import_quiver_transform_compute_not(int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("is-null")))
+extern void __wasm_import_quiver_transform_compute_is_null(int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("is-not-null")))
+extern void __wasm_import_quiver_transform_compute_is_not_null(int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("fill-null")))
+extern void __wasm_import_quiver_transform_compute_fill_null(int32_t, int32_t, int32_t, int64_t, int64_t, int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("coalesce")))
+extern void __wasm_import_quiver_transform_compute_coalesce(uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("cast")))
+extern void __wasm_import_quiver_transform_compute_cast(int32_t, uint8_t *, size_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("filter")))
+extern void __wasm_import_quiver_transform_compute_filter(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("take")))
+extern void __wasm_import_quiver_transform_compute_take(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("slice")))
+extern void __wasm_import_quiver_transform_compute_slice(int32_t, int64_t, int64_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("is-in")))
+extern void __wasm_import_quiver_transform_compute_is_in(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("str-unary")))
+extern void __wasm_import_quiver_transform_compute_str_unary(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("str-match")))
+extern void __wasm_import_quiver_transform_compute_str_match(int32_t, int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("regex-match")))
+extern void __wasm_import_quiver_transform_compute_regex_match(int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("regex-replace")))
+extern void __wasm_import_quiver_transform_compute_regex_replace(int32_t, uint8_t *, size_t, uint8_t *, size_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("substring")))
+extern void __wasm_import_quiver_transform_compute_substring(int32_t, int64_t, int32_t, int64_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("concat")))
+extern void __wasm_import_quiver_transform_compute_concat(uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("date-part")))
+extern void __wasm_import_quiver_transform_compute_date_part(int32_t, int32_t, int32_t, uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("sha256")))
+extern void __wasm_import_quiver_transform_compute_sha256(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("hmac-sha256")))
+extern void __wasm_import_quiver_transform_compute_hmac_sha256(int32_t, uint8_t *, size_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("aggregate")))
+extern void __wasm_import_quiver_transform_compute_aggregate(int32_t, int32_t, uint8_t *);
+
+// Exported Functions from `quiver:transform/transform@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.2.0#metadata")))
 void __wasm_export_exports_quiver_transform_transform_metadata_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -29,7 +140,7 @@ void __wasm_export_exports_quiver_transform_transform_metadata_post_return(uint8
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.1.0#[static]transformer.create")))
+__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.2.0#[static]transformer.create")))
 void __wasm_export_exports_quiver_transform_transform_static_transformer_create_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
@@ -75,7 +186,7 @@ void __wasm_export_exports_quiver_transform_transform_static_transformer_create_
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.1.0#[method]transformer.output-schema")))
+__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.2.0#[method]transformer.output-schema")))
 void __wasm_export_exports_quiver_transform_transform_method_transformer_output_schema_post_return(uint8_t * arg0) {
   size_t len = *((size_t*) (arg0 + sizeof(void*)));
   if (len > 0) {
@@ -142,6 +253,12 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_output_
           break;
         }
         case 18: {
+          break;
+        }
+        case 19: {
+          break;
+        }
+        case 20: {
           switch ((int32_t) (int32_t) *((uint8_t*) (base + (4*sizeof(void*))))) {
             case 0: {
               break;
@@ -155,7 +272,46 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_output_
           }
           break;
         }
-        case 19: {
+        case 21: {
+          break;
+        }
+        case 22: {
+          break;
+        }
+        case 23: {
+          break;
+        }
+        case 24: {
+          break;
+        }
+        case 25: {
+          break;
+        }
+        case 26: {
+          break;
+        }
+        case 27: {
+          break;
+        }
+        case 28: {
+          break;
+        }
+        case 29: {
+          break;
+        }
+        case 30: {
+          break;
+        }
+        case 31: {
+          break;
+        }
+        case 32: {
+          break;
+        }
+        case 33: {
+          break;
+        }
+        case 34: {
           break;
         }
       }
@@ -179,30 +335,26 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_output_
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.1.0#[method]transformer.process")))
+__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.2.0#[method]transformer.process")))
 void __wasm_export_exports_quiver_transform_transform_method_transformer_process_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
-      size_t len9 = *((size_t*) (arg0 + (8+1*sizeof(void*))));
-      if (len9 > 0) {
-        uint8_t *ptr10 = *((uint8_t **) (arg0 + 8));
-        for (size_t i11 = 0; i11 < len9; i11++) {
-          uint8_t *base = ptr10 + i11 * (3*sizeof(void*));
+      size_t len18 = *((size_t*) (arg0 + (8+1*sizeof(void*))));
+      if (len18 > 0) {
+        uint8_t *ptr19 = *((uint8_t **) (arg0 + 8));
+        for (size_t i20 = 0; i20 < len18; i20++) {
+          uint8_t *base = ptr19 + i20 * (8+6*sizeof(void*));
           (void) base;
-          size_t len6 = *((size_t*) (base + (2*sizeof(void*))));
-          if (len6 > 0) {
-            uint8_t *ptr7 = *((uint8_t **) (base + sizeof(void*)));
-            for (size_t i8 = 0; i8 < len6; i8++) {
-              uint8_t *base = ptr7 + i8 * (8*sizeof(void*));
-              (void) base;
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + 0))) {
+          switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+            case 0: {
+              break;
+            }
+            case 1: {
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + (8+1*sizeof(void*))))) {
                 case 0: {
-                  break;
-                }
-                case 1: {
-                  size_t len = *((size_t*) (base + (2*sizeof(void*))));
+                  size_t len = *((size_t*) (base + (8+3*sizeof(void*))));
                   if (len > 0) {
-                    uint8_t *ptr = *((uint8_t **) (base + sizeof(void*)));
+                    uint8_t *ptr = *((uint8_t **) (base + (8+2*sizeof(void*))));
                     for (size_t i = 0; i < len; i++) {
                       uint8_t *base = ptr + i * 1;
                       (void) base;
@@ -211,17 +363,12 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_process
                   }
                   break;
                 }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (3*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
                 case 1: {
-                  size_t len0 = *((size_t*) (base + (5*sizeof(void*))));
+                  size_t len0 = *((size_t*) (base + (8+3*sizeof(void*))));
                   if (len0 > 0) {
-                    uint8_t *ptr1 = *((uint8_t **) (base + (4*sizeof(void*))));
+                    uint8_t *ptr1 = *((uint8_t **) (base + (8+2*sizeof(void*))));
                     for (size_t i2 = 0; i2 < len0; i2++) {
-                      uint8_t *base = ptr1 + i2 * 1;
+                      uint8_t *base = ptr1 + i2 * 4;
                       (void) base;
                     }
                     free(ptr1);
@@ -229,20 +376,83 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_process
                   break;
                 }
               }
-              size_t len3 = *((size_t*) (base + (7*sizeof(void*))));
-              if (len3 > 0) {
-                uint8_t *ptr4 = *((uint8_t **) (base + (6*sizeof(void*))));
-                for (size_t i5 = 0; i5 < len3; i5++) {
-                  uint8_t *base = ptr4 + i5 * 1;
-                  (void) base;
+              break;
+            }
+          }
+          size_t len15 = *((size_t*) (base + (8+5*sizeof(void*))));
+          if (len15 > 0) {
+            uint8_t *ptr16 = *((uint8_t **) (base + (8+4*sizeof(void*))));
+            for (size_t i17 = 0; i17 < len15; i17++) {
+              uint8_t *base = ptr16 + i17 * (3*sizeof(void*));
+              (void) base;
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + 0))) {
+                case 0: {
+                  break;
                 }
-                free(ptr4);
+                case 1: {
+                  break;
+                }
+                case 2: {
+                  size_t len12 = *((size_t*) (base + (2*sizeof(void*))));
+                  if (len12 > 0) {
+                    uint8_t *ptr13 = *((uint8_t **) (base + sizeof(void*)));
+                    for (size_t i14 = 0; i14 < len12; i14++) {
+                      uint8_t *base = ptr13 + i14 * (8+8*sizeof(void*));
+                      (void) base;
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len3 = *((size_t*) (base + (8+2*sizeof(void*))));
+                          if (len3 > 0) {
+                            uint8_t *ptr4 = *((uint8_t **) (base + (8+1*sizeof(void*))));
+                            for (size_t i5 = 0; i5 < len3; i5++) {
+                              uint8_t *base = ptr4 + i5 * 1;
+                              (void) base;
+                            }
+                            free(ptr4);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (8+3*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len6 = *((size_t*) (base + (8+5*sizeof(void*))));
+                          if (len6 > 0) {
+                            uint8_t *ptr7 = *((uint8_t **) (base + (8+4*sizeof(void*))));
+                            for (size_t i8 = 0; i8 < len6; i8++) {
+                              uint8_t *base = ptr7 + i8 * 1;
+                              (void) base;
+                            }
+                            free(ptr7);
+                          }
+                          break;
+                        }
+                      }
+                      size_t len9 = *((size_t*) (base + (8+7*sizeof(void*))));
+                      if (len9 > 0) {
+                        uint8_t *ptr10 = *((uint8_t **) (base + (8+6*sizeof(void*))));
+                        for (size_t i11 = 0; i11 < len9; i11++) {
+                          uint8_t *base = ptr10 + i11 * 1;
+                          (void) base;
+                        }
+                        free(ptr10);
+                      }
+                    }
+                    free(ptr13);
+                  }
+                  break;
+                }
               }
             }
-            free(ptr7);
+            free(ptr16);
           }
         }
-        free(ptr10);
+        free(ptr19);
       }
       break;
     }
@@ -286,30 +496,26 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_process
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.1.0#[method]transformer.finish")))
+__attribute__((__weak__, __export_name__("cabi_post_quiver:transform/transform@0.2.0#[method]transformer.finish")))
 void __wasm_export_exports_quiver_transform_transform_method_transformer_finish_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
-      size_t len9 = *((size_t*) (arg0 + (8+1*sizeof(void*))));
-      if (len9 > 0) {
-        uint8_t *ptr10 = *((uint8_t **) (arg0 + 8));
-        for (size_t i11 = 0; i11 < len9; i11++) {
-          uint8_t *base = ptr10 + i11 * (3*sizeof(void*));
+      size_t len18 = *((size_t*) (arg0 + (8+1*sizeof(void*))));
+      if (len18 > 0) {
+        uint8_t *ptr19 = *((uint8_t **) (arg0 + 8));
+        for (size_t i20 = 0; i20 < len18; i20++) {
+          uint8_t *base = ptr19 + i20 * (8+6*sizeof(void*));
           (void) base;
-          size_t len6 = *((size_t*) (base + (2*sizeof(void*))));
-          if (len6 > 0) {
-            uint8_t *ptr7 = *((uint8_t **) (base + sizeof(void*)));
-            for (size_t i8 = 0; i8 < len6; i8++) {
-              uint8_t *base = ptr7 + i8 * (8*sizeof(void*));
-              (void) base;
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + 0))) {
+          switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+            case 0: {
+              break;
+            }
+            case 1: {
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + (8+1*sizeof(void*))))) {
                 case 0: {
-                  break;
-                }
-                case 1: {
-                  size_t len = *((size_t*) (base + (2*sizeof(void*))));
+                  size_t len = *((size_t*) (base + (8+3*sizeof(void*))));
                   if (len > 0) {
-                    uint8_t *ptr = *((uint8_t **) (base + sizeof(void*)));
+                    uint8_t *ptr = *((uint8_t **) (base + (8+2*sizeof(void*))));
                     for (size_t i = 0; i < len; i++) {
                       uint8_t *base = ptr + i * 1;
                       (void) base;
@@ -318,17 +524,12 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_finish_
                   }
                   break;
                 }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (3*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
                 case 1: {
-                  size_t len0 = *((size_t*) (base + (5*sizeof(void*))));
+                  size_t len0 = *((size_t*) (base + (8+3*sizeof(void*))));
                   if (len0 > 0) {
-                    uint8_t *ptr1 = *((uint8_t **) (base + (4*sizeof(void*))));
+                    uint8_t *ptr1 = *((uint8_t **) (base + (8+2*sizeof(void*))));
                     for (size_t i2 = 0; i2 < len0; i2++) {
-                      uint8_t *base = ptr1 + i2 * 1;
+                      uint8_t *base = ptr1 + i2 * 4;
                       (void) base;
                     }
                     free(ptr1);
@@ -336,20 +537,83 @@ void __wasm_export_exports_quiver_transform_transform_method_transformer_finish_
                   break;
                 }
               }
-              size_t len3 = *((size_t*) (base + (7*sizeof(void*))));
-              if (len3 > 0) {
-                uint8_t *ptr4 = *((uint8_t **) (base + (6*sizeof(void*))));
-                for (size_t i5 = 0; i5 < len3; i5++) {
-                  uint8_t *base = ptr4 + i5 * 1;
-                  (void) base;
+              break;
+            }
+          }
+          size_t len15 = *((size_t*) (base + (8+5*sizeof(void*))));
+          if (len15 > 0) {
+            uint8_t *ptr16 = *((uint8_t **) (base + (8+4*sizeof(void*))));
+            for (size_t i17 = 0; i17 < len15; i17++) {
+              uint8_t *base = ptr16 + i17 * (3*sizeof(void*));
+              (void) base;
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + 0))) {
+                case 0: {
+                  break;
                 }
-                free(ptr4);
+                case 1: {
+                  break;
+                }
+                case 2: {
+                  size_t len12 = *((size_t*) (base + (2*sizeof(void*))));
+                  if (len12 > 0) {
+                    uint8_t *ptr13 = *((uint8_t **) (base + sizeof(void*)));
+                    for (size_t i14 = 0; i14 < len12; i14++) {
+                      uint8_t *base = ptr13 + i14 * (8+8*sizeof(void*));
+                      (void) base;
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len3 = *((size_t*) (base + (8+2*sizeof(void*))));
+                          if (len3 > 0) {
+                            uint8_t *ptr4 = *((uint8_t **) (base + (8+1*sizeof(void*))));
+                            for (size_t i5 = 0; i5 < len3; i5++) {
+                              uint8_t *base = ptr4 + i5 * 1;
+                              (void) base;
+                            }
+                            free(ptr4);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (8+3*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len6 = *((size_t*) (base + (8+5*sizeof(void*))));
+                          if (len6 > 0) {
+                            uint8_t *ptr7 = *((uint8_t **) (base + (8+4*sizeof(void*))));
+                            for (size_t i8 = 0; i8 < len6; i8++) {
+                              uint8_t *base = ptr7 + i8 * 1;
+                              (void) base;
+                            }
+                            free(ptr7);
+                          }
+                          break;
+                        }
+                      }
+                      size_t len9 = *((size_t*) (base + (8+7*sizeof(void*))));
+                      if (len9 > 0) {
+                        uint8_t *ptr10 = *((uint8_t **) (base + (8+6*sizeof(void*))));
+                        for (size_t i11 = 0; i11 < len9; i11++) {
+                          uint8_t *base = ptr10 + i11 * 1;
+                          (void) base;
+                        }
+                        free(ptr10);
+                      }
+                    }
+                    free(ptr13);
+                  }
+                  break;
+                }
               }
             }
-            free(ptr7);
+            free(ptr16);
           }
         }
-        free(ptr10);
+        free(ptr19);
       }
       break;
     }
@@ -435,13 +699,49 @@ void quiver_transform_types_timestamp_type_free(quiver_transform_types_timestamp
   plugin_option_string_free(&ptr->timezone);
 }
 
-void quiver_transform_types_data_type_free(quiver_transform_types_data_type_t *ptr) {
+void quiver_transform_types_type_node_free(quiver_transform_types_type_node_t *ptr) {
   switch ((int32_t) ptr->tag) {
-    case 18: {
+    case 17: {
+      break;
+    }
+    case 20: {
       quiver_transform_types_timestamp_type_free(&ptr->val.timestamp);
       break;
     }
-    case 19: {
+    case 21: {
+      break;
+    }
+    case 22: {
+      break;
+    }
+    case 23: {
+      break;
+    }
+    case 24: {
+      break;
+    }
+    case 25: {
+      break;
+    }
+    case 26: {
+      break;
+    }
+    case 27: {
+      break;
+    }
+    case 28: {
+      break;
+    }
+    case 31: {
+      break;
+    }
+    case 32: {
+      break;
+    }
+    case 33: {
+      break;
+    }
+    case 34: {
       break;
     }
   }
@@ -449,7 +749,7 @@ void quiver_transform_types_data_type_free(quiver_transform_types_data_type_t *p
 
 void quiver_transform_types_field_free(quiver_transform_types_field_t *ptr) {
   plugin_string_free(&ptr->name);
-  quiver_transform_types_data_type_free(&ptr->data_type);
+  quiver_transform_types_type_node_free(&ptr->data_type);
 }
 
 void quiver_transform_types_list_field_free(quiver_transform_types_list_field_t *ptr) {
@@ -484,25 +784,21 @@ void plugin_option_list_u8_free(plugin_option_list_u8_t *ptr) {
   }
 }
 
-void quiver_transform_types_column_free(quiver_transform_types_column_t *ptr) {
+void quiver_transform_types_node_free(quiver_transform_types_node_t *ptr) {
   plugin_option_list_u8_free(&ptr->validity);
   plugin_option_list_u8_free(&ptr->offsets);
   plugin_list_u8_free(&ptr->values);
 }
 
-void quiver_transform_types_list_column_free(quiver_transform_types_list_column_t *ptr) {
+void quiver_transform_types_column_data_free(quiver_transform_types_column_data_t *ptr) {
   size_t list_len = ptr->len;
   if (list_len > 0) {
-    quiver_transform_types_column_t *list_ptr = ptr->ptr;
+    quiver_transform_types_node_t *list_ptr = ptr->ptr;
     for (size_t i = 0; i < list_len; i++) {
-      quiver_transform_types_column_free(&list_ptr[i]);
+      quiver_transform_types_node_free(&list_ptr[i]);
     }
     free(list_ptr);
   }
-}
-
-void quiver_transform_types_batch_free(quiver_transform_types_batch_t *ptr) {
-  quiver_transform_types_list_column_free(&ptr->columns);
 }
 
 void quiver_transform_types_plugin_metadata_free(quiver_transform_types_plugin_metadata_t *ptr) {
@@ -545,12 +841,178 @@ void quiver_transform_types_error_free(quiver_transform_types_error_t *ptr) {
   }
 }
 
-void exports_quiver_transform_transform_schema_free(exports_quiver_transform_transform_schema_t *ptr) {
-  quiver_transform_types_schema_free(ptr);
+void quiver_transform_columns_field_free(quiver_transform_columns_field_t *ptr) {
+  quiver_transform_types_field_free(ptr);
 }
 
-void exports_quiver_transform_transform_batch_free(exports_quiver_transform_transform_batch_t *ptr) {
-  quiver_transform_types_batch_free(ptr);
+void quiver_transform_columns_column_data_free(quiver_transform_columns_column_data_t *ptr) {
+  quiver_transform_types_column_data_free(ptr);
+}
+
+void quiver_transform_columns_error_free(quiver_transform_columns_error_t *ptr) {
+  quiver_transform_types_error_free(ptr);
+}
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[resource-drop]column")))
+extern void __wasm_import_quiver_transform_columns_column_drop(int32_t handle);
+
+void quiver_transform_columns_column_drop_own(quiver_transform_columns_own_column_t handle) {
+  __wasm_import_quiver_transform_columns_column_drop(handle.__handle);
+}
+
+void quiver_transform_columns_column_drop_borrow(quiver_transform_columns_borrow_column_t handle) {
+  __wasm_import_quiver_transform_columns_column_drop(handle.__handle);
+}
+
+quiver_transform_columns_borrow_column_t quiver_transform_columns_borrow_column(quiver_transform_columns_own_column_t arg) {
+  return (quiver_transform_columns_borrow_column_t) { arg.__handle };
+}
+
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[resource-drop]batch")))
+extern void __wasm_import_quiver_transform_columns_batch_drop(int32_t handle);
+
+void quiver_transform_columns_batch_drop_own(quiver_transform_columns_own_batch_t handle) {
+  __wasm_import_quiver_transform_columns_batch_drop(handle.__handle);
+}
+
+void quiver_transform_columns_batch_drop_borrow(quiver_transform_columns_borrow_batch_t handle) {
+  __wasm_import_quiver_transform_columns_batch_drop(handle.__handle);
+}
+
+quiver_transform_columns_borrow_batch_t quiver_transform_columns_borrow_batch(quiver_transform_columns_own_batch_t arg) {
+  return (quiver_transform_columns_borrow_batch_t) { arg.__handle };
+}
+
+void quiver_transform_columns_list_field_free(quiver_transform_columns_list_field_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_columns_field_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      quiver_transform_columns_field_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void quiver_transform_columns_result_own_column_error_free(quiver_transform_columns_result_own_column_error_t *ptr) {
+  if (!ptr->is_err) {
+  } else {
+    quiver_transform_columns_error_free(&ptr->val.err);
+  }
+}
+
+void quiver_transform_columns_result_column_data_error_free(quiver_transform_columns_result_column_data_error_t *ptr) {
+  if (!ptr->is_err) {
+    quiver_transform_columns_column_data_free(&ptr->val.ok);
+  } else {
+    quiver_transform_columns_error_free(&ptr->val.err);
+  }
+}
+
+void quiver_transform_compute_field_free(quiver_transform_compute_field_t *ptr) {
+  quiver_transform_types_field_free(ptr);
+}
+
+void quiver_transform_compute_error_free(quiver_transform_compute_error_t *ptr) {
+  quiver_transform_types_error_free(ptr);
+}
+
+void quiver_transform_compute_timestamp_value_free(quiver_transform_compute_timestamp_value_t *ptr) {
+  plugin_option_string_free(&ptr->timezone);
+}
+
+void quiver_transform_compute_scalar_free(quiver_transform_compute_scalar_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 1: {
+      break;
+    }
+    case 2: {
+      break;
+    }
+    case 3: {
+      break;
+    }
+    case 4: {
+      break;
+    }
+    case 5: {
+      plugin_string_free(&ptr->val.utf8);
+      break;
+    }
+    case 6: {
+      plugin_list_u8_free(&ptr->val.binary);
+      break;
+    }
+    case 7: {
+      break;
+    }
+    case 8: {
+      quiver_transform_compute_timestamp_value_free(&ptr->val.timestamp);
+      break;
+    }
+    case 9: {
+      break;
+    }
+  }
+}
+
+void quiver_transform_compute_operand_free(quiver_transform_compute_operand_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      break;
+    }
+    case 1: {
+      quiver_transform_compute_scalar_free(&ptr->val.scalar);
+      break;
+    }
+  }
+}
+
+void quiver_transform_compute_result_own_column_error_free(quiver_transform_compute_result_own_column_error_t *ptr) {
+  if (!ptr->is_err) {
+  } else {
+    quiver_transform_compute_error_free(&ptr->val.err);
+  }
+}
+
+void quiver_transform_compute_option_scalar_free(quiver_transform_compute_option_scalar_t *ptr) {
+  if (ptr->is_some) {
+    quiver_transform_compute_scalar_free(&ptr->val);
+  }
+}
+
+void quiver_transform_compute_list_operand_free(quiver_transform_compute_list_operand_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_compute_operand_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      quiver_transform_compute_operand_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void quiver_transform_compute_list_field_free(quiver_transform_compute_list_field_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_compute_field_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      quiver_transform_compute_field_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void quiver_transform_compute_result_scalar_error_free(quiver_transform_compute_result_scalar_error_t *ptr) {
+  if (!ptr->is_err) {
+    quiver_transform_compute_scalar_free(&ptr->val.ok);
+  } else {
+    quiver_transform_compute_error_free(&ptr->val.err);
+  }
+}
+
+void exports_quiver_transform_transform_schema_free(exports_quiver_transform_transform_schema_t *ptr) {
+  quiver_transform_types_schema_free(ptr);
 }
 
 void exports_quiver_transform_transform_plugin_metadata_free(exports_quiver_transform_transform_plugin_metadata_t *ptr) {
@@ -561,17 +1023,81 @@ void exports_quiver_transform_transform_error_free(exports_quiver_transform_tran
   quiver_transform_types_error_free(ptr);
 }
 
-__attribute__((__import_module__("[export]quiver:transform/transform@0.1.0"), __import_name__("[resource-drop]transformer")))
+void exports_quiver_transform_transform_column_data_free(exports_quiver_transform_transform_column_data_t *ptr) {
+  quiver_transform_types_column_data_free(ptr);
+}
+
+void exports_quiver_transform_transform_out_column_free(exports_quiver_transform_transform_out_column_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      break;
+    }
+    case 1: {
+      break;
+    }
+    case 2: {
+      exports_quiver_transform_transform_column_data_free(&ptr->val.data);
+      break;
+    }
+  }
+}
+
+void plugin_list_u32_free(plugin_list_u32_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    uint32_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
+void exports_quiver_transform_transform_selection_free(exports_quiver_transform_transform_selection_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      plugin_list_u8_free(&ptr->val.mask);
+      break;
+    }
+    case 1: {
+      plugin_list_u32_free(&ptr->val.indices);
+      break;
+    }
+  }
+}
+
+void exports_quiver_transform_transform_option_selection_free(exports_quiver_transform_transform_option_selection_t *ptr) {
+  if (ptr->is_some) {
+    exports_quiver_transform_transform_selection_free(&ptr->val);
+  }
+}
+
+void exports_quiver_transform_transform_list_out_column_free(exports_quiver_transform_transform_list_out_column_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    exports_quiver_transform_transform_out_column_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      exports_quiver_transform_transform_out_column_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void exports_quiver_transform_transform_output_free(exports_quiver_transform_transform_output_t *ptr) {
+  exports_quiver_transform_transform_option_selection_free(&ptr->selection);
+  exports_quiver_transform_transform_list_out_column_free(&ptr->columns);
+}
+
+__attribute__((__import_module__("[export]quiver:transform/transform@0.2.0"), __import_name__("[resource-drop]transformer")))
 extern void __wasm_import_exports_quiver_transform_transform_transformer_drop(int32_t handle);
 
 void exports_quiver_transform_transform_transformer_drop_own(exports_quiver_transform_transform_own_transformer_t handle) {
   __wasm_import_exports_quiver_transform_transform_transformer_drop(handle.__handle);
 }
 
-__attribute__(( __import_module__("[export]quiver:transform/transform@0.1.0"), __import_name__("[resource-new]transformer")))
+__attribute__(( __import_module__("[export]quiver:transform/transform@0.2.0"), __import_name__("[resource-new]transformer")))
 extern int32_t __wasm_import_exports_quiver_transform_transform_transformer_new(int32_t);
 
-__attribute__((__import_module__("[export]quiver:transform/transform@0.1.0"), __import_name__("[resource-rep]transformer")))
+__attribute__((__import_module__("[export]quiver:transform/transform@0.2.0"), __import_name__("[resource-rep]transformer")))
 extern int32_t __wasm_import_exports_quiver_transform_transform_transformer_rep(int32_t);
 
 exports_quiver_transform_transform_own_transformer_t exports_quiver_transform_transform_transformer_new(exports_quiver_transform_transform_transformer_t *rep) {
@@ -582,7 +1108,7 @@ exports_quiver_transform_transform_transformer_t* exports_quiver_transform_trans
   return (exports_quiver_transform_transform_transformer_t*) __wasm_import_exports_quiver_transform_transform_transformer_rep(handle.__handle);
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#[dtor]transformer")))
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#[dtor]transformer")))
 void __wasm_export_exports_quiver_transform_transform_transformer_dtor(exports_quiver_transform_transform_transformer_t* arg) {
   exports_quiver_transform_transform_transformer_destructor(arg);
 }
@@ -594,20 +1120,20 @@ void exports_quiver_transform_transform_result_own_transformer_error_free(export
   }
 }
 
-void exports_quiver_transform_transform_list_batch_free(exports_quiver_transform_transform_list_batch_t *ptr) {
+void exports_quiver_transform_transform_list_output_free(exports_quiver_transform_transform_list_output_t *ptr) {
   size_t list_len = ptr->len;
   if (list_len > 0) {
-    exports_quiver_transform_transform_batch_t *list_ptr = ptr->ptr;
+    exports_quiver_transform_transform_output_t *list_ptr = ptr->ptr;
     for (size_t i = 0; i < list_len; i++) {
-      exports_quiver_transform_transform_batch_free(&list_ptr[i]);
+      exports_quiver_transform_transform_output_free(&list_ptr[i]);
     }
     free(list_ptr);
   }
 }
 
-void exports_quiver_transform_transform_result_list_batch_error_free(exports_quiver_transform_transform_result_list_batch_error_t *ptr) {
+void exports_quiver_transform_transform_result_list_output_error_free(exports_quiver_transform_transform_result_list_output_error_t *ptr) {
   if (!ptr->is_err) {
-    exports_quiver_transform_transform_list_batch_free(&ptr->val.ok);
+    exports_quiver_transform_transform_list_output_free(&ptr->val.ok);
   } else {
     exports_quiver_transform_transform_error_free(&ptr->val.err);
   }
@@ -648,7 +1174,3755 @@ void quiver_transform_host_counter_add(plugin_string_t *name, uint64_t delta) {
   __wasm_import_quiver_transform_host_counter_add((uint8_t *) (*name).ptr, (*name).len, (int64_t) (delta));
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#metadata")))
+uint64_t quiver_transform_columns_method_column_len(quiver_transform_columns_borrow_column_t self) {
+  int64_t ret = __wasm_import_quiver_transform_columns_method_column_len((self).__handle);
+  return (uint64_t) (ret);
+}
+
+uint64_t quiver_transform_columns_method_column_null_count(quiver_transform_columns_borrow_column_t self) {
+  int64_t ret = __wasm_import_quiver_transform_columns_method_column_null_count((self).__handle);
+  return (uint64_t) (ret);
+}
+
+void quiver_transform_columns_method_column_data_type(quiver_transform_columns_borrow_column_t self, quiver_transform_columns_list_field_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_method_column_data_type((self).__handle, ptr);
+  *ret = (quiver_transform_columns_list_field_t) { (quiver_transform_columns_field_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void quiver_transform_columns_method_column_read(quiver_transform_columns_borrow_column_t self, quiver_transform_columns_column_data_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_method_column_read((self).__handle, ptr);
+  *ret = (quiver_transform_types_column_data_t) { (quiver_transform_types_node_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+uint64_t quiver_transform_columns_method_batch_num_rows(quiver_transform_columns_borrow_batch_t self) {
+  int64_t ret = __wasm_import_quiver_transform_columns_method_batch_num_rows((self).__handle);
+  return (uint64_t) (ret);
+}
+
+bool quiver_transform_columns_method_batch_column(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_method_batch_column((self).__handle, (int32_t) (index), ptr);
+  quiver_transform_columns_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_columns_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_columns_method_batch_read(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_column_data_t *ret, quiver_transform_columns_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_method_batch_read((self).__handle, (int32_t) (index), ptr);
+  quiver_transform_columns_result_column_data_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_types_column_data_t) { (quiver_transform_types_node_t*)(*((uint8_t **) (ptr + 8))), (*((size_t*) (ptr + (8+1*sizeof(void*))))) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option1;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option1.is_some = false;
+              break;
+            }
+            case 1: {
+              option1.is_some = true;
+              option1.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option2;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option2.is_some = false;
+              break;
+            }
+            case 1: {
+              option2.is_some = true;
+              option2.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option1,
+            (plugin_option_u64_t) option2,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_columns_from_data(quiver_transform_columns_list_field_t *data_type, quiver_transform_columns_column_data_t *data, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_from_data((uint8_t *) (*data_type).ptr, (*data_type).len, (uint8_t *) (*data).ptr, (*data).len, ptr);
+  quiver_transform_columns_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_columns_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option40;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option40.is_some = false;
+              break;
+            }
+            case 1: {
+              option40.is_some = true;
+              option40.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option40,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_arith(quiver_transform_compute_arith_op_t op, quiver_transform_compute_operand_t *left, quiver_transform_compute_operand_t *right, bool checked, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  int32_t variant20;
+  int32_t variant21;
+  int64_t variant22;
+  int64_t variant23;
+  int32_t variant24;
+  uint8_t * variant25;
+  size_t variant26;
+  switch ((int32_t) (*left).tag) {
+    case 0: {
+      const quiver_transform_compute_borrow_column_t *payload = &(*left).val.column;
+      variant20 = 0;
+      variant21 = (*payload).__handle;
+      variant22 = 0;
+      variant23 = 0;
+      variant24 = 0;
+      variant25 = 0;
+      variant26 = 0;
+      break;
+    }
+    case 1: {
+      const quiver_transform_compute_scalar_t *payload0 = &(*left).val.scalar;
+      int32_t variant;
+      int64_t variant15;
+      int64_t variant16;
+      int32_t variant17;
+      uint8_t * variant18;
+      size_t variant19;
+      switch ((int32_t) (*payload0).tag) {
+        case 0: {
+          variant = 0;
+          variant15 = 0;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 1: {
+          const bool *payload2 = &(*payload0).val.boolean;
+          variant = 1;
+          variant15 = (int64_t) *payload2;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 2: {
+          const int64_t *payload3 = &(*payload0).val.int64;
+          variant = 2;
+          variant15 = *payload3;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 3: {
+          const uint64_t *payload4 = &(*payload0).val.uint64;
+          variant = 3;
+          variant15 = (int64_t) (*payload4);
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 4: {
+          const double *payload5 = &(*payload0).val.float64;
+          variant = 4;
+          variant15 = ((union double_int64){ *payload5 }).b;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 5: {
+          const plugin_string_t *payload6 = &(*payload0).val.utf8;
+          variant = 5;
+          variant15 = (int64_t) (uint8_t *) (*payload6).ptr;
+          variant16 = (int64_t) (*payload6).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 6: {
+          const plugin_list_u8_t *payload7 = &(*payload0).val.binary;
+          variant = 6;
+          variant15 = (int64_t) (uint8_t *) (*payload7).ptr;
+          variant16 = (int64_t) (*payload7).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 7: {
+          const int32_t *payload8 = &(*payload0).val.date32;
+          variant = 7;
+          variant15 = (int64_t) *payload8;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 8: {
+          const quiver_transform_compute_timestamp_value_t *payload9 = &(*payload0).val.timestamp;
+          int32_t option;
+          uint8_t * option12;
+          size_t option13;
+          if (((*payload9).timezone).is_some) {
+            const plugin_string_t *payload11 = &((*payload9).timezone).val;
+            option = 1;
+            option12 = (uint8_t *) (*payload11).ptr;
+            option13 = (*payload11).len;
+          } else {
+            option = 0;
+            option12 = 0;
+            option13 = 0;
+          }
+          variant = 8;
+          variant15 = (*payload9).value;
+          variant16 = (int64_t) (int32_t) (*payload9).unit;
+          variant17 = option;
+          variant18 = option12;
+          variant19 = option13;
+          break;
+        }
+        case 9: {
+          const quiver_transform_compute_decimal_value_t *payload14 = &(*payload0).val.decimal128;
+          variant = 9;
+          variant15 = (int64_t) ((*payload14).low);
+          variant16 = (*payload14).high;
+          variant17 = (int32_t) ((*payload14).precision);
+          variant18 = (uint8_t *) (int32_t) ((*payload14).scale);
+          variant19 = 0;
+          break;
+        }
+      }
+      variant20 = 1;
+      variant21 = variant;
+      variant22 = variant15;
+      variant23 = variant16;
+      variant24 = variant17;
+      variant25 = variant18;
+      variant26 = variant19;
+      break;
+    }
+  }
+  int32_t variant50;
+  int32_t variant51;
+  int64_t variant52;
+  int64_t variant53;
+  int32_t variant54;
+  uint8_t * variant55;
+  size_t variant56;
+  switch ((int32_t) (*right).tag) {
+    case 0: {
+      const quiver_transform_compute_borrow_column_t *payload27 = &(*right).val.column;
+      variant50 = 0;
+      variant51 = (*payload27).__handle;
+      variant52 = 0;
+      variant53 = 0;
+      variant54 = 0;
+      variant55 = 0;
+      variant56 = 0;
+      break;
+    }
+    case 1: {
+      const quiver_transform_compute_scalar_t *payload28 = &(*right).val.scalar;
+      int32_t variant44;
+      int64_t variant45;
+      int64_t variant46;
+      int32_t variant47;
+      uint8_t * variant48;
+      size_t variant49;
+      switch ((int32_t) (*payload28).tag) {
+        case 0: {
+          variant44 = 0;
+          variant45 = 0;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 1: {
+          const bool *payload30 = &(*payload28).val.boolean;
+          variant44 = 1;
+          variant45 = (int64_t) *payload30;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 2: {
+          const int64_t *payload31 = &(*payload28).val.int64;
+          variant44 = 2;
+          variant45 = *payload31;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 3: {
+          const uint64_t *payload32 = &(*payload28).val.uint64;
+          variant44 = 3;
+          variant45 = (int64_t) (*payload32);
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 4: {
+          const double *payload33 = &(*payload28).val.float64;
+          variant44 = 4;
+          variant45 = ((union double_int64){ *payload33 }).b;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 5: {
+          const plugin_string_t *payload34 = &(*payload28).val.utf8;
+          variant44 = 5;
+          variant45 = (int64_t) (uint8_t *) (*payload34).ptr;
+          variant46 = (int64_t) (*payload34).len;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 6: {
+          const plugin_list_u8_t *payload35 = &(*payload28).val.binary;
+          variant44 = 6;
+          variant45 = (int64_t) (uint8_t *) (*payload35).ptr;
+          variant46 = (int64_t) (*payload35).len;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 7: {
+          const int32_t *payload36 = &(*payload28).val.date32;
+          variant44 = 7;
+          variant45 = (int64_t) *payload36;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 8: {
+          const quiver_transform_compute_timestamp_value_t *payload37 = &(*payload28).val.timestamp;
+          int32_t option40;
+          uint8_t * option41;
+          size_t option42;
+          if (((*payload37).timezone).is_some) {
+            const plugin_string_t *payload39 = &((*payload37).timezone).val;
+            option40 = 1;
+            option41 = (uint8_t *) (*payload39).ptr;
+            option42 = (*payload39).len;
+          } else {
+            option40 = 0;
+            option41 = 0;
+            option42 = 0;
+          }
+          variant44 = 8;
+          variant45 = (*payload37).value;
+          variant46 = (int64_t) (int32_t) (*payload37).unit;
+          variant47 = option40;
+          variant48 = option41;
+          variant49 = option42;
+          break;
+        }
+        case 9: {
+          const quiver_transform_compute_decimal_value_t *payload43 = &(*payload28).val.decimal128;
+          variant44 = 9;
+          variant45 = (int64_t) ((*payload43).low);
+          variant46 = (*payload43).high;
+          variant47 = (int32_t) ((*payload43).precision);
+          variant48 = (uint8_t *) (int32_t) ((*payload43).scale);
+          variant49 = 0;
+          break;
+        }
+      }
+      variant50 = 1;
+      variant51 = variant44;
+      variant52 = variant45;
+      variant53 = variant46;
+      variant54 = variant47;
+      variant55 = variant48;
+      variant56 = variant49;
+      break;
+    }
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_arith((int32_t) op, variant20, variant21, variant22, variant23, variant24, variant25, variant26, variant50, variant51, variant52, variant53, variant54, variant55, variant56, checked, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant59;
+      variant59.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant59.tag) {
+        case 0: {
+          variant59.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option57;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option57.is_some = false;
+              break;
+            }
+            case 1: {
+              option57.is_some = true;
+              option57.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option58;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option58.is_some = false;
+              break;
+            }
+            case 1: {
+              option58.is_some = true;
+              option58.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant59.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option57,
+            (plugin_option_u64_t) option58,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant59.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant59;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_affine(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *scale, quiver_transform_compute_scalar_t *offset, quiver_transform_compute_scalar_t *maybe_min, quiver_transform_compute_scalar_t *maybe_max, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(88+16*sizeof(void*))];
+  quiver_transform_compute_option_scalar_t min;
+  min.is_some = maybe_min != NULL;if (maybe_min) {
+    min.val = *maybe_min;
+  }
+  quiver_transform_compute_option_scalar_t max;
+  max.is_some = maybe_max != NULL;if (maybe_max) {
+    max.val = *maybe_max;
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  *((int32_t*)(ptr + 0)) = (input).__handle;
+  switch ((int32_t) (*scale).tag) {
+    case 0: {
+      *((int8_t*)(ptr + 8)) = 0;
+      break;
+    }
+    case 1: {
+      const bool *payload0 = &(*scale).val.boolean;
+      *((int8_t*)(ptr + 8)) = 1;
+      *((int8_t*)(ptr + 16)) = *payload0;
+      break;
+    }
+    case 2: {
+      const int64_t *payload1 = &(*scale).val.int64;
+      *((int8_t*)(ptr + 8)) = 2;
+      *((int64_t*)(ptr + 16)) = *payload1;
+      break;
+    }
+    case 3: {
+      const uint64_t *payload2 = &(*scale).val.uint64;
+      *((int8_t*)(ptr + 8)) = 3;
+      *((int64_t*)(ptr + 16)) = (int64_t) (*payload2);
+      break;
+    }
+    case 4: {
+      const double *payload3 = &(*scale).val.float64;
+      *((int8_t*)(ptr + 8)) = 4;
+      *((double*)(ptr + 16)) = *payload3;
+      break;
+    }
+    case 5: {
+      const plugin_string_t *payload4 = &(*scale).val.utf8;
+      *((int8_t*)(ptr + 8)) = 5;
+      *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload4).len;
+      *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload4).ptr;
+      break;
+    }
+    case 6: {
+      const plugin_list_u8_t *payload5 = &(*scale).val.binary;
+      *((int8_t*)(ptr + 8)) = 6;
+      *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload5).len;
+      *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload5).ptr;
+      break;
+    }
+    case 7: {
+      const int32_t *payload6 = &(*scale).val.date32;
+      *((int8_t*)(ptr + 8)) = 7;
+      *((int32_t*)(ptr + 16)) = *payload6;
+      break;
+    }
+    case 8: {
+      const quiver_transform_compute_timestamp_value_t *payload7 = &(*scale).val.timestamp;
+      *((int8_t*)(ptr + 8)) = 8;
+      *((int64_t*)(ptr + 16)) = (*payload7).value;
+      *((int8_t*)(ptr + 24)) = (int32_t) (*payload7).unit;
+      if (((*payload7).timezone).is_some) {
+        const plugin_string_t *payload9 = &((*payload7).timezone).val;
+        *((int8_t*)(ptr + (24+1*sizeof(void*)))) = 1;
+        *((size_t*)(ptr + (24+3*sizeof(void*)))) = (*payload9).len;
+        *((uint8_t **)(ptr + (24+2*sizeof(void*)))) = (uint8_t *) (*payload9).ptr;
+      } else {
+        *((int8_t*)(ptr + (24+1*sizeof(void*)))) = 0;
+      }
+      break;
+    }
+    case 9: {
+      const quiver_transform_compute_decimal_value_t *payload10 = &(*scale).val.decimal128;
+      *((int8_t*)(ptr + 8)) = 9;
+      *((int64_t*)(ptr + 16)) = (int64_t) ((*payload10).low);
+      *((int64_t*)(ptr + 24)) = (*payload10).high;
+      *((int8_t*)(ptr + 32)) = (int32_t) ((*payload10).precision);
+      *((int8_t*)(ptr + 33)) = (int32_t) ((*payload10).scale);
+      break;
+    }
+  }
+  switch ((int32_t) (*offset).tag) {
+    case 0: {
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 0;
+      break;
+    }
+    case 1: {
+      const bool *payload12 = &(*offset).val.boolean;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 1;
+      *((int8_t*)(ptr + (32+4*sizeof(void*)))) = *payload12;
+      break;
+    }
+    case 2: {
+      const int64_t *payload13 = &(*offset).val.int64;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 2;
+      *((int64_t*)(ptr + (32+4*sizeof(void*)))) = *payload13;
+      break;
+    }
+    case 3: {
+      const uint64_t *payload14 = &(*offset).val.uint64;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 3;
+      *((int64_t*)(ptr + (32+4*sizeof(void*)))) = (int64_t) (*payload14);
+      break;
+    }
+    case 4: {
+      const double *payload15 = &(*offset).val.float64;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 4;
+      *((double*)(ptr + (32+4*sizeof(void*)))) = *payload15;
+      break;
+    }
+    case 5: {
+      const plugin_string_t *payload16 = &(*offset).val.utf8;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 5;
+      *((size_t*)(ptr + (32+5*sizeof(void*)))) = (*payload16).len;
+      *((uint8_t **)(ptr + (32+4*sizeof(void*)))) = (uint8_t *) (*payload16).ptr;
+      break;
+    }
+    case 6: {
+      const plugin_list_u8_t *payload17 = &(*offset).val.binary;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 6;
+      *((size_t*)(ptr + (32+5*sizeof(void*)))) = (*payload17).len;
+      *((uint8_t **)(ptr + (32+4*sizeof(void*)))) = (uint8_t *) (*payload17).ptr;
+      break;
+    }
+    case 7: {
+      const int32_t *payload18 = &(*offset).val.date32;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 7;
+      *((int32_t*)(ptr + (32+4*sizeof(void*)))) = *payload18;
+      break;
+    }
+    case 8: {
+      const quiver_transform_compute_timestamp_value_t *payload19 = &(*offset).val.timestamp;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 8;
+      *((int64_t*)(ptr + (32+4*sizeof(void*)))) = (*payload19).value;
+      *((int8_t*)(ptr + (40+4*sizeof(void*)))) = (int32_t) (*payload19).unit;
+      if (((*payload19).timezone).is_some) {
+        const plugin_string_t *payload21 = &((*payload19).timezone).val;
+        *((int8_t*)(ptr + (40+5*sizeof(void*)))) = 1;
+        *((size_t*)(ptr + (40+7*sizeof(void*)))) = (*payload21).len;
+        *((uint8_t **)(ptr + (40+6*sizeof(void*)))) = (uint8_t *) (*payload21).ptr;
+      } else {
+        *((int8_t*)(ptr + (40+5*sizeof(void*)))) = 0;
+      }
+      break;
+    }
+    case 9: {
+      const quiver_transform_compute_decimal_value_t *payload22 = &(*offset).val.decimal128;
+      *((int8_t*)(ptr + (24+4*sizeof(void*)))) = 9;
+      *((int64_t*)(ptr + (32+4*sizeof(void*)))) = (int64_t) ((*payload22).low);
+      *((int64_t*)(ptr + (40+4*sizeof(void*)))) = (*payload22).high;
+      *((int8_t*)(ptr + (48+4*sizeof(void*)))) = (int32_t) ((*payload22).precision);
+      *((int8_t*)(ptr + (49+4*sizeof(void*)))) = (int32_t) ((*payload22).scale);
+      break;
+    }
+  }
+  if ((min).is_some) {
+    const quiver_transform_compute_scalar_t *payload24 = &(min).val;
+    *((int8_t*)(ptr + (40+8*sizeof(void*)))) = 1;
+    switch ((int32_t) (*payload24).tag) {
+      case 0: {
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 0;
+        break;
+      }
+      case 1: {
+        const bool *payload26 = &(*payload24).val.boolean;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 1;
+        *((int8_t*)(ptr + (56+8*sizeof(void*)))) = *payload26;
+        break;
+      }
+      case 2: {
+        const int64_t *payload27 = &(*payload24).val.int64;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 2;
+        *((int64_t*)(ptr + (56+8*sizeof(void*)))) = *payload27;
+        break;
+      }
+      case 3: {
+        const uint64_t *payload28 = &(*payload24).val.uint64;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 3;
+        *((int64_t*)(ptr + (56+8*sizeof(void*)))) = (int64_t) (*payload28);
+        break;
+      }
+      case 4: {
+        const double *payload29 = &(*payload24).val.float64;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 4;
+        *((double*)(ptr + (56+8*sizeof(void*)))) = *payload29;
+        break;
+      }
+      case 5: {
+        const plugin_string_t *payload30 = &(*payload24).val.utf8;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 5;
+        *((size_t*)(ptr + (56+9*sizeof(void*)))) = (*payload30).len;
+        *((uint8_t **)(ptr + (56+8*sizeof(void*)))) = (uint8_t *) (*payload30).ptr;
+        break;
+      }
+      case 6: {
+        const plugin_list_u8_t *payload31 = &(*payload24).val.binary;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 6;
+        *((size_t*)(ptr + (56+9*sizeof(void*)))) = (*payload31).len;
+        *((uint8_t **)(ptr + (56+8*sizeof(void*)))) = (uint8_t *) (*payload31).ptr;
+        break;
+      }
+      case 7: {
+        const int32_t *payload32 = &(*payload24).val.date32;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 7;
+        *((int32_t*)(ptr + (56+8*sizeof(void*)))) = *payload32;
+        break;
+      }
+      case 8: {
+        const quiver_transform_compute_timestamp_value_t *payload33 = &(*payload24).val.timestamp;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 8;
+        *((int64_t*)(ptr + (56+8*sizeof(void*)))) = (*payload33).value;
+        *((int8_t*)(ptr + (64+8*sizeof(void*)))) = (int32_t) (*payload33).unit;
+        if (((*payload33).timezone).is_some) {
+          const plugin_string_t *payload35 = &((*payload33).timezone).val;
+          *((int8_t*)(ptr + (64+9*sizeof(void*)))) = 1;
+          *((size_t*)(ptr + (64+11*sizeof(void*)))) = (*payload35).len;
+          *((uint8_t **)(ptr + (64+10*sizeof(void*)))) = (uint8_t *) (*payload35).ptr;
+        } else {
+          *((int8_t*)(ptr + (64+9*sizeof(void*)))) = 0;
+        }
+        break;
+      }
+      case 9: {
+        const quiver_transform_compute_decimal_value_t *payload36 = &(*payload24).val.decimal128;
+        *((int8_t*)(ptr + (48+8*sizeof(void*)))) = 9;
+        *((int64_t*)(ptr + (56+8*sizeof(void*)))) = (int64_t) ((*payload36).low);
+        *((int64_t*)(ptr + (64+8*sizeof(void*)))) = (*payload36).high;
+        *((int8_t*)(ptr + (72+8*sizeof(void*)))) = (int32_t) ((*payload36).precision);
+        *((int8_t*)(ptr + (73+8*sizeof(void*)))) = (int32_t) ((*payload36).scale);
+        break;
+      }
+    }
+  } else {
+    *((int8_t*)(ptr + (40+8*sizeof(void*)))) = 0;
+  }
+  if ((max).is_some) {
+    const quiver_transform_compute_scalar_t *payload38 = &(max).val;
+    *((int8_t*)(ptr + (64+12*sizeof(void*)))) = 1;
+    switch ((int32_t) (*payload38).tag) {
+      case 0: {
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 0;
+        break;
+      }
+      case 1: {
+        const bool *payload40 = &(*payload38).val.boolean;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 1;
+        *((int8_t*)(ptr + (80+12*sizeof(void*)))) = *payload40;
+        break;
+      }
+      case 2: {
+        const int64_t *payload41 = &(*payload38).val.int64;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 2;
+        *((int64_t*)(ptr + (80+12*sizeof(void*)))) = *payload41;
+        break;
+      }
+      case 3: {
+        const uint64_t *payload42 = &(*payload38).val.uint64;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 3;
+        *((int64_t*)(ptr + (80+12*sizeof(void*)))) = (int64_t) (*payload42);
+        break;
+      }
+      case 4: {
+        const double *payload43 = &(*payload38).val.float64;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 4;
+        *((double*)(ptr + (80+12*sizeof(void*)))) = *payload43;
+        break;
+      }
+      case 5: {
+        const plugin_string_t *payload44 = &(*payload38).val.utf8;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 5;
+        *((size_t*)(ptr + (80+13*sizeof(void*)))) = (*payload44).len;
+        *((uint8_t **)(ptr + (80+12*sizeof(void*)))) = (uint8_t *) (*payload44).ptr;
+        break;
+      }
+      case 6: {
+        const plugin_list_u8_t *payload45 = &(*payload38).val.binary;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 6;
+        *((size_t*)(ptr + (80+13*sizeof(void*)))) = (*payload45).len;
+        *((uint8_t **)(ptr + (80+12*sizeof(void*)))) = (uint8_t *) (*payload45).ptr;
+        break;
+      }
+      case 7: {
+        const int32_t *payload46 = &(*payload38).val.date32;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 7;
+        *((int32_t*)(ptr + (80+12*sizeof(void*)))) = *payload46;
+        break;
+      }
+      case 8: {
+        const quiver_transform_compute_timestamp_value_t *payload47 = &(*payload38).val.timestamp;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 8;
+        *((int64_t*)(ptr + (80+12*sizeof(void*)))) = (*payload47).value;
+        *((int8_t*)(ptr + (88+12*sizeof(void*)))) = (int32_t) (*payload47).unit;
+        if (((*payload47).timezone).is_some) {
+          const plugin_string_t *payload49 = &((*payload47).timezone).val;
+          *((int8_t*)(ptr + (88+13*sizeof(void*)))) = 1;
+          *((size_t*)(ptr + (88+15*sizeof(void*)))) = (*payload49).len;
+          *((uint8_t **)(ptr + (88+14*sizeof(void*)))) = (uint8_t *) (*payload49).ptr;
+        } else {
+          *((int8_t*)(ptr + (88+13*sizeof(void*)))) = 0;
+        }
+        break;
+      }
+      case 9: {
+        const quiver_transform_compute_decimal_value_t *payload50 = &(*payload38).val.decimal128;
+        *((int8_t*)(ptr + (72+12*sizeof(void*)))) = 9;
+        *((int64_t*)(ptr + (80+12*sizeof(void*)))) = (int64_t) ((*payload50).low);
+        *((int64_t*)(ptr + (88+12*sizeof(void*)))) = (*payload50).high;
+        *((int8_t*)(ptr + (96+12*sizeof(void*)))) = (int32_t) ((*payload50).precision);
+        *((int8_t*)(ptr + (97+12*sizeof(void*)))) = (int32_t) ((*payload50).scale);
+        break;
+      }
+    }
+  } else {
+    *((int8_t*)(ptr + (64+12*sizeof(void*)))) = 0;
+  }
+  uint8_t *ptr51 = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_affine(ptr, ptr51);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr51 + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr51 + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr51 + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr51 + 16))), (*((size_t*) (ptr51 + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr51 + (16+2*sizeof(void*))))), (*((size_t*) (ptr51 + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr51 + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr51 + (16+1*sizeof(void*))))), (*((size_t*) (ptr51 + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option52;
+          switch ((int32_t) *((uint8_t*) (ptr51 + (24+2*sizeof(void*))))) {
+            case 0: {
+              option52.is_some = false;
+              break;
+            }
+            case 1: {
+              option52.is_some = true;
+              option52.val = (uint64_t) (*((int64_t*) (ptr51 + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option52,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr51 + (40+2*sizeof(void*))))), (*((size_t*) (ptr51 + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr51 + 16))), (*((size_t*) (ptr51 + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_unary(quiver_transform_compute_unary_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_unary((int32_t) op, (input).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_round(quiver_transform_compute_borrow_column_t input, int32_t decimals, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_round((input).__handle, decimals, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_clip(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *maybe_min, quiver_transform_compute_scalar_t *maybe_max, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  quiver_transform_compute_option_scalar_t min;
+  min.is_some = maybe_min != NULL;if (maybe_min) {
+    min.val = *maybe_min;
+  }
+  quiver_transform_compute_option_scalar_t max;
+  max.is_some = maybe_max != NULL;if (maybe_max) {
+    max.val = *maybe_max;
+  }
+  int32_t option20;
+  int32_t option21;
+  int64_t option22;
+  int64_t option23;
+  int32_t option24;
+  uint8_t * option25;
+  size_t option26;
+  if ((min).is_some) {
+    const quiver_transform_compute_scalar_t *payload0 = &(min).val;
+    int32_t variant;
+    int64_t variant15;
+    int64_t variant16;
+    int32_t variant17;
+    uint8_t * variant18;
+    size_t variant19;
+    switch ((int32_t) (*payload0).tag) {
+      case 0: {
+        variant = 0;
+        variant15 = 0;
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 1: {
+        const bool *payload2 = &(*payload0).val.boolean;
+        variant = 1;
+        variant15 = (int64_t) *payload2;
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 2: {
+        const int64_t *payload3 = &(*payload0).val.int64;
+        variant = 2;
+        variant15 = *payload3;
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 3: {
+        const uint64_t *payload4 = &(*payload0).val.uint64;
+        variant = 3;
+        variant15 = (int64_t) (*payload4);
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 4: {
+        const double *payload5 = &(*payload0).val.float64;
+        variant = 4;
+        variant15 = ((union double_int64){ *payload5 }).b;
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 5: {
+        const plugin_string_t *payload6 = &(*payload0).val.utf8;
+        variant = 5;
+        variant15 = (int64_t) (uint8_t *) (*payload6).ptr;
+        variant16 = (int64_t) (*payload6).len;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 6: {
+        const plugin_list_u8_t *payload7 = &(*payload0).val.binary;
+        variant = 6;
+        variant15 = (int64_t) (uint8_t *) (*payload7).ptr;
+        variant16 = (int64_t) (*payload7).len;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 7: {
+        const int32_t *payload8 = &(*payload0).val.date32;
+        variant = 7;
+        variant15 = (int64_t) *payload8;
+        variant16 = 0;
+        variant17 = 0;
+        variant18 = 0;
+        variant19 = 0;
+        break;
+      }
+      case 8: {
+        const quiver_transform_compute_timestamp_value_t *payload9 = &(*payload0).val.timestamp;
+        int32_t option;
+        uint8_t * option12;
+        size_t option13;
+        if (((*payload9).timezone).is_some) {
+          const plugin_string_t *payload11 = &((*payload9).timezone).val;
+          option = 1;
+          option12 = (uint8_t *) (*payload11).ptr;
+          option13 = (*payload11).len;
+        } else {
+          option = 0;
+          option12 = 0;
+          option13 = 0;
+        }
+        variant = 8;
+        variant15 = (*payload9).value;
+        variant16 = (int64_t) (int32_t) (*payload9).unit;
+        variant17 = option;
+        variant18 = option12;
+        variant19 = option13;
+        break;
+      }
+      case 9: {
+        const quiver_transform_compute_decimal_value_t *payload14 = &(*payload0).val.decimal128;
+        variant = 9;
+        variant15 = (int64_t) ((*payload14).low);
+        variant16 = (*payload14).high;
+        variant17 = (int32_t) ((*payload14).precision);
+        variant18 = (uint8_t *) (int32_t) ((*payload14).scale);
+        variant19 = 0;
+        break;
+      }
+    }
+    option20 = 1;
+    option21 = variant;
+    option22 = variant15;
+    option23 = variant16;
+    option24 = variant17;
+    option25 = variant18;
+    option26 = variant19;
+  } else {
+    option20 = 0;
+    option21 = 0;
+    option22 = 0;
+    option23 = 0;
+    option24 = 0;
+    option25 = 0;
+    option26 = 0;
+  }
+  int32_t option50;
+  int32_t option51;
+  int64_t option52;
+  int64_t option53;
+  int32_t option54;
+  uint8_t * option55;
+  size_t option56;
+  if ((max).is_some) {
+    const quiver_transform_compute_scalar_t *payload28 = &(max).val;
+    int32_t variant44;
+    int64_t variant45;
+    int64_t variant46;
+    int32_t variant47;
+    uint8_t * variant48;
+    size_t variant49;
+    switch ((int32_t) (*payload28).tag) {
+      case 0: {
+        variant44 = 0;
+        variant45 = 0;
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 1: {
+        const bool *payload30 = &(*payload28).val.boolean;
+        variant44 = 1;
+        variant45 = (int64_t) *payload30;
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 2: {
+        const int64_t *payload31 = &(*payload28).val.int64;
+        variant44 = 2;
+        variant45 = *payload31;
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 3: {
+        const uint64_t *payload32 = &(*payload28).val.uint64;
+        variant44 = 3;
+        variant45 = (int64_t) (*payload32);
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 4: {
+        const double *payload33 = &(*payload28).val.float64;
+        variant44 = 4;
+        variant45 = ((union double_int64){ *payload33 }).b;
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 5: {
+        const plugin_string_t *payload34 = &(*payload28).val.utf8;
+        variant44 = 5;
+        variant45 = (int64_t) (uint8_t *) (*payload34).ptr;
+        variant46 = (int64_t) (*payload34).len;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 6: {
+        const plugin_list_u8_t *payload35 = &(*payload28).val.binary;
+        variant44 = 6;
+        variant45 = (int64_t) (uint8_t *) (*payload35).ptr;
+        variant46 = (int64_t) (*payload35).len;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 7: {
+        const int32_t *payload36 = &(*payload28).val.date32;
+        variant44 = 7;
+        variant45 = (int64_t) *payload36;
+        variant46 = 0;
+        variant47 = 0;
+        variant48 = 0;
+        variant49 = 0;
+        break;
+      }
+      case 8: {
+        const quiver_transform_compute_timestamp_value_t *payload37 = &(*payload28).val.timestamp;
+        int32_t option40;
+        uint8_t * option41;
+        size_t option42;
+        if (((*payload37).timezone).is_some) {
+          const plugin_string_t *payload39 = &((*payload37).timezone).val;
+          option40 = 1;
+          option41 = (uint8_t *) (*payload39).ptr;
+          option42 = (*payload39).len;
+        } else {
+          option40 = 0;
+          option41 = 0;
+          option42 = 0;
+        }
+        variant44 = 8;
+        variant45 = (*payload37).value;
+        variant46 = (int64_t) (int32_t) (*payload37).unit;
+        variant47 = option40;
+        variant48 = option41;
+        variant49 = option42;
+        break;
+      }
+      case 9: {
+        const quiver_transform_compute_decimal_value_t *payload43 = &(*payload28).val.decimal128;
+        variant44 = 9;
+        variant45 = (int64_t) ((*payload43).low);
+        variant46 = (*payload43).high;
+        variant47 = (int32_t) ((*payload43).precision);
+        variant48 = (uint8_t *) (int32_t) ((*payload43).scale);
+        variant49 = 0;
+        break;
+      }
+    }
+    option50 = 1;
+    option51 = variant44;
+    option52 = variant45;
+    option53 = variant46;
+    option54 = variant47;
+    option55 = variant48;
+    option56 = variant49;
+  } else {
+    option50 = 0;
+    option51 = 0;
+    option52 = 0;
+    option53 = 0;
+    option54 = 0;
+    option55 = 0;
+    option56 = 0;
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_clip((input).__handle, option20, option21, option22, option23, option24, option25, option26, option50, option51, option52, option53, option54, option55, option56, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant59;
+      variant59.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant59.tag) {
+        case 0: {
+          variant59.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option57;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option57.is_some = false;
+              break;
+            }
+            case 1: {
+              option57.is_some = true;
+              option57.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option58;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option58.is_some = false;
+              break;
+            }
+            case 1: {
+              option58.is_some = true;
+              option58.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant59.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option57,
+            (plugin_option_u64_t) option58,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant59.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant59;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_compare(quiver_transform_compute_cmp_op_t op, quiver_transform_compute_operand_t *left, quiver_transform_compute_operand_t *right, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  int32_t variant20;
+  int32_t variant21;
+  int64_t variant22;
+  int64_t variant23;
+  int32_t variant24;
+  uint8_t * variant25;
+  size_t variant26;
+  switch ((int32_t) (*left).tag) {
+    case 0: {
+      const quiver_transform_compute_borrow_column_t *payload = &(*left).val.column;
+      variant20 = 0;
+      variant21 = (*payload).__handle;
+      variant22 = 0;
+      variant23 = 0;
+      variant24 = 0;
+      variant25 = 0;
+      variant26 = 0;
+      break;
+    }
+    case 1: {
+      const quiver_transform_compute_scalar_t *payload0 = &(*left).val.scalar;
+      int32_t variant;
+      int64_t variant15;
+      int64_t variant16;
+      int32_t variant17;
+      uint8_t * variant18;
+      size_t variant19;
+      switch ((int32_t) (*payload0).tag) {
+        case 0: {
+          variant = 0;
+          variant15 = 0;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 1: {
+          const bool *payload2 = &(*payload0).val.boolean;
+          variant = 1;
+          variant15 = (int64_t) *payload2;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 2: {
+          const int64_t *payload3 = &(*payload0).val.int64;
+          variant = 2;
+          variant15 = *payload3;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 3: {
+          const uint64_t *payload4 = &(*payload0).val.uint64;
+          variant = 3;
+          variant15 = (int64_t) (*payload4);
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 4: {
+          const double *payload5 = &(*payload0).val.float64;
+          variant = 4;
+          variant15 = ((union double_int64){ *payload5 }).b;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 5: {
+          const plugin_string_t *payload6 = &(*payload0).val.utf8;
+          variant = 5;
+          variant15 = (int64_t) (uint8_t *) (*payload6).ptr;
+          variant16 = (int64_t) (*payload6).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 6: {
+          const plugin_list_u8_t *payload7 = &(*payload0).val.binary;
+          variant = 6;
+          variant15 = (int64_t) (uint8_t *) (*payload7).ptr;
+          variant16 = (int64_t) (*payload7).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 7: {
+          const int32_t *payload8 = &(*payload0).val.date32;
+          variant = 7;
+          variant15 = (int64_t) *payload8;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 8: {
+          const quiver_transform_compute_timestamp_value_t *payload9 = &(*payload0).val.timestamp;
+          int32_t option;
+          uint8_t * option12;
+          size_t option13;
+          if (((*payload9).timezone).is_some) {
+            const plugin_string_t *payload11 = &((*payload9).timezone).val;
+            option = 1;
+            option12 = (uint8_t *) (*payload11).ptr;
+            option13 = (*payload11).len;
+          } else {
+            option = 0;
+            option12 = 0;
+            option13 = 0;
+          }
+          variant = 8;
+          variant15 = (*payload9).value;
+          variant16 = (int64_t) (int32_t) (*payload9).unit;
+          variant17 = option;
+          variant18 = option12;
+          variant19 = option13;
+          break;
+        }
+        case 9: {
+          const quiver_transform_compute_decimal_value_t *payload14 = &(*payload0).val.decimal128;
+          variant = 9;
+          variant15 = (int64_t) ((*payload14).low);
+          variant16 = (*payload14).high;
+          variant17 = (int32_t) ((*payload14).precision);
+          variant18 = (uint8_t *) (int32_t) ((*payload14).scale);
+          variant19 = 0;
+          break;
+        }
+      }
+      variant20 = 1;
+      variant21 = variant;
+      variant22 = variant15;
+      variant23 = variant16;
+      variant24 = variant17;
+      variant25 = variant18;
+      variant26 = variant19;
+      break;
+    }
+  }
+  int32_t variant50;
+  int32_t variant51;
+  int64_t variant52;
+  int64_t variant53;
+  int32_t variant54;
+  uint8_t * variant55;
+  size_t variant56;
+  switch ((int32_t) (*right).tag) {
+    case 0: {
+      const quiver_transform_compute_borrow_column_t *payload27 = &(*right).val.column;
+      variant50 = 0;
+      variant51 = (*payload27).__handle;
+      variant52 = 0;
+      variant53 = 0;
+      variant54 = 0;
+      variant55 = 0;
+      variant56 = 0;
+      break;
+    }
+    case 1: {
+      const quiver_transform_compute_scalar_t *payload28 = &(*right).val.scalar;
+      int32_t variant44;
+      int64_t variant45;
+      int64_t variant46;
+      int32_t variant47;
+      uint8_t * variant48;
+      size_t variant49;
+      switch ((int32_t) (*payload28).tag) {
+        case 0: {
+          variant44 = 0;
+          variant45 = 0;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 1: {
+          const bool *payload30 = &(*payload28).val.boolean;
+          variant44 = 1;
+          variant45 = (int64_t) *payload30;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 2: {
+          const int64_t *payload31 = &(*payload28).val.int64;
+          variant44 = 2;
+          variant45 = *payload31;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 3: {
+          const uint64_t *payload32 = &(*payload28).val.uint64;
+          variant44 = 3;
+          variant45 = (int64_t) (*payload32);
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 4: {
+          const double *payload33 = &(*payload28).val.float64;
+          variant44 = 4;
+          variant45 = ((union double_int64){ *payload33 }).b;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 5: {
+          const plugin_string_t *payload34 = &(*payload28).val.utf8;
+          variant44 = 5;
+          variant45 = (int64_t) (uint8_t *) (*payload34).ptr;
+          variant46 = (int64_t) (*payload34).len;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 6: {
+          const plugin_list_u8_t *payload35 = &(*payload28).val.binary;
+          variant44 = 6;
+          variant45 = (int64_t) (uint8_t *) (*payload35).ptr;
+          variant46 = (int64_t) (*payload35).len;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 7: {
+          const int32_t *payload36 = &(*payload28).val.date32;
+          variant44 = 7;
+          variant45 = (int64_t) *payload36;
+          variant46 = 0;
+          variant47 = 0;
+          variant48 = 0;
+          variant49 = 0;
+          break;
+        }
+        case 8: {
+          const quiver_transform_compute_timestamp_value_t *payload37 = &(*payload28).val.timestamp;
+          int32_t option40;
+          uint8_t * option41;
+          size_t option42;
+          if (((*payload37).timezone).is_some) {
+            const plugin_string_t *payload39 = &((*payload37).timezone).val;
+            option40 = 1;
+            option41 = (uint8_t *) (*payload39).ptr;
+            option42 = (*payload39).len;
+          } else {
+            option40 = 0;
+            option41 = 0;
+            option42 = 0;
+          }
+          variant44 = 8;
+          variant45 = (*payload37).value;
+          variant46 = (int64_t) (int32_t) (*payload37).unit;
+          variant47 = option40;
+          variant48 = option41;
+          variant49 = option42;
+          break;
+        }
+        case 9: {
+          const quiver_transform_compute_decimal_value_t *payload43 = &(*payload28).val.decimal128;
+          variant44 = 9;
+          variant45 = (int64_t) ((*payload43).low);
+          variant46 = (*payload43).high;
+          variant47 = (int32_t) ((*payload43).precision);
+          variant48 = (uint8_t *) (int32_t) ((*payload43).scale);
+          variant49 = 0;
+          break;
+        }
+      }
+      variant50 = 1;
+      variant51 = variant44;
+      variant52 = variant45;
+      variant53 = variant46;
+      variant54 = variant47;
+      variant55 = variant48;
+      variant56 = variant49;
+      break;
+    }
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_compare((int32_t) op, variant20, variant21, variant22, variant23, variant24, variant25, variant26, variant50, variant51, variant52, variant53, variant54, variant55, variant56, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant59;
+      variant59.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant59.tag) {
+        case 0: {
+          variant59.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option57;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option57.is_some = false;
+              break;
+            }
+            case 1: {
+              option57.is_some = true;
+              option57.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option58;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option58.is_some = false;
+              break;
+            }
+            case 1: {
+              option58.is_some = true;
+              option58.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant59.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option57,
+            (plugin_option_u64_t) option58,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant59.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant59;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_logic(quiver_transform_compute_logic_op_t op, quiver_transform_compute_borrow_column_t left, quiver_transform_compute_borrow_column_t right, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_logic((int32_t) op, (left).__handle, (right).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_not(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_not((input).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_is_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_is_null((input).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_is_not_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_is_not_null((input).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_fill_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_operand_t *value, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  int32_t variant20;
+  int32_t variant21;
+  int64_t variant22;
+  int64_t variant23;
+  int32_t variant24;
+  uint8_t * variant25;
+  size_t variant26;
+  switch ((int32_t) (*value).tag) {
+    case 0: {
+      const quiver_transform_compute_borrow_column_t *payload = &(*value).val.column;
+      variant20 = 0;
+      variant21 = (*payload).__handle;
+      variant22 = 0;
+      variant23 = 0;
+      variant24 = 0;
+      variant25 = 0;
+      variant26 = 0;
+      break;
+    }
+    case 1: {
+      const quiver_transform_compute_scalar_t *payload0 = &(*value).val.scalar;
+      int32_t variant;
+      int64_t variant15;
+      int64_t variant16;
+      int32_t variant17;
+      uint8_t * variant18;
+      size_t variant19;
+      switch ((int32_t) (*payload0).tag) {
+        case 0: {
+          variant = 0;
+          variant15 = 0;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 1: {
+          const bool *payload2 = &(*payload0).val.boolean;
+          variant = 1;
+          variant15 = (int64_t) *payload2;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 2: {
+          const int64_t *payload3 = &(*payload0).val.int64;
+          variant = 2;
+          variant15 = *payload3;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 3: {
+          const uint64_t *payload4 = &(*payload0).val.uint64;
+          variant = 3;
+          variant15 = (int64_t) (*payload4);
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 4: {
+          const double *payload5 = &(*payload0).val.float64;
+          variant = 4;
+          variant15 = ((union double_int64){ *payload5 }).b;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 5: {
+          const plugin_string_t *payload6 = &(*payload0).val.utf8;
+          variant = 5;
+          variant15 = (int64_t) (uint8_t *) (*payload6).ptr;
+          variant16 = (int64_t) (*payload6).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 6: {
+          const plugin_list_u8_t *payload7 = &(*payload0).val.binary;
+          variant = 6;
+          variant15 = (int64_t) (uint8_t *) (*payload7).ptr;
+          variant16 = (int64_t) (*payload7).len;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 7: {
+          const int32_t *payload8 = &(*payload0).val.date32;
+          variant = 7;
+          variant15 = (int64_t) *payload8;
+          variant16 = 0;
+          variant17 = 0;
+          variant18 = 0;
+          variant19 = 0;
+          break;
+        }
+        case 8: {
+          const quiver_transform_compute_timestamp_value_t *payload9 = &(*payload0).val.timestamp;
+          int32_t option;
+          uint8_t * option12;
+          size_t option13;
+          if (((*payload9).timezone).is_some) {
+            const plugin_string_t *payload11 = &((*payload9).timezone).val;
+            option = 1;
+            option12 = (uint8_t *) (*payload11).ptr;
+            option13 = (*payload11).len;
+          } else {
+            option = 0;
+            option12 = 0;
+            option13 = 0;
+          }
+          variant = 8;
+          variant15 = (*payload9).value;
+          variant16 = (int64_t) (int32_t) (*payload9).unit;
+          variant17 = option;
+          variant18 = option12;
+          variant19 = option13;
+          break;
+        }
+        case 9: {
+          const quiver_transform_compute_decimal_value_t *payload14 = &(*payload0).val.decimal128;
+          variant = 9;
+          variant15 = (int64_t) ((*payload14).low);
+          variant16 = (*payload14).high;
+          variant17 = (int32_t) ((*payload14).precision);
+          variant18 = (uint8_t *) (int32_t) ((*payload14).scale);
+          variant19 = 0;
+          break;
+        }
+      }
+      variant20 = 1;
+      variant21 = variant;
+      variant22 = variant15;
+      variant23 = variant16;
+      variant24 = variant17;
+      variant25 = variant18;
+      variant26 = variant19;
+      break;
+    }
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_fill_null((input).__handle, variant20, variant21, variant22, variant23, variant24, variant25, variant26, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant29;
+      variant29.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant29.tag) {
+        case 0: {
+          variant29.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option27;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option27.is_some = false;
+              break;
+            }
+            case 1: {
+              option27.is_some = true;
+              option27.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option28;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option28.is_some = false;
+              break;
+            }
+            case 1: {
+              option28.is_some = true;
+              option28.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant29.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option27,
+            (plugin_option_u64_t) option28,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant29.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant29;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_coalesce(quiver_transform_compute_list_operand_t *parts, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_coalesce((uint8_t *) (*parts).ptr, (*parts).len, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option13;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option13.is_some = false;
+              break;
+            }
+            case 1: {
+              option13.is_some = true;
+              option13.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option13,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_cast(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_list_field_t *to, bool safe, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_cast((input).__handle, (uint8_t *) (*to).ptr, (*to).len, safe, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option36;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option36.is_some = false;
+              break;
+            }
+            case 1: {
+              option36.is_some = true;
+              option36.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option36,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_filter(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t mask, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_filter((input).__handle, (mask).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_take(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t indices, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_take((input).__handle, (indices).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_slice(quiver_transform_compute_borrow_column_t input, uint64_t offset, uint64_t len, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_slice((input).__handle, (int64_t) (offset), (int64_t) (len), ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_is_in(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t values, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_is_in((input).__handle, (values).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_str_unary(quiver_transform_compute_str_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_str_unary((int32_t) op, (input).__handle, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_str_match(quiver_transform_compute_str_match_op_t op, quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_str_match((int32_t) op, (input).__handle, (uint8_t *) (*pattern).ptr, (*pattern).len, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_regex_match(quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_regex_match((input).__handle, (uint8_t *) (*pattern).ptr, (*pattern).len, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_regex_replace(quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, plugin_string_t *replacement, bool all, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_regex_replace((input).__handle, (uint8_t *) (*pattern).ptr, (*pattern).len, (uint8_t *) (*replacement).ptr, (*replacement).len, all, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_substring(quiver_transform_compute_borrow_column_t input, int64_t start, uint64_t *maybe_len, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  plugin_option_u64_t len;
+  len.is_some = maybe_len != NULL;if (maybe_len) {
+    len.val = *maybe_len;
+  }
+  int32_t option;
+  int64_t option1;
+  if ((len).is_some) {
+    const uint64_t *payload0 = &(len).val;
+    option = 1;
+    option1 = (int64_t) (*payload0);
+  } else {
+    option = 0;
+    option1 = 0;
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_substring((input).__handle, start, option, option1, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option2;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option2.is_some = false;
+              break;
+            }
+            case 1: {
+              option2.is_some = true;
+              option2.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option3;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option3.is_some = false;
+              break;
+            }
+            case 1: {
+              option3.is_some = true;
+              option3.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option2,
+            (plugin_option_u64_t) option3,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_concat(quiver_transform_compute_list_operand_t *parts, plugin_string_t *separator, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_concat((uint8_t *) (*parts).ptr, (*parts).len, (uint8_t *) (*separator).ptr, (*separator).len, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option13;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option13.is_some = false;
+              break;
+            }
+            case 1: {
+              option13.is_some = true;
+              option13.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option13,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_date_part(quiver_transform_compute_temporal_part_t part, quiver_transform_compute_borrow_column_t input, plugin_string_t *maybe_timezone, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  plugin_option_string_t timezone;
+  timezone.is_some = maybe_timezone != NULL;if (maybe_timezone) {
+    timezone.val = *maybe_timezone;
+  }
+  int32_t option;
+  uint8_t * option1;
+  size_t option2;
+  if ((timezone).is_some) {
+    const plugin_string_t *payload0 = &(timezone).val;
+    option = 1;
+    option1 = (uint8_t *) (*payload0).ptr;
+    option2 = (*payload0).len;
+  } else {
+    option = 0;
+    option1 = 0;
+    option2 = 0;
+  }
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_date_part((int32_t) part, (input).__handle, option, option1, option2, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option3;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option3.is_some = false;
+              break;
+            }
+            case 1: {
+              option3.is_some = true;
+              option3.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option4;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option4.is_some = false;
+              break;
+            }
+            case 1: {
+              option4.is_some = true;
+              option4.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option3,
+            (plugin_option_u64_t) option4,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_sha256(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_sha256((input).__handle, (int32_t) encoding, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_hmac_sha256(quiver_transform_compute_borrow_column_t input, plugin_string_t *key_file, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_hmac_sha256((input).__handle, (uint8_t *) (*key_file).ptr, (*key_file).len, (int32_t) encoding, ptr);
+  quiver_transform_compute_result_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_aggregate(quiver_transform_compute_agg_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_aggregate((int32_t) op, (input).__handle, ptr);
+  quiver_transform_compute_result_scalar_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      quiver_transform_compute_scalar_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          break;
+        }
+        case 1: {
+          variant.val.boolean = (int32_t) *((uint8_t*) (ptr + 16));
+          break;
+        }
+        case 2: {
+          variant.val.int64 = *((int64_t*) (ptr + 16));
+          break;
+        }
+        case 3: {
+          variant.val.uint64 = (uint64_t) (*((int64_t*) (ptr + 16)));
+          break;
+        }
+        case 4: {
+          variant.val.float64 = *((double*) (ptr + 16));
+          break;
+        }
+        case 5: {
+          variant.val.utf8 = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+        case 6: {
+          variant.val.binary = (plugin_list_u8_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+        case 7: {
+          variant.val.date32 = *((int32_t*) (ptr + 16));
+          break;
+        }
+        case 8: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+1*sizeof(void*))))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (24+2*sizeof(void*))))), (*((size_t*) (ptr + (24+3*sizeof(void*))))) };
+              break;
+            }
+          }
+          variant.val.timestamp = (quiver_transform_compute_timestamp_value_t) {
+            (int64_t) *((int64_t*) (ptr + 16)),
+            (quiver_transform_compute_time_unit_t) (int32_t) *((uint8_t*) (ptr + 24)),
+            (plugin_option_string_t) option,
+          };
+          break;
+        }
+        case 9: {
+          variant.val.decimal128 = (quiver_transform_compute_decimal_value_t) {
+            (uint64_t) (uint64_t) (*((int64_t*) (ptr + 16))),
+            (int64_t) *((int64_t*) (ptr + 24)),
+            (uint8_t) (uint8_t) ((int32_t) *((uint8_t*) (ptr + 32))),
+            (int8_t) (int8_t) ((int32_t) *((int8_t*) (ptr + 33))),
+          };
+          break;
+        }
+      }
+
+      result.val.ok = variant;
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant2;
+      variant2.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant2.tag) {
+        case 0: {
+          variant2.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option1;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option1.is_some = false;
+              break;
+            }
+            case 1: {
+              option1.is_some = true;
+              option1.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant2.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option0,
+            (plugin_option_u64_t) option1,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant2.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant2;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#metadata")))
 uint8_t * __wasm_export_exports_quiver_transform_transform_metadata(void) {
   exports_quiver_transform_transform_plugin_metadata_t ret;
   exports_quiver_transform_transform_metadata(&ret);
@@ -664,7 +4938,7 @@ uint8_t * __wasm_export_exports_quiver_transform_transform_metadata(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#[static]transformer.create")))
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#[static]transformer.create")))
 uint8_t * __wasm_export_exports_quiver_transform_transform_static_transformer_create(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2, uint8_t * arg3, size_t arg4) {
   plugin_string_t arg5 = (plugin_string_t) { (uint8_t*)(arg), (arg0) };
   exports_quiver_transform_transform_schema_t arg6 = (quiver_transform_types_schema_t) {
@@ -731,7 +5005,7 @@ uint8_t * __wasm_export_exports_quiver_transform_transform_static_transformer_cr
   return ptr;
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#[method]transformer.output-schema")))
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#[method]transformer.output-schema")))
 uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_output_schema(uint8_t * arg) {
   exports_quiver_transform_transform_schema_t ret;
   exports_quiver_transform_transform_method_transformer_output_schema(((exports_quiver_transform_transform_transformer_t*) arg), &ret);
@@ -743,16 +5017,12 @@ uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_ou
   return ptr;
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#[method]transformer.process")))
-uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_process(uint8_t * arg, int32_t arg0, uint8_t * arg1, size_t arg2) {
-  exports_quiver_transform_transform_batch_t arg4 = (quiver_transform_types_batch_t) {
-    (uint32_t) (uint32_t) (arg0),
-    (quiver_transform_types_list_column_t) (quiver_transform_types_list_column_t) { (quiver_transform_types_column_t*)(arg1), (arg2) },
-  };
-  exports_quiver_transform_transform_result_list_batch_error_t ret;
-  exports_quiver_transform_transform_list_batch_t ok;
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#[method]transformer.process")))
+uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_process(uint8_t * arg, int32_t arg0) {
+  exports_quiver_transform_transform_result_list_output_error_t ret;
+  exports_quiver_transform_transform_list_output_t ok;
   exports_quiver_transform_transform_error_t err;
-  ret.is_err = !exports_quiver_transform_transform_method_transformer_process(((exports_quiver_transform_transform_transformer_t*) arg), &arg4, &ok, &err);
+  ret.is_err = !exports_quiver_transform_transform_method_transformer_process(((exports_quiver_transform_transform_transformer_t*) arg), (exports_quiver_transform_transform_borrow_batch_t) { arg0 }, &ok, &err);
   if (ret.is_err) {
     ret.val.err = err;
   }
@@ -761,59 +5031,59 @@ uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_pr
   }
   uint8_t *ptr = (uint8_t *) &RET_AREA;
   if ((ret).is_err) {
-    const exports_quiver_transform_transform_error_t *payload9 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
-    switch ((int32_t) (*payload9).tag) {
+    const exports_quiver_transform_transform_error_t *payload12 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload12).tag) {
       case 0: {
-        const quiver_transform_types_config_error_t *payload10 = &(*payload9).val.config;
+        const quiver_transform_types_config_error_t *payload13 = &(*payload12).val.config;
         *((int8_t*)(ptr + 8)) = 0;
-        *((size_t*)(ptr + (16+1*sizeof(void*)))) = ((*payload10).key).len;
-        *((uint8_t **)(ptr + 16)) = (uint8_t *) ((*payload10).key).ptr;
-        *((size_t*)(ptr + (16+3*sizeof(void*)))) = ((*payload10).message).len;
-        *((uint8_t **)(ptr + (16+2*sizeof(void*)))) = (uint8_t *) ((*payload10).message).ptr;
+        *((size_t*)(ptr + (16+1*sizeof(void*)))) = ((*payload13).key).len;
+        *((uint8_t **)(ptr + 16)) = (uint8_t *) ((*payload13).key).ptr;
+        *((size_t*)(ptr + (16+3*sizeof(void*)))) = ((*payload13).message).len;
+        *((uint8_t **)(ptr + (16+2*sizeof(void*)))) = (uint8_t *) ((*payload13).message).ptr;
         break;
       }
       case 1: {
-        const quiver_transform_types_data_error_t *payload11 = &(*payload9).val.data;
+        const quiver_transform_types_data_error_t *payload14 = &(*payload12).val.data;
         *((int8_t*)(ptr + 8)) = 1;
-        if (((*payload11).column).is_some) {
-          const plugin_string_t *payload13 = &((*payload11).column).val;
+        if (((*payload14).column).is_some) {
+          const plugin_string_t *payload16 = &((*payload14).column).val;
           *((int8_t*)(ptr + 16)) = 1;
-          *((size_t*)(ptr + (16+2*sizeof(void*)))) = (*payload13).len;
-          *((uint8_t **)(ptr + (16+1*sizeof(void*)))) = (uint8_t *) (*payload13).ptr;
+          *((size_t*)(ptr + (16+2*sizeof(void*)))) = (*payload16).len;
+          *((uint8_t **)(ptr + (16+1*sizeof(void*)))) = (uint8_t *) (*payload16).ptr;
         } else {
           *((int8_t*)(ptr + 16)) = 0;
         }
-        if (((*payload11).row).is_some) {
-          const uint64_t *payload15 = &((*payload11).row).val;
+        if (((*payload14).row).is_some) {
+          const uint64_t *payload18 = &((*payload14).row).val;
           *((int8_t*)(ptr + (24+2*sizeof(void*)))) = 1;
-          *((int64_t*)(ptr + (32+2*sizeof(void*)))) = (int64_t) (*payload15);
+          *((int64_t*)(ptr + (32+2*sizeof(void*)))) = (int64_t) (*payload18);
         } else {
           *((int8_t*)(ptr + (24+2*sizeof(void*)))) = 0;
         }
-        *((size_t*)(ptr + (40+3*sizeof(void*)))) = ((*payload11).message).len;
-        *((uint8_t **)(ptr + (40+2*sizeof(void*)))) = (uint8_t *) ((*payload11).message).ptr;
+        *((size_t*)(ptr + (40+3*sizeof(void*)))) = ((*payload14).message).len;
+        *((uint8_t **)(ptr + (40+2*sizeof(void*)))) = (uint8_t *) ((*payload14).message).ptr;
         break;
       }
       case 2: {
-        const plugin_string_t *payload16 = &(*payload9).val.internal;
+        const plugin_string_t *payload19 = &(*payload12).val.internal;
         *((int8_t*)(ptr + 8)) = 2;
-        *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload16).len;
-        *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload16).ptr;
+        *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload19).len;
+        *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload19).ptr;
         break;
       }
     }
   } else {
-    const exports_quiver_transform_transform_list_batch_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
+    const exports_quiver_transform_transform_list_output_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
     *((size_t*)(ptr + (8+1*sizeof(void*)))) = (*payload).len;
     *((uint8_t **)(ptr + 8)) = (uint8_t *) (*payload).ptr;
   }
   return ptr;
 }
 
-__attribute__((__export_name__("quiver:transform/transform@0.1.0#[method]transformer.finish")))
+__attribute__((__export_name__("quiver:transform/transform@0.2.0#[method]transformer.finish")))
 uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_finish(uint8_t * arg) {
-  exports_quiver_transform_transform_result_list_batch_error_t ret;
-  exports_quiver_transform_transform_list_batch_t ok;
+  exports_quiver_transform_transform_result_list_output_error_t ret;
+  exports_quiver_transform_transform_list_output_t ok;
   exports_quiver_transform_transform_error_t err;
   ret.is_err = !exports_quiver_transform_transform_method_transformer_finish(((exports_quiver_transform_transform_transformer_t*) arg), &ok, &err);
   if (ret.is_err) {
@@ -824,49 +5094,49 @@ uint8_t * __wasm_export_exports_quiver_transform_transform_method_transformer_fi
   }
   uint8_t *ptr = (uint8_t *) &RET_AREA;
   if ((ret).is_err) {
-    const exports_quiver_transform_transform_error_t *payload4 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
-    switch ((int32_t) (*payload4).tag) {
+    const exports_quiver_transform_transform_error_t *payload11 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload11).tag) {
       case 0: {
-        const quiver_transform_types_config_error_t *payload5 = &(*payload4).val.config;
+        const quiver_transform_types_config_error_t *payload12 = &(*payload11).val.config;
         *((int8_t*)(ptr + 8)) = 0;
-        *((size_t*)(ptr + (16+1*sizeof(void*)))) = ((*payload5).key).len;
-        *((uint8_t **)(ptr + 16)) = (uint8_t *) ((*payload5).key).ptr;
-        *((size_t*)(ptr + (16+3*sizeof(void*)))) = ((*payload5).message).len;
-        *((uint8_t **)(ptr + (16+2*sizeof(void*)))) = (uint8_t *) ((*payload5).message).ptr;
+        *((size_t*)(ptr + (16+1*sizeof(void*)))) = ((*payload12).key).len;
+        *((uint8_t **)(ptr + 16)) = (uint8_t *) ((*payload12).key).ptr;
+        *((size_t*)(ptr + (16+3*sizeof(void*)))) = ((*payload12).message).len;
+        *((uint8_t **)(ptr + (16+2*sizeof(void*)))) = (uint8_t *) ((*payload12).message).ptr;
         break;
       }
       case 1: {
-        const quiver_transform_types_data_error_t *payload6 = &(*payload4).val.data;
+        const quiver_transform_types_data_error_t *payload13 = &(*payload11).val.data;
         *((int8_t*)(ptr + 8)) = 1;
-        if (((*payload6).column).is_some) {
-          const plugin_string_t *payload8 = &((*payload6).column).val;
+        if (((*payload13).column).is_some) {
+          const plugin_string_t *payload15 = &((*payload13).column).val;
           *((int8_t*)(ptr + 16)) = 1;
-          *((size_t*)(ptr + (16+2*sizeof(void*)))) = (*payload8).len;
-          *((uint8_t **)(ptr + (16+1*sizeof(void*)))) = (uint8_t *) (*payload8).ptr;
+          *((size_t*)(ptr + (16+2*sizeof(void*)))) = (*payload15).len;
+          *((uint8_t **)(ptr + (16+1*sizeof(void*)))) = (uint8_t *) (*payload15).ptr;
         } else {
           *((int8_t*)(ptr + 16)) = 0;
         }
-        if (((*payload6).row).is_some) {
-          const uint64_t *payload10 = &((*payload6).row).val;
+        if (((*payload13).row).is_some) {
+          const uint64_t *payload17 = &((*payload13).row).val;
           *((int8_t*)(ptr + (24+2*sizeof(void*)))) = 1;
-          *((int64_t*)(ptr + (32+2*sizeof(void*)))) = (int64_t) (*payload10);
+          *((int64_t*)(ptr + (32+2*sizeof(void*)))) = (int64_t) (*payload17);
         } else {
           *((int8_t*)(ptr + (24+2*sizeof(void*)))) = 0;
         }
-        *((size_t*)(ptr + (40+3*sizeof(void*)))) = ((*payload6).message).len;
-        *((uint8_t **)(ptr + (40+2*sizeof(void*)))) = (uint8_t *) ((*payload6).message).ptr;
+        *((size_t*)(ptr + (40+3*sizeof(void*)))) = ((*payload13).message).len;
+        *((uint8_t **)(ptr + (40+2*sizeof(void*)))) = (uint8_t *) ((*payload13).message).ptr;
         break;
       }
       case 2: {
-        const plugin_string_t *payload11 = &(*payload4).val.internal;
+        const plugin_string_t *payload18 = &(*payload11).val.internal;
         *((int8_t*)(ptr + 8)) = 2;
-        *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload11).len;
-        *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload11).ptr;
+        *((size_t*)(ptr + (16+1*sizeof(void*)))) = (*payload18).len;
+        *((uint8_t **)(ptr + 16)) = (uint8_t *) (*payload18).ptr;
         break;
       }
     }
   } else {
-    const exports_quiver_transform_transform_list_batch_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
+    const exports_quiver_transform_transform_list_output_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
     *((size_t*)(ptr + (8+1*sizeof(void*)))) = (*payload).len;
     *((uint8_t **)(ptr + 8)) = (uint8_t *) (*payload).ptr;
   }

@@ -33,7 +33,7 @@ typedef struct {
   size_t len;
 } plugin_list_tuple2_string_string_t;
 
-// Resolution of a timestamp's 64-bit value.
+// Resolution of a time, timestamp or duration.
 typedef uint8_t quiver_transform_types_time_unit_t;
 
 #define QUIVER_TRANSFORM_TYPES_TIME_UNIT_SECOND 0
@@ -41,71 +41,133 @@ typedef uint8_t quiver_transform_types_time_unit_t;
 #define QUIVER_TRANSFORM_TYPES_TIME_UNIT_MICROSECOND 2
 #define QUIVER_TRANSFORM_TYPES_TIME_UNIT_NANOSECOND 3
 
+// The fields of an interval value.
+typedef uint8_t quiver_transform_types_interval_unit_t;
+
+// Months, as s32.
+#define QUIVER_TRANSFORM_TYPES_INTERVAL_UNIT_YEAR_MONTH 0
+// Days and milliseconds, as two s32.
+#define QUIVER_TRANSFORM_TYPES_INTERVAL_UNIT_DAY_TIME 1
+// Months (s32), days (s32) and nanoseconds (s64).
+#define QUIVER_TRANSFORM_TYPES_INTERVAL_UNIT_MONTH_DAY_NANO 2
+
+// The integer type of a dictionary's keys.
+typedef uint8_t quiver_transform_types_index_type_t;
+
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_INT8 0
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_INT16 1
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_INT32 2
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_INT64 3
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_UINT8 4
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_UINT16 5
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_UINT32 6
+#define QUIVER_TRANSFORM_TYPES_INDEX_TYPE_UINT64 7
+
 typedef struct {
   bool is_some;
   plugin_string_t val;
 } plugin_option_string_t;
 
-// A timestamp column: `unit` since the Unix epoch, optionally in a named time zone
-// (an IANA name such as `Europe/Paris` or a fixed offset such as `+02:00`).
+// A timestamp: `unit` since the Unix epoch, in a time zone when one is named (an IANA
+// name such as `Europe/Paris`, or a fixed offset such as `+02:00`).
 typedef struct quiver_transform_types_timestamp_type_t {
   quiver_transform_types_time_unit_t   unit;
   plugin_option_string_t   timezone;
 } quiver_transform_types_timestamp_type_t;
 
-// A 128-bit decimal: `precision` digits in all, `scale` of them after the point.
+// A decimal: `precision` digits in all, `scale` of them after the point.
 typedef struct quiver_transform_types_decimal_type_t {
   uint8_t   precision;
   int8_t   scale;
 } quiver_transform_types_decimal_type_t;
 
-// The logical type of a column, and with it the layout of its buffers.
+// One node of a data type. A type is a pre-order list of nodes: a node's children
+// follow it (`list`, `large-list`, `fixed-size-list`, `map` and `dictionary` have one
+// child; `struct(n)` has n). Buffer layout per node (all integers little-endian; every
+// node's buffers start at its row 0):
 // 
-// Buffer layout per type (`values` unless stated; all integers little-endian):
-// - `null`: no buffers; `values` is empty.
+// - `null`: no buffers.
 // - `boolean`: one bit per row, least-significant bit first.
-// - `int8`..`uint64`, `float32`, `float64`: `width` bytes per row.
-// - `date32`: days since the epoch as s32. `date64`: milliseconds as s64.
-// - `timestamp`: s64 per row in the given unit.
-// - `decimal128`: 16 bytes per row, two's complement.
-// - `utf8`, `binary`: `offsets` holds rows + 1 s32 values; row i is
-//   `values[offsets[i]..offsets[i+1]]`. `large-utf8`, `large-binary`: the same with s64.
+// - fixed-width types: `width` bytes per row: int8..uint64, float16..float64, date32
+//   (days, s32), date64 (ms, s64), timestamp (s64), time32 (s32), time64 (s64),
+//   duration (s64), interval (4, 8 or 16 bytes), decimal32..decimal256 (4..32 bytes,
+//   two's complement), fixed-size-binary(n) (n bytes).
+// - `utf8`, `binary`: `offsets` holds rows + 1 s32 values, row i is
+//   `values[offsets[i]..offsets[i+1]]`; `large-utf8`, `large-binary`: the same with s64.
+// - `list`, `large-list`, `map`: `offsets` (rows + 1, s32 or s64) into the child, whose
+//   `len` is the last offset; no values. `map`'s child is a non-nullable struct of two
+//   fields, the key (non-nullable) and the value.
+// - `fixed-size-list(n)`: no offsets or values; the child has rows × n rows.
+// - `struct(n)`: no offsets or values; each child has the struct's rows.
+// - `dictionary(k)`: the node holds the keys (`values`, integers of type k); its child
+//   holds the dictionary's values (with their own `len`).
 // 
-// Dictionary-encoded columns never cross: the host unpacks them to their value type.
-// Nested types (list, struct, map) are refused by the host with an error naming the column.
-typedef struct quiver_transform_types_data_type_t {
+// Every node has its own validity bitmap (`none`: every row is valid). Union, run-end
+// encoded and list-view columns do not cross (the host refuses them at `create`, naming
+// the column: cast or drop them first); string and binary views are converted by the
+// host to `utf8`/`binary` before they cross.
+typedef struct quiver_transform_types_type_node_t {
   uint8_t tag;
   union {
+    uint32_t     fixed_size_binary;
     quiver_transform_types_timestamp_type_t     timestamp;
+    quiver_transform_types_time_unit_t     time32;
+    quiver_transform_types_time_unit_t     time64;
+    quiver_transform_types_time_unit_t     duration;
+    quiver_transform_types_interval_unit_t     interval;
+    quiver_transform_types_decimal_type_t     decimal32;
+    quiver_transform_types_decimal_type_t     decimal64;
     quiver_transform_types_decimal_type_t     decimal128;
+    quiver_transform_types_decimal_type_t     decimal256;
+    uint32_t     fixed_size_list;
+    uint32_t     struct_;
+    bool     map;
+    quiver_transform_types_index_type_t     dictionary;
   } val;
-} quiver_transform_types_data_type_t;
+} quiver_transform_types_type_node_t;
 
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_NULL 0
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_BOOLEAN 1
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_INT8 2
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_INT16 3
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_INT32 4
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_INT64 5
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_UINT8 6
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_UINT16 7
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_UINT32 8
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_UINT64 9
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_FLOAT32 10
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_FLOAT64 11
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_UTF8 12
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_LARGE_UTF8 13
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_BINARY 14
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_LARGE_BINARY 15
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_DATE32 16
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_DATE64 17
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_TIMESTAMP 18
-#define QUIVER_TRANSFORM_TYPES_DATA_TYPE_DECIMAL128 19
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_NULL 0
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_BOOLEAN 1
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_INT8 2
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_INT16 3
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_INT32 4
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_INT64 5
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_UINT8 6
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_UINT16 7
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_UINT32 8
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_UINT64 9
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_FLOAT16 10
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_FLOAT32 11
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_FLOAT64 12
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_UTF8 13
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_LARGE_UTF8 14
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_BINARY 15
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_LARGE_BINARY 16
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_FIXED_SIZE_BINARY 17
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DATE32 18
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DATE64 19
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_TIMESTAMP 20
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_TIME32 21
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_TIME64 22
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DURATION 23
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_INTERVAL 24
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DECIMAL32 25
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DECIMAL64 26
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DECIMAL128 27
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DECIMAL256 28
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_LIST 29
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_LARGE_LIST 30
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_FIXED_SIZE_LIST 31
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_STRUCT 32
+// Whether the keys are sorted.
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_MAP 33
+#define QUIVER_TRANSFORM_TYPES_TYPE_NODE_DICTIONARY 34
 
-// One column of a schema.
+// One node of a schema in pre-order: a column, or a child of one (a list's item, a
+// struct's field, a map's entries, a dictionary's values).
 typedef struct quiver_transform_types_field_t {
   plugin_string_t   name;
-  quiver_transform_types_data_type_t   data_type;
+  quiver_transform_types_type_node_t   data_type;
   bool   nullable;
 } quiver_transform_types_field_t;
 
@@ -114,7 +176,8 @@ typedef struct {
   size_t len;
 } quiver_transform_types_list_field_t;
 
-// The columns of a stream, in order. Crosses once per stream, never per batch.
+// The columns of a stream. `fields` is the pre-order list of every column's nodes: the
+// top-level columns are consecutive subtrees. Crosses once per stream, never per batch.
 typedef struct quiver_transform_types_schema_t {
   quiver_transform_types_list_field_t   fields;
   // Key/value metadata of the schema (Arrow schema metadata).
@@ -131,29 +194,24 @@ typedef struct {
   plugin_list_u8_t val;
 } plugin_option_list_u8_t;
 
-// The buffers of one column, laid out as the Arrow columnar format lays them out.
-typedef struct quiver_transform_types_column_t {
-  // Validity bitmap, one bit per row, least-significant bit first, 1 = valid.
-  // `none` means every row is valid.
+// The buffers of one node of a column (see `type-node` for what each holds).
+typedef struct quiver_transform_types_node_t {
+  // Rows of this node.
+  uint64_t   len;
+  // Validity bitmap, one bit per row, least-significant bit first, 1 = valid;
+  // `none` when every row is valid.
   plugin_option_list_u8_t   validity;
-  // Offsets for the variable-width types (utf8, binary and their large forms); `none`
-  // for every other type.
+  // Offsets, for the variable-width and list types; `none` otherwise.
   plugin_option_list_u8_t   offsets;
-  // The values buffer (see `data-type` for its layout per type).
+  // Values; empty for the nested types and `null`.
   plugin_list_u8_t   values;
-} quiver_transform_types_column_t;
+} quiver_transform_types_node_t;
 
-typedef struct {
-  quiver_transform_types_column_t *ptr;
+// One column's buffers: its nodes in the pre-order of its type.
+typedef struct quiver_transform_types_column_data_t {
+  quiver_transform_types_node_t   *ptr;
   size_t len;
-} quiver_transform_types_list_column_t;
-
-// A record batch: equal-length columns in schema order. Carries no schema; the schema
-// of every batch is the one agreed when the transformer was created.
-typedef struct quiver_transform_types_batch_t {
-  uint32_t   num_rows;
-  quiver_transform_types_list_column_t   columns;
-} quiver_transform_types_batch_t;
+} quiver_transform_types_column_data_t;
 
 // What a plugin says about itself.
 typedef struct quiver_transform_types_plugin_metadata_t {
@@ -206,13 +264,300 @@ typedef struct quiver_transform_types_error_t {
 // The plugin itself failed: report it to the plugin's author.
 #define QUIVER_TRANSFORM_TYPES_ERROR_INTERNAL 2
 
-typedef quiver_transform_types_schema_t exports_quiver_transform_transform_schema_t;
+typedef quiver_transform_types_field_t quiver_transform_columns_field_t;
 
-typedef quiver_transform_types_batch_t exports_quiver_transform_transform_batch_t;
+typedef quiver_transform_types_column_data_t quiver_transform_columns_column_data_t;
+
+typedef quiver_transform_types_error_t quiver_transform_columns_error_t;
+
+typedef struct quiver_transform_columns_own_column_t {
+  int32_t __handle;
+} quiver_transform_columns_own_column_t;
+
+typedef struct quiver_transform_columns_borrow_column_t {
+  int32_t __handle;
+} quiver_transform_columns_borrow_column_t;
+
+typedef struct quiver_transform_columns_own_batch_t {
+  int32_t __handle;
+} quiver_transform_columns_own_batch_t;
+
+typedef struct quiver_transform_columns_borrow_batch_t {
+  int32_t __handle;
+} quiver_transform_columns_borrow_batch_t;
+
+typedef struct {
+  quiver_transform_columns_field_t *ptr;
+  size_t len;
+} quiver_transform_columns_list_field_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    quiver_transform_columns_own_column_t ok;
+    quiver_transform_columns_error_t err;
+  } val;
+} quiver_transform_columns_result_own_column_error_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    quiver_transform_columns_column_data_t ok;
+    quiver_transform_columns_error_t err;
+  } val;
+} quiver_transform_columns_result_column_data_error_t;
+
+typedef quiver_transform_types_field_t quiver_transform_compute_field_t;
+
+typedef quiver_transform_types_error_t quiver_transform_compute_error_t;
+
+typedef quiver_transform_types_time_unit_t quiver_transform_compute_time_unit_t;
+
+// A timestamp value with its type.
+typedef struct quiver_transform_compute_timestamp_value_t {
+  int64_t   value;
+  quiver_transform_compute_time_unit_t   unit;
+  plugin_option_string_t   timezone;
+} quiver_transform_compute_timestamp_value_t;
+
+// A decimal value: `value` × 10^-`scale`, split into its low and high 64 bits.
+typedef struct quiver_transform_compute_decimal_value_t {
+  uint64_t   low;
+  int64_t   high;
+  uint8_t   precision;
+  int8_t   scale;
+} quiver_transform_compute_decimal_value_t;
+
+// A single value, broadcast against a column.
+typedef struct quiver_transform_compute_scalar_t {
+  uint8_t tag;
+  union {
+    bool     boolean;
+    int64_t     int64;
+    uint64_t     uint64;
+    double     float64;
+    plugin_string_t     utf8;
+    plugin_list_u8_t     binary;
+    int32_t     date32;
+    quiver_transform_compute_timestamp_value_t     timestamp;
+    quiver_transform_compute_decimal_value_t     decimal128;
+  } val;
+} quiver_transform_compute_scalar_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_NULL 0
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_BOOLEAN 1
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_INT64 2
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_UINT64 3
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_FLOAT64 4
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_UTF8 5
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_BINARY 6
+// Days since the epoch.
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_DATE32 7
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_TIMESTAMP 8
+#define QUIVER_TRANSFORM_COMPUTE_SCALAR_DECIMAL128 9
+
+typedef quiver_transform_columns_borrow_column_t quiver_transform_compute_borrow_column_t;
+
+// One side of a binary kernel.
+typedef struct quiver_transform_compute_operand_t {
+  uint8_t tag;
+  union {
+    quiver_transform_compute_borrow_column_t     column;
+    quiver_transform_compute_scalar_t     scalar;
+  } val;
+} quiver_transform_compute_operand_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_OPERAND_COLUMN 0
+#define QUIVER_TRANSFORM_COMPUTE_OPERAND_SCALAR 1
+
+typedef uint8_t quiver_transform_compute_arith_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_ADD 0
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_SUBTRACT 1
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_MULTIPLY 2
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_DIVIDE 3
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_MODULO 4
+#define QUIVER_TRANSFORM_COMPUTE_ARITH_OP_POWER 5
+
+typedef uint8_t quiver_transform_compute_unary_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_NEGATE 0
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_ABS 1
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_SQRT 2
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_EXP 3
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_LN 4
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_LOG10 5
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_LOG2 6
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_FLOOR 7
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_CEIL 8
+#define QUIVER_TRANSFORM_COMPUTE_UNARY_OP_SIGN 9
+
+typedef uint8_t quiver_transform_compute_cmp_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_EQ 0
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_NE 1
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_LT 2
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_LE 3
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_GT 4
+#define QUIVER_TRANSFORM_COMPUTE_CMP_OP_GE 5
+
+typedef uint8_t quiver_transform_compute_logic_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_LOGIC_OP_AND 0
+#define QUIVER_TRANSFORM_COMPUTE_LOGIC_OP_OR 1
+#define QUIVER_TRANSFORM_COMPUTE_LOGIC_OP_XOR 2
+#define QUIVER_TRANSFORM_COMPUTE_LOGIC_OP_AND_NOT 3
+
+typedef uint8_t quiver_transform_compute_str_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_LENGTH 0
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_TO_LOWER 1
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_TO_UPPER 2
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_TRIM 3
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_TRIM_START 4
+#define QUIVER_TRANSFORM_COMPUTE_STR_OP_TRIM_END 5
+
+typedef uint8_t quiver_transform_compute_str_match_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_STR_MATCH_OP_CONTAINS 0
+#define QUIVER_TRANSFORM_COMPUTE_STR_MATCH_OP_STARTS_WITH 1
+#define QUIVER_TRANSFORM_COMPUTE_STR_MATCH_OP_ENDS_WITH 2
+
+typedef uint8_t quiver_transform_compute_temporal_part_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_YEAR 0
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_QUARTER 1
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_MONTH 2
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_DAY 3
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_DAY_OF_WEEK 4
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_DAY_OF_YEAR 5
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_HOUR 6
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_MINUTE 7
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_SECOND 8
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_MILLISECOND 9
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_MICROSECOND 10
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_NANOSECOND 11
+#define QUIVER_TRANSFORM_COMPUTE_TEMPORAL_PART_WEEK 12
+
+typedef uint8_t quiver_transform_compute_encoding_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_ENCODING_HEX 0
+#define QUIVER_TRANSFORM_COMPUTE_ENCODING_BASE64URL 1
+#define QUIVER_TRANSFORM_COMPUTE_ENCODING_RAW 2
+
+typedef uint8_t quiver_transform_compute_agg_op_t;
+
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_COUNT 0
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_COUNT_ALL 1
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_NULL_COUNT 2
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_SUM 3
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_MIN 4
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_MAX 5
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_MEAN 6
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_STDDEV 7
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_VARIANCE 8
+#define QUIVER_TRANSFORM_COMPUTE_AGG_OP_DISTINCT_COUNT 9
+
+typedef quiver_transform_columns_own_column_t quiver_transform_compute_own_column_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    quiver_transform_compute_own_column_t ok;
+    quiver_transform_compute_error_t err;
+  } val;
+} quiver_transform_compute_result_own_column_error_t;
+
+typedef struct {
+  bool is_some;
+  quiver_transform_compute_scalar_t val;
+} quiver_transform_compute_option_scalar_t;
+
+typedef struct {
+  quiver_transform_compute_operand_t *ptr;
+  size_t len;
+} quiver_transform_compute_list_operand_t;
+
+typedef struct {
+  quiver_transform_compute_field_t *ptr;
+  size_t len;
+} quiver_transform_compute_list_field_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    quiver_transform_compute_scalar_t ok;
+    quiver_transform_compute_error_t err;
+  } val;
+} quiver_transform_compute_result_scalar_error_t;
+
+typedef quiver_transform_types_schema_t exports_quiver_transform_transform_schema_t;
 
 typedef quiver_transform_types_plugin_metadata_t exports_quiver_transform_transform_plugin_metadata_t;
 
 typedef quiver_transform_types_error_t exports_quiver_transform_transform_error_t;
+
+typedef quiver_transform_types_column_data_t exports_quiver_transform_transform_column_data_t;
+
+typedef quiver_transform_columns_own_column_t exports_quiver_transform_transform_own_column_t;
+
+// One output column.
+typedef struct exports_quiver_transform_transform_out_column_t {
+  uint8_t tag;
+  union {
+    uint32_t     keep;
+    exports_quiver_transform_transform_own_column_t     handle;
+    exports_quiver_transform_transform_column_data_t     data;
+  } val;
+} exports_quiver_transform_transform_out_column_t;
+
+// Input column `index`, passed through: no copy, no validation.
+#define EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_KEEP 0
+// A host column: a kernel's result, or `from-data`'s.
+#define EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_HANDLE 1
+// New buffers from the guest (validated by the host).
+#define EXPORTS_QUIVER_TRANSFORM_TRANSFORM_OUT_COLUMN_DATA 2
+
+typedef struct {
+  uint32_t *ptr;
+  size_t len;
+} plugin_list_u32_t;
+
+// Which input rows an output keeps.
+typedef struct exports_quiver_transform_transform_selection_t {
+  uint8_t tag;
+  union {
+    plugin_list_u8_t     mask;
+    plugin_list_u32_t     indices;
+  } val;
+} exports_quiver_transform_transform_selection_t;
+
+// One bit per input row (least-significant bit first): keep the rows whose bit is 1.
+#define EXPORTS_QUIVER_TRANSFORM_TRANSFORM_SELECTION_MASK 0
+// Input rows to take, in this order (repeats allowed).
+#define EXPORTS_QUIVER_TRANSFORM_TRANSFORM_SELECTION_INDICES 1
+
+typedef struct {
+  bool is_some;
+  exports_quiver_transform_transform_selection_t val;
+} exports_quiver_transform_transform_option_selection_t;
+
+typedef struct {
+  exports_quiver_transform_transform_out_column_t *ptr;
+  size_t len;
+} exports_quiver_transform_transform_list_out_column_t;
+
+// One output batch, in the declared output schema's column order.
+// 
+// Without a selection every column has `num-rows` rows, and `keep` is allowed only when
+// that is the input's row count. With a selection every column has the input's row
+// count and the host applies the selection to all of them: `num-rows` is then the
+// number of rows selected.
+typedef struct exports_quiver_transform_transform_output_t {
+  uint64_t   num_rows;
+  exports_quiver_transform_transform_option_selection_t   selection;
+  exports_quiver_transform_transform_list_out_column_t   columns;
+} exports_quiver_transform_transform_output_t;
 
 typedef struct exports_quiver_transform_transform_own_transformer_t {
   int32_t __handle;
@@ -230,32 +575,96 @@ typedef struct {
   } val;
 } exports_quiver_transform_transform_result_own_transformer_error_t;
 
+typedef quiver_transform_columns_borrow_batch_t exports_quiver_transform_transform_borrow_batch_t;
+
 typedef struct {
-  exports_quiver_transform_transform_batch_t *ptr;
+  exports_quiver_transform_transform_output_t *ptr;
   size_t len;
-} exports_quiver_transform_transform_list_batch_t;
+} exports_quiver_transform_transform_list_output_t;
 
 typedef struct {
   bool is_err;
   union {
-    exports_quiver_transform_transform_list_batch_t ok;
+    exports_quiver_transform_transform_list_output_t ok;
     exports_quiver_transform_transform_error_t err;
   } val;
-} exports_quiver_transform_transform_result_list_batch_error_t;
+} exports_quiver_transform_transform_result_list_output_error_t;
 
-// Imported Functions from `quiver:transform/host@0.1.0`
+// Imported Functions from `quiver:transform/host@0.2.0`
 // Emit a structured log record; `fields` are key/value pairs attached to it.
 extern void quiver_transform_host_log(quiver_transform_host_level_t level, plugin_string_t *message, plugin_list_tuple2_string_string_t *fields);
 // Add `delta` to the plugin's counter `name` (e.g. `rows-rejected`). Counters appear in
 // the run report and the metrics of the stage.
 extern void quiver_transform_host_counter_add(plugin_string_t *name, uint64_t delta);
 
-// Exported Functions from `quiver:transform/transform@0.1.0`
+// Imported Functions from `quiver:transform/columns@0.2.0`
+// Rows.
+extern uint64_t quiver_transform_columns_method_column_len(quiver_transform_columns_borrow_column_t self);
+// Rows that are null.
+extern uint64_t quiver_transform_columns_method_column_null_count(quiver_transform_columns_borrow_column_t self);
+// The column's type, as the pre-order nodes of one field (its name is empty).
+extern void quiver_transform_columns_method_column_data_type(quiver_transform_columns_borrow_column_t self, quiver_transform_columns_list_field_t *ret);
+// Copy the column's buffers into the guest.
+extern void quiver_transform_columns_method_column_read(quiver_transform_columns_borrow_column_t self, quiver_transform_columns_column_data_t *ret);
+// Rows of every column.
+extern uint64_t quiver_transform_columns_method_batch_num_rows(quiver_transform_columns_borrow_batch_t self);
+// A handle to column `index` (no copy).
+extern bool quiver_transform_columns_method_batch_column(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err);
+// Copy column `index`'s buffers into the guest (`column(index).read()` in one call).
+extern bool quiver_transform_columns_method_batch_read(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_column_data_t *ret, quiver_transform_columns_error_t *err);
+// A host column from the guest's own buffers of type `data-type` (pre-order nodes of
+// one field), fully validated; for handing guest-made values to `compute`.
+extern bool quiver_transform_columns_from_data(quiver_transform_columns_list_field_t *data_type, quiver_transform_columns_column_data_t *data, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err);
+
+// Imported Functions from `quiver:transform/compute@0.2.0`
+// `left op right`; integer overflow and division by zero are data errors naming the
+// row when `checked`.
+extern bool quiver_transform_compute_arith(quiver_transform_compute_arith_op_t op, quiver_transform_compute_operand_t *left, quiver_transform_compute_operand_t *right, bool checked, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// `clip(input × scale + offset, min, max)` in one pass (scaling, standardising, unit
+// changes): integer columns exactly — the scalars must be integers, and a result that
+// does not fit the column's type is a data error naming the row —, float columns in
+// their own precision. Nulls stay null.
+extern bool quiver_transform_compute_affine(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *scale, quiver_transform_compute_scalar_t *offset, quiver_transform_compute_scalar_t *maybe_min, quiver_transform_compute_scalar_t *maybe_max, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_unary(quiver_transform_compute_unary_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_round(quiver_transform_compute_borrow_column_t input, int32_t decimals, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_clip(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *maybe_min, quiver_transform_compute_scalar_t *maybe_max, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// A boolean column (nulls propagate).
+extern bool quiver_transform_compute_compare(quiver_transform_compute_cmp_op_t op, quiver_transform_compute_operand_t *left, quiver_transform_compute_operand_t *right, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_logic(quiver_transform_compute_logic_op_t op, quiver_transform_compute_borrow_column_t left, quiver_transform_compute_borrow_column_t right, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_not(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_is_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_is_not_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_fill_null(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_operand_t *value, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_coalesce(quiver_transform_compute_list_operand_t *parts, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// Cast to the type given as the pre-order nodes of one field; `safe` turns values that
+// do not cast into nulls, otherwise the first one is a data error naming its row.
+extern bool quiver_transform_compute_cast(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_list_field_t *to, bool safe, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_filter(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t mask, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_take(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t indices, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_slice(quiver_transform_compute_borrow_column_t input, uint64_t offset, uint64_t len, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_is_in(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t values, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_str_unary(quiver_transform_compute_str_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_str_match(quiver_transform_compute_str_match_op_t op, quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// Regular expressions are compiled under a size limit: over it is a config error.
+extern bool quiver_transform_compute_regex_match(quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_regex_replace(quiver_transform_compute_borrow_column_t input, plugin_string_t *pattern, plugin_string_t *replacement, bool all, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// Characters from `start` (negative: from the end), `len` of them (`none`: to the end).
+extern bool quiver_transform_compute_substring(quiver_transform_compute_borrow_column_t input, int64_t start, uint64_t *maybe_len, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_concat(quiver_transform_compute_list_operand_t *parts, plugin_string_t *separator, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// A part of dates and timestamps (int32), in the column's zone or `timezone`.
+extern bool quiver_transform_compute_date_part(quiver_transform_compute_temporal_part_t part, quiver_transform_compute_borrow_column_t input, plugin_string_t *maybe_timezone, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_sha256(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// HMAC-SHA256 with the key in `key-file`, a path inside one of the stage's granted
+// directories (as the guest sees it).
+extern bool quiver_transform_compute_hmac_sha256(quiver_transform_compute_borrow_column_t input, plugin_string_t *key_file, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+extern bool quiver_transform_compute_aggregate(quiver_transform_compute_agg_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *ret, quiver_transform_compute_error_t *err);
+
+// Exported Functions from `quiver:transform/transform@0.2.0`
 void exports_quiver_transform_transform_metadata(exports_quiver_transform_transform_plugin_metadata_t *ret);
 bool exports_quiver_transform_transform_static_transformer_create(plugin_string_t *config, exports_quiver_transform_transform_schema_t *input, exports_quiver_transform_transform_own_transformer_t *ret, exports_quiver_transform_transform_error_t *err);
 void exports_quiver_transform_transform_method_transformer_output_schema(exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_schema_t *ret);
-bool exports_quiver_transform_transform_method_transformer_process(exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_batch_t *input, exports_quiver_transform_transform_list_batch_t *ret, exports_quiver_transform_transform_error_t *err);
-bool exports_quiver_transform_transform_method_transformer_finish(exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_list_batch_t *ret, exports_quiver_transform_transform_error_t *err);
+bool exports_quiver_transform_transform_method_transformer_process(exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_borrow_batch_t input, exports_quiver_transform_transform_list_output_t *ret, exports_quiver_transform_transform_error_t *err);
+bool exports_quiver_transform_transform_method_transformer_finish(exports_quiver_transform_transform_borrow_transformer_t self, exports_quiver_transform_transform_list_output_t *ret, exports_quiver_transform_transform_error_t *err);
 
 // Helper Functions
 
@@ -267,7 +676,7 @@ void plugin_option_string_free(plugin_option_string_t *ptr);
 
 void quiver_transform_types_timestamp_type_free(quiver_transform_types_timestamp_type_t *ptr);
 
-void quiver_transform_types_data_type_free(quiver_transform_types_data_type_t *ptr);
+void quiver_transform_types_type_node_free(quiver_transform_types_type_node_t *ptr);
 
 void quiver_transform_types_field_free(quiver_transform_types_field_t *ptr);
 
@@ -279,11 +688,9 @@ void plugin_list_u8_free(plugin_list_u8_t *ptr);
 
 void plugin_option_list_u8_free(plugin_option_list_u8_t *ptr);
 
-void quiver_transform_types_column_free(quiver_transform_types_column_t *ptr);
+void quiver_transform_types_node_free(quiver_transform_types_node_t *ptr);
 
-void quiver_transform_types_list_column_free(quiver_transform_types_list_column_t *ptr);
-
-void quiver_transform_types_batch_free(quiver_transform_types_batch_t *ptr);
+void quiver_transform_types_column_data_free(quiver_transform_types_column_data_t *ptr);
 
 void quiver_transform_types_plugin_metadata_free(quiver_transform_types_plugin_metadata_t *ptr);
 
@@ -295,13 +702,69 @@ void quiver_transform_types_data_error_free(quiver_transform_types_data_error_t 
 
 void quiver_transform_types_error_free(quiver_transform_types_error_t *ptr);
 
-void exports_quiver_transform_transform_schema_free(exports_quiver_transform_transform_schema_t *ptr);
+void quiver_transform_columns_field_free(quiver_transform_columns_field_t *ptr);
 
-void exports_quiver_transform_transform_batch_free(exports_quiver_transform_transform_batch_t *ptr);
+void quiver_transform_columns_column_data_free(quiver_transform_columns_column_data_t *ptr);
+
+void quiver_transform_columns_error_free(quiver_transform_columns_error_t *ptr);
+
+extern void quiver_transform_columns_column_drop_own(quiver_transform_columns_own_column_t handle);
+
+extern void quiver_transform_columns_column_drop_borrow(quiver_transform_columns_borrow_column_t handle);
+
+extern quiver_transform_columns_borrow_column_t quiver_transform_columns_borrow_column(quiver_transform_columns_own_column_t handle);
+
+extern void quiver_transform_columns_batch_drop_own(quiver_transform_columns_own_batch_t handle);
+
+extern void quiver_transform_columns_batch_drop_borrow(quiver_transform_columns_borrow_batch_t handle);
+
+extern quiver_transform_columns_borrow_batch_t quiver_transform_columns_borrow_batch(quiver_transform_columns_own_batch_t handle);
+
+void quiver_transform_columns_list_field_free(quiver_transform_columns_list_field_t *ptr);
+
+void quiver_transform_columns_result_own_column_error_free(quiver_transform_columns_result_own_column_error_t *ptr);
+
+void quiver_transform_columns_result_column_data_error_free(quiver_transform_columns_result_column_data_error_t *ptr);
+
+void quiver_transform_compute_field_free(quiver_transform_compute_field_t *ptr);
+
+void quiver_transform_compute_error_free(quiver_transform_compute_error_t *ptr);
+
+void quiver_transform_compute_timestamp_value_free(quiver_transform_compute_timestamp_value_t *ptr);
+
+void quiver_transform_compute_scalar_free(quiver_transform_compute_scalar_t *ptr);
+
+void quiver_transform_compute_operand_free(quiver_transform_compute_operand_t *ptr);
+
+void quiver_transform_compute_result_own_column_error_free(quiver_transform_compute_result_own_column_error_t *ptr);
+
+void quiver_transform_compute_option_scalar_free(quiver_transform_compute_option_scalar_t *ptr);
+
+void quiver_transform_compute_list_operand_free(quiver_transform_compute_list_operand_t *ptr);
+
+void quiver_transform_compute_list_field_free(quiver_transform_compute_list_field_t *ptr);
+
+void quiver_transform_compute_result_scalar_error_free(quiver_transform_compute_result_scalar_error_t *ptr);
+
+void exports_quiver_transform_transform_schema_free(exports_quiver_transform_transform_schema_t *ptr);
 
 void exports_quiver_transform_transform_plugin_metadata_free(exports_quiver_transform_transform_plugin_metadata_t *ptr);
 
 void exports_quiver_transform_transform_error_free(exports_quiver_transform_transform_error_t *ptr);
+
+void exports_quiver_transform_transform_column_data_free(exports_quiver_transform_transform_column_data_t *ptr);
+
+void exports_quiver_transform_transform_out_column_free(exports_quiver_transform_transform_out_column_t *ptr);
+
+void plugin_list_u32_free(plugin_list_u32_t *ptr);
+
+void exports_quiver_transform_transform_selection_free(exports_quiver_transform_transform_selection_t *ptr);
+
+void exports_quiver_transform_transform_option_selection_free(exports_quiver_transform_transform_option_selection_t *ptr);
+
+void exports_quiver_transform_transform_list_out_column_free(exports_quiver_transform_transform_list_out_column_t *ptr);
+
+void exports_quiver_transform_transform_output_free(exports_quiver_transform_transform_output_t *ptr);
 
 extern void exports_quiver_transform_transform_transformer_drop_own(exports_quiver_transform_transform_own_transformer_t handle);
 
@@ -311,9 +774,9 @@ void exports_quiver_transform_transform_transformer_destructor(exports_quiver_tr
 
 void exports_quiver_transform_transform_result_own_transformer_error_free(exports_quiver_transform_transform_result_own_transformer_error_t *ptr);
 
-void exports_quiver_transform_transform_list_batch_free(exports_quiver_transform_transform_list_batch_t *ptr);
+void exports_quiver_transform_transform_list_output_free(exports_quiver_transform_transform_list_output_t *ptr);
 
-void exports_quiver_transform_transform_result_list_batch_error_free(exports_quiver_transform_transform_result_list_batch_error_t *ptr);
+void exports_quiver_transform_transform_result_list_output_error_free(exports_quiver_transform_transform_result_list_output_error_t *ptr);
 
 // Sets the string `ret` to reference the input string `s` without copying it
 void plugin_string_set(plugin_string_t *ret, const char*s);

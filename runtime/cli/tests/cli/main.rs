@@ -730,6 +730,33 @@ fn set_overrides_values_and_env_values_are_used_but_never_printed() {
     );
 }
 
+/// Regression: `quiver test --plugin-path` ignored the plugin path (its argument shared clap's
+/// id `dirs` with the case folders), so golden cases ran the first-party plugins whatever
+/// was given, and the SDK ports' golden tests (`sdk.rs`) tested nothing. `tagger` is not
+/// first-party: it resolves only through the plugin path.
+#[test]
+fn golden_cases_resolve_plugins_on_the_plugin_path_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin_dir = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    std::fs::copy(plugins::TAGGER, plugin_dir.join("tagger.wasm")).unwrap();
+    let case = dir.path().join("cases/tagged");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(case.join("case.toml"), "[[stage]]\nplugin = \"tagger\"\n").unwrap();
+    std::fs::write(case.join("input.csv"), "x\n1\n").unwrap();
+    std::fs::write(case.join("expected.csv"), "x,tagged_by\n1,1.0.0\n").unwrap();
+    let out = quiver(
+        &[
+            "test",
+            dir.path().join("cases").to_str().unwrap(),
+            "--plugin-path",
+            plugin_dir.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+}
+
 #[test]
 fn golden_cases_pass_fail_with_a_diff_write_junit_and_bless() {
     let dir = tempfile::tempdir().unwrap();

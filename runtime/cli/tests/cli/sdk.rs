@@ -137,6 +137,9 @@ fn a_new_javascript_plugin_builds_inspects_and_runs() {
     let r = new_build_run("js", "{}");
     assert_eq!(r["output_text"], "id,name\n1,ann\n2,bob\n3,\n");
     assert_eq!(r["stages"][0]["counters"]["rows-seen"], 3);
+    // With a column, the template upper-cases it in the host (`str.upper()`); nulls stay null.
+    let r = new_build_run("js", "{ column = \"name\" }");
+    assert_eq!(r["output_text"], "id,name\n1,ANN\n2,BOB\n3,\n");
 }
 
 #[test]
@@ -144,13 +147,51 @@ fn a_new_c_plugin_builds_inspects_and_runs() {
     let r = new_build_run("c", "{}");
     assert_eq!(r["output_text"], "id,name\n1,ann\n2,bob\n3,\n");
     assert_eq!(r["stages"][0]["counters"]["rows-seen"], 3);
+    // With a column, the template upper-cases it in the host (`quiver_col_str_unary`).
+    let r = new_build_run("c", "{ column = \"name\" }");
+    assert_eq!(r["output_text"], "id,name\n1,ANN\n2,BOB\n3,\n");
 }
+
+/// The golden cases of `plugins/features` whose ops the `features` ports cover
+/// (`standardise`, `min_max`, `log1p`, `length`, `date_parts`; not `bucketise`, `one_hot`).
+const FEATURES_CASES: &[&str] = &[
+    "date-parts-in-named-zones",
+    "date-parts-of-dates-and-timestamps",
+    "error-date-parts-empty",
+    "error-date-parts-of-text",
+    "error-date-parts-twice",
+    "error-date-parts-unknown",
+    "error-hour-of-a-date",
+    "error-key-not-for-op",
+    "error-length-of-number",
+    "error-min-max-empty-range",
+    "error-min-max-without-min",
+    "error-no-features",
+    "error-output-clash",
+    "error-standardise-text",
+    "error-standardise-without-mean",
+    "error-standardise-zero-std",
+    "error-unknown-column",
+    "error-unknown-key",
+    "error-unknown-op",
+    "log1p-below-minus-one-is-a-data-error",
+    "scaling-and-log1p",
+    "string-length",
+];
 
 /// Build `sdk/<lang>/examples/{filter,map}` and run the Rust plugins' golden cases on them.
 fn ports_pass_golden_cases(lang: &str) {
+    ports_pass_these_golden_cases(lang, &["filter", "map"]);
+}
+
+/// Build `sdk/<lang>/examples/<plugin>` for each of `ports` and run the Rust plugins' golden
+/// cases on them (for `features`, the cases of [`FEATURES_CASES`]). The plugin path comes
+/// first in resolution, so a port that is not picked up fails the case instead of silently
+/// running the first-party plugin (`golden_cases_resolve_plugins_on_the_plugin_path_first`).
+fn ports_pass_these_golden_cases(lang: &str, ports: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for plugin in ["filter", "map"] {
+    for plugin in ports {
         let src = repo().join("sdk").join(lang).join("examples").join(plugin);
         let wasm = d.join(format!("{plugin}.wasm"));
         let out = quiver(
@@ -169,17 +210,23 @@ fn ports_pass_golden_cases(lang: &str) {
             stderr(&out)
         );
     }
-    let cases = |p: &str| repo().join("plugins").join(p).display().to_string();
-    let out = quiver(
-        &[
-            "test",
-            &cases("filter"),
-            &cases("map"),
-            "--plugin-path",
-            d.to_str().unwrap(),
-        ],
-        d,
-    );
+    let mut cases: Vec<String> = Vec::new();
+    for plugin in ports {
+        let golden = repo().join("plugins").join(plugin);
+        if *plugin == "features" {
+            cases.extend(
+                FEATURES_CASES
+                    .iter()
+                    .map(|c| golden.join("golden").join(c).display().to_string()),
+            );
+        } else {
+            cases.push(golden.display().to_string());
+        }
+    }
+    let mut args: Vec<&str> = vec!["test"];
+    args.extend(cases.iter().map(String::as_str));
+    args.extend(["--plugin-path", d.to_str().unwrap()]);
+    let out = quiver(&args, d);
     assert!(
         out.status.success(),
         "{lang} ports on the Rust golden cases:\n{}\n{}",
@@ -251,11 +298,11 @@ fn python_port_of_features_passes_the_rust_golden_cases_of_its_ops() {
 }
 
 #[test]
-fn javascript_ports_of_filter_and_map_pass_the_rust_golden_cases() {
-    ports_pass_golden_cases("js");
+fn javascript_ports_of_filter_map_and_features_pass_the_rust_golden_cases() {
+    ports_pass_these_golden_cases("js", &["filter", "map", "features"]);
 }
 
 #[test]
-fn c_ports_of_filter_and_map_pass_the_rust_golden_cases() {
-    ports_pass_golden_cases("c");
+fn c_ports_of_filter_map_and_features_pass_the_rust_golden_cases() {
+    ports_pass_these_golden_cases("c", &["filter", "map", "features"]);
 }

@@ -2,10 +2,10 @@
 //
 // Same config and errors as plugins/filter (Rust): {"column", "op", "value", "nulls"}.
 // A comparison with a null is neither true nor false: `nulls` says whether such rows are
-// dropped (default) or kept. `is_null` / `is_not_null` take no value. The value is converted
-// once, at creation, to the column's type; one that does not fit is a config error at `value`.
-// Floats compare in IEEE total order (as arrow's kernels do), strings by their UTF-8 bytes.
-#include <math.h>
+// dropped (default) or kept. `is_null` / `is_not_null` take no value. The value is checked
+// once, at creation, against the column's type; one that does not fit is a config error at
+// `value`. The comparison runs in the host (`quiver_col_compare`); only the mask's bits enter
+// the plugin, and the host applies them to every column as a selection.
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,52 +14,19 @@
 
 enum op { EQ, NE, LT, LE, GT, GE, IS_NULL, IS_NOT_NULL };
 static const char *const OPS[] = {"eq", "ne", "lt", "le", "gt", "ge", "is_null", "is_not_null"};
+static const qv_cmp_op CMP[] = {QV_CMP_EQ, QV_CMP_NE, QV_CMP_LT, QV_CMP_LE, QV_CMP_GT, QV_CMP_GE};
 
 typedef struct {
-  int index;
+  size_t index;
   enum op op;
   bool keep_nulls;
-  uint8_t tag;
-  // The comparison value in the column's type.
-  int64_t i;
-  uint64_t u;
-  double f;
-  bool b;
-  uint8_t *s;
-  size_t s_len;
+  qv_scalar value;  // in the column's type
+  char *text;       // a string value's bytes (the scalar borrows them)
 } filter;
 
-static bool test(enum op op, int c) {
-  switch (op) {
-    case EQ: return c == 0;
-    case NE: return c != 0;
-    case LT: return c < 0;
-    case LE: return c <= 0;
-    case GT: return c > 0;
-    default: return c >= 0;
-  }
-}
-
-// IEEE total order: -0 < +0, NaN above everything (arrow's float comparison).
-static int cmp_total(double a, double b) {
-  int64_t x, y;
-  memcpy(&x, &a, 8);
-  memcpy(&y, &b, 8);
-  x ^= (int64_t)((uint64_t)(x >> 63) >> 1);
-  y ^= (int64_t)((uint64_t)(y >> 63) >> 1);
-  return x < y ? -1 : x > y;
-}
-static int cmp_total32(float a, float b) {
-  int32_t x, y;
-  memcpy(&x, &a, 4);
-  memcpy(&y, &b, 4);
-  x ^= (int32_t)((uint32_t)(x >> 31) >> 1);
-  y ^= (int32_t)((uint32_t)(y >> 31) >> 1);
-  return x < y ? -1 : x > y;
-}
-
-// The value in the column's type, as the Rust plugin's `scalar` does; false + message on misfit.
-static bool scalar(filter *f, const qv_data_type *t, const qv_json *v, qv_error *err) {
+// The value as a scalar of the column's type, as the Rust plugin's `scalar` does; false +
+// a config error at `value` on a misfit.
+static bool scalar(filter *f, const qv_type *t, const qv_json *v, qv_error *err) {
   char tn[96], vr[160];
   qv_type_name(t, tn, sizeof tn);
   qv_json_repr(v, vr, sizeof vr);
@@ -73,37 +40,38 @@ static bool scalar(filter *f, const qv_data_type *t, const qv_json *v, qv_error 
     signed_int:
       if (!is_int || !v->fits_i64) return qv_error_config(err, "value", "%s is not an integer", vr);
       if (v->i64 < lo || v->i64 > hi) return qv_error_config(err, "value", "%s does not fit in %s", v->text, tn);
-      f->i = v->i64;
+      if (t->tag == QV_DATE32) f->value = qv_date32((int32_t)v->i64);
+      else if (t->tag == QV_DATE64) f->value = qv_timestamp(v->i64, QV_UNIT_MILLISECOND, NULL);
+      else f->value = qv_i64(v->i64);
       return true;
     case QV_UINT8: case QV_UINT16: case QV_UINT32: case QV_UINT64: {
       uint64_t max = t->tag == QV_UINT8 ? UINT8_MAX : t->tag == QV_UINT16 ? UINT16_MAX : t->tag == QV_UINT32 ? UINT32_MAX : UINT64_MAX;
       if (!is_int || !v->fits_u64) return qv_error_config(err, "value", "%s is not a non-negative integer", vr);
       if (v->u64 > max) return qv_error_config(err, "value", "%s does not fit in %s", v->text, tn);
-      f->u = v->u64;
+      f->value = qv_u64(v->u64);
       return true;
     }
     case QV_TIMESTAMP:
       if (!is_int || !v->fits_i64) return qv_error_config(err, "value", "%s is not an integer timestamp", vr);
-      f->i = v->i64;
+      f->value = qv_timestamp_like(v->i64, t);
       return true;
     case QV_FLOAT32: case QV_FLOAT64:
       if (v->kind == QV_JSON_NUMBER) {
-        f->f = t->tag == QV_FLOAT32 ? (double)(float)v->number : v->number;
+        f->value = qv_f64(v->number);
         return true;
       }
       break;
     case QV_UTF8: case QV_LARGE_UTF8:
       if (v->kind == QV_JSON_STRING) {
-        f->s_len = strlen(v->string);
-        f->s = malloc(f->s_len + 1);
-        if (!f->s) abort();
-        memcpy(f->s, v->string, f->s_len + 1);
+        f->text = strdup(v->string);
+        if (!f->text) abort();
+        f->value = qv_str(f->text);
         return true;
       }
       break;
     case QV_BOOLEAN:
       if (v->kind == QV_JSON_BOOL) {
-        f->b = v->boolean;
+        f->value = qv_bool(v->boolean);
         return true;
       }
       break;
@@ -111,6 +79,12 @@ static bool scalar(filter *f, const qv_data_type *t, const qv_json *v, qv_error 
       break;
   }
   return qv_error_config(err, "value", "cannot compare a %s column with %s", tn, vr);
+}
+
+static void destroy(void *state) {
+  filter *f = state;
+  free(f->text);
+  free(f);
 }
 
 static bool create(const qv_json *config, const qv_schema *input, void **state, qv_schema_builder *output, qv_error *err) {
@@ -130,18 +104,15 @@ static bool create(const qv_json *config, const qv_schema *input, void **state, 
   if (!f) abort();
   for (int k = 0; k < 8; k++)
     if (strcmp(op, OPS[k]) == 0) f->op = (enum op)k;
-  f->index = index;
+  f->index = (size_t)index;
   f->keep_nulls = strcmp(nulls, "keep") == 0;
-  const qv_data_type *t = &input->fields.ptr[index].data_type;
-  f->tag = t->tag;
   bool null_test = f->op == IS_NULL || f->op == IS_NOT_NULL;
   bool ok = true;
   if (null_test && value) ok = qv_error_config(err, "value", "is_null and is_not_null take no value");
   else if (!null_test && !value) ok = qv_error_config(err, "value", "a comparison needs a value");
-  else if (!null_test) ok = scalar(f, t, value, err);
+  else if (!null_test) ok = scalar(f, &qv_schema_field(input, f->index)->data_type, value, err);
   if (!ok) {
-    free(f->s);
-    free(f);
+    destroy(f);
     return false;
   }
   qv_schema_copy_from(output, input);
@@ -149,69 +120,28 @@ static bool create(const qv_json *config, const qv_schema *input, void **state, 
   return true;
 }
 
-static int cmp_bytes(const uint8_t *a, size_t la, const uint8_t *b, size_t lb) {
-  int c = memcmp(a, b, la < lb ? la : lb);
-  if (c) return c < 0 ? -1 : 1;
-  return la == lb ? 0 : la < lb ? -1 : 1;
-}
-
-static bool process(void *state, qv_batch *in, qv_batches *out, qv_error *err) {
+static bool process(void *state, qv_batch *in, qv_outputs *out, qv_error *err) {
   filter *f = state;
-  const qv_column *col = &in->columns[f->index];
-  size_t n = in->rows;
-  uint8_t *mask = malloc(n ? n : 1);
-  if (!mask) abort();
-  uint8_t keep = f->keep_nulls;
-  if (f->op == IS_NULL || f->op == IS_NOT_NULL) {
-    bool want = f->op == IS_NULL;
-    for (size_t i = 0; i < n; i++) mask[i] = !qv_is_valid(col, i) == want;
-  } else {
-#define LOOP(EXPR)                                      \
-  for (size_t i = 0; i < n; i++) {                      \
-    if (!qv_is_valid(col, i)) { mask[i] = keep; continue; } \
-    int c = (EXPR);                                     \
-    mask[i] = test(f->op, c);                           \
-  }
-#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
-    switch (f->tag) {
-      case QV_INT8: LOOP(CMP((int64_t)qv_i8(col)[i], f->i)) break;
-      case QV_INT16: LOOP(CMP((int64_t)qv_i16(col)[i], f->i)) break;
-      case QV_INT32: case QV_DATE32: LOOP(CMP((int64_t)qv_i32(col)[i], f->i)) break;
-      case QV_INT64: case QV_DATE64: case QV_TIMESTAMP: LOOP(CMP(qv_i64(col)[i], f->i)) break;
-      case QV_UINT8: LOOP(CMP((uint64_t)qv_u8(col)[i], f->u)) break;
-      case QV_UINT16: LOOP(CMP((uint64_t)qv_u16(col)[i], f->u)) break;
-      case QV_UINT32: LOOP(CMP((uint64_t)qv_u32(col)[i], f->u)) break;
-      case QV_UINT64: LOOP(CMP(qv_u64(col)[i], f->u)) break;
-      case QV_FLOAT32: LOOP(cmp_total32(qv_f32(col)[i], (float)f->f)) break;
-      case QV_FLOAT64: LOOP(cmp_total(qv_f64(col)[i], f->f)) break;
-      case QV_BOOLEAN: LOOP(CMP((int)qv_bool(col, i), (int)f->b)) break;
-      case QV_UTF8: case QV_LARGE_UTF8: {
-        size_t len;
-        LOOP((cmp_bytes(qv_slice(col, i, &len), len, f->s, f->s_len)))
-        break;
-      }
-      default:
-        free(mask);
-        return qv_error_internal(err, "comparison without a value");
+  quiver_col col, mask;
+  if (!quiver_batch_col(in, f->index, &col, err)) return false;
+  bool ok;
+  if (f->op == IS_NULL) ok = quiver_col_is_null(&mask, &col, err);
+  else if (f->op == IS_NOT_NULL) ok = quiver_col_is_not_null(&mask, &col, err);
+  else {
+    ok = quiver_col_compare(&mask, CMP[f->op], &col, qv_opd_scalar(f->value), err);
+    if (ok && f->keep_nulls) {  // a comparison with null is null, which a filter drops: `keep` makes it true
+      quiver_col kept;
+      ok = quiver_col_fill_null(&kept, &mask, qv_opd_scalar(qv_bool(true)), err);
+      quiver_col_drop(&mask);
+      mask = kept;
     }
-#undef LOOP
-#undef CMP
   }
-  size_t count = 0;
-  for (size_t i = 0; i < n; i++) count += mask[i];
-  quiver_transform_types_batch_t *b = qv_batches_push(out, (uint32_t)count, in->num_columns);
-  for (size_t c = 0; c < in->num_columns; c++) {
-    if (count == n) qv_column_move(in, c, &b->columns.ptr[c]);  // every row kept: no copy
-    else qv_select_rows(&in->columns[c], mask, count, &b->columns.ptr[c]);
-  }
-  free(mask);
-  return true;
-}
-
-static void destroy(void *state) {
-  filter *f = state;
-  free(f->s);
-  free(f);
+  quiver_col_drop(&col);
+  if (!ok) return false;
+  qv_output *o = qv_outputs_push_input(out, in);  // every column by reference
+  ok = qv_out_filter(o, &mask, err);              // only the mask's bits cross
+  quiver_col_drop(&mask);
+  return ok;
 }
 
 QUIVER_PLUGIN("filter", "0.1.0",
