@@ -92,10 +92,10 @@ enum PluginCommand {
 }
 
 /// Die quietly on a closed stdout (`quiver schema | head`), as Unix tools do, instead of
-/// panicking on the write error — or, for a long-lived server, keep ignoring SIGPIPE: a
-/// server whose log reader went away must go on serving (its log writes then fail and are
-/// dropped), not die on its next log line. Rust ignores SIGPIPE by default; sockets are
-/// unaffected (the standard library sends with `MSG_NOSIGNAL`).
+/// panicking on the write error — or, for a long-lived process (`serve`, `worker`), keep
+/// ignoring SIGPIPE: a server whose log reader went away must go on serving (its log writes
+/// then fail and are dropped), not die on its next log line. Rust ignores SIGPIPE by
+/// default; sockets are unaffected (the standard library sends with `MSG_NOSIGNAL`).
 fn sigpipe(die: bool) {
     #[cfg(unix)]
     // SAFETY: `signal` only sets a disposition; called in `main` before any thread exists.
@@ -111,7 +111,7 @@ fn sigpipe(die: bool) {
 fn main() -> ExitCode {
     sigpipe(true);
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Serve(_)) {
+    if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
         sigpipe(false);
     }
     let mut filter =
