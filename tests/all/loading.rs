@@ -120,3 +120,119 @@ fn files_that_are_not_plugins_get_clear_errors() {
         .unwrap_err();
     assert!(matches!(err, LoadError::Io { .. }), "{err}");
 }
+
+/// A component whose one function holds more values on its operand stack than the shape
+/// limit (compile time grows with the square of that height) is refused before anything
+/// compiles it, naming the function and the limit; the cache stays empty.
+#[test]
+fn a_compile_bomb_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let pushes: String = (0..2_000)
+        .map(|i| format!("(f64.add (local.get 0) (f64.const {i})) "))
+        .collect();
+    let bomb = wat::parse_str(format!(
+        "(component (core module (func) (func (param f64) (result f64) {pushes} {})))",
+        "f64.add ".repeat(1_999)
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = runtime(dir.path())
+        .load_bytes(&bomb, "bomb.wasm")
+        .unwrap_err();
+    assert!(matches!(err, LoadError::Refused { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("bomb.wasm is refused before compiling")
+            && text.contains("core function 1")
+            && text.contains("operand stack of 1001, past the limit of 1000"),
+        "{text}"
+    );
+    // The shape check is a linear pass: no compile happened (one would take ~0.3 s here).
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(cache_entries(dir.path()), Vec::<String>::new());
+}
+
+/// A component that compiles but is not a usable plugin leaves no artifact behind: the
+/// cache keeps only what passed the probe.
+#[test]
+fn a_refused_component_leaves_nothing_in_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = wat::parse_str("(component (core module (func)))").unwrap();
+    let err = runtime(dir.path())
+        .load_bytes(&empty, "empty.wasm")
+        .unwrap_err();
+    assert!(matches!(err, LoadError::NotAPlugin { .. }), "{err}");
+    assert_eq!(cache_entries(dir.path()), Vec::<String>::new());
+}
+
+/// Past its size cap the cache removes the least recently used entries (a cache hit counts
+/// as a use), never the one just written.
+#[test]
+fn a_full_cache_evicts_the_least_recently_used_entries() {
+    let scratch = tempfile::tempdir().unwrap();
+    load(&runtime(scratch.path()), plugins::FILTER);
+    let filter_bytes = top_level_bytes(scratch.path());
+
+    let dir = tempfile::tempdir().unwrap();
+    let map = load(&runtime(dir.path()), plugins::MAP);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let passthrough = load(&runtime(dir.path()), plugins::PASSTHROUGH);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // A hit makes `map` the more recently used of the two.
+    assert_eq!(
+        load(&runtime(dir.path()), plugins::MAP).origin(),
+        LoadOrigin::Cache
+    );
+    let cap = top_level_bytes(dir.path()) + filter_bytes - 1;
+
+    let capped = |cache: &Path| {
+        quiver_host::Runtime::new(quiver_host::RuntimeConfig {
+            cache_dir: Some(cache.to_owned()),
+            cache_max_bytes: cap,
+            ..quiver_host::RuntimeConfig::default()
+        })
+        .unwrap()
+    };
+    let filter = load(&capped(dir.path()), plugins::FILTER);
+    assert!(top_level_bytes(dir.path()) <= cap);
+    let mut kept: Vec<String> = cache_entries(dir.path())
+        .into_iter()
+        .filter(|n| n.ends_with(".cwasm"))
+        .map(|n| n[..64].to_owned())
+        .collect();
+    kept.sort();
+    let mut expected = vec![map.sha256().to_owned(), filter.sha256().to_owned()];
+    expected.sort();
+    assert_eq!(
+        kept,
+        expected,
+        "passthrough ({}) should have gone",
+        passthrough.sha256()
+    );
+    assert_eq!(
+        load(&runtime(dir.path()), plugins::PASSTHROUGH).origin(),
+        LoadOrigin::Compiled
+    );
+}
+
+/// Names of the cache's artifacts and metadata files (not the `files/` records).
+fn cache_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "files")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn top_level_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}

@@ -1,5 +1,5 @@
-//! Flags several commands share: the operator's ceiling on plugin limits, the plugin path,
-//! and `--set` overrides of a pipeline document.
+//! Flags several commands share: the operator's ceiling on plugin limits and compiles, the
+//! plugin path, and `--set` overrides of a pipeline document.
 //!
 //! A stage whose `limits` (or `parallelism`) ask for more than the ceiling is refused with a
 //! config error naming the key. Unset ceiling flags keep `quiver_host::Limits::default_ceiling()`.
@@ -26,6 +26,56 @@ pub struct CeilingArgs {
     /// Most `parallelism` (plugin instances side by side) any stage may ask for.
     #[arg(long, env = "QUIVER_MAX_PARALLELISM", default_value_t = quiver_job::InstanceCeiling::DEFAULT_PER_STAGE)]
     pub max_parallelism: usize,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+/// How plugin compiles are bounded, and the compiled-plugin cache's size.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompileArgs {
+    /// Wall time one plugin compile may take; past it the compile (a child process) is
+    /// killed and the plugin refused.
+    #[arg(long, env = "QUIVER_COMPILE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "2m")]
+    compile_timeout: Duration,
+    /// Most plugin compiles at once (default: one per CPU); more wait their turn.
+    #[arg(long, env = "QUIVER_COMPILE_JOBS")]
+    compile_jobs: Option<usize>,
+    /// Largest body of one core function in a plugin, checked before compiling.
+    #[arg(long, env = "QUIVER_MAX_FUNCTION_SIZE", value_parser = parse_bytes)]
+    max_function_size: Option<ByteSize>,
+    /// Most values on one core function's operand stack, checked before compiling (compile
+    /// time grows with its square).
+    #[arg(long, env = "QUIVER_MAX_OPERAND_STACK")]
+    max_operand_stack: Option<u32>,
+    /// Most bytes the compiled-plugin cache keeps; least recently used entries go first.
+    #[arg(long, env = "QUIVER_CACHE_MAX_SIZE", value_parser = parse_bytes)]
+    cache_max_size: Option<ByteSize>,
+}
+
+impl CompileArgs {
+    fn apply(&self, config: &mut RuntimeConfig) {
+        config.compile.timeout = self.compile_timeout;
+        if let Some(jobs) = self.compile_jobs {
+            config.compile.jobs = jobs.max(1);
+        }
+        if let Some(size) = self.max_function_size {
+            config.compile.shape.function_bytes = size.0;
+        }
+        if let Some(stack) = self.max_operand_stack {
+            config.compile.shape.operand_stack = stack;
+        }
+        if let Some(size) = self.cache_max_size {
+            config.cache_max_bytes = size.0;
+        }
+    }
+}
+
+/// The runtime configuration of a command without ceiling flags: the defaults, compiling
+/// in a child process of this executable so a compile can be stopped at its budget.
+pub fn default_runtime_config() -> RuntimeConfig {
+    let mut config = RuntimeConfig::default();
+    config.compile.worker = std::env::current_exe().ok();
+    config
 }
 
 fn parse_bytes(s: &str) -> Result<ByteSize, String> {
@@ -46,10 +96,12 @@ impl CeilingArgs {
         if self.max_fuel.is_some() {
             ceiling.fuel = self.max_fuel;
         }
-        RuntimeConfig {
+        let mut config = RuntimeConfig {
             ceiling,
-            ..RuntimeConfig::default()
-        }
+            ..default_runtime_config()
+        };
+        self.compile.apply(&mut config);
+        config
     }
 
     /// The instance ceiling: `--max-parallelism` per stage, a run as many as the pool holds.

@@ -108,7 +108,42 @@ fn sigpipe(die: bool) {
 }
 
 /// The `quiver` command: parse argv, run the subcommand, return its exit code.
+/// The compile worker's process: exit 0 with the artifact written, 1 when the component does
+/// not compile (the reason on stderr), 2 on bad arguments, `WORKER_OUT_OF_TIME` shortly
+/// after the budget, 4 when the parent went away (stdin closed).
+fn compile_worker(args: &[std::ffi::OsString]) -> ExitCode {
+    let request = match quiver_host::WorkerRequest::from_args(args) {
+        Ok(r) => r,
+        Err(usage) => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let budget = request.timeout + std::time::Duration::from_secs(1);
+    std::thread::spawn(move || {
+        std::thread::sleep(budget);
+        std::process::exit(i32::from(quiver_host::WORKER_OUT_OF_TIME));
+    });
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(4);
+    });
+    match request.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    // A compile worker (`compile.rs` in quiver-host): this same executable, started by the
+    // host to compile one plugin in a process it can kill at the compile budget.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == quiver_host::WORKER_ARG) {
+        return compile_worker(&argv[2..]);
+    }
     sigpipe(true);
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {

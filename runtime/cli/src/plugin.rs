@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
-use quiver_host::{Runtime, RuntimeConfig};
+use quiver_host::Runtime;
 
 use crate::args::PluginPathArgs;
 
@@ -22,7 +22,7 @@ pub struct InspectArgs {
 
 /// Load the plugin and print its metadata.
 pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let runtime = Runtime::new(crate::args::default_runtime_config())?;
     let plugin = runtime.load_file(&args.file)?;
     let m = plugin.metadata();
     if args.json {
@@ -65,7 +65,7 @@ pub struct ListArgs {
 /// Print every resolvable plugin: name, version, sha256 and where it comes from, in the
 /// order names are resolved (the plugin path first).
 pub fn list(args: &ListArgs) -> Result<()> {
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+    let runtime = Arc::new(Runtime::new(crate::args::default_runtime_config())?);
     let resolver = args.plugin_path.resolver(runtime);
     let rows: Vec<serde_json::Value> = resolver
         .list()?

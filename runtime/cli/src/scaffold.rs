@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use quiver_host::{Runtime, RuntimeConfig};
+use quiver_host::Runtime;
 
 use quiver_fault::{Failure, Fault};
 
@@ -222,7 +222,7 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         .into());
     }
     // Load it as `quiver run` would: a component, the right WIT, metadata readable.
-    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let runtime = Runtime::new(crate::args::default_runtime_config())?;
     let plugin = runtime.load_file(&out)?;
     println!(
         "built {} — {} {} ({} plugin, sha256 {})",

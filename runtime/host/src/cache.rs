@@ -5,7 +5,10 @@
 //! with `deserialize_file` (mmap) takes under a millisecond. Entries are keyed by the sha256
 //! of the component bytes *and* the engine's compatibility hash (wasmtime version + engine
 //! settings), so a changed engine never loads a stale artifact. Entries are written to a
-//! temporary file and renamed into place: a reader never sees a partial artifact.
+//! temporary file and renamed into place: a reader never sees a partial artifact. An entry
+//! is written only for a component that proved a usable plugin (a refused upload leaves
+//! nothing), and the cache is capped (`RuntimeConfig::cache_max_bytes`): past the cap the
+//! least recently used entries are removed.
 //!
 //! Beside each artifact the cache keeps the plugin's validated metadata
 //! (`….meta.json`, written after a successful probe), and for files loaded by path a small
@@ -20,7 +23,8 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::plugin::{LoadOrigin, PluginMetadata};
+use crate::compile::Compiled;
+use crate::plugin::PluginMetadata;
 
 /// Where the compiled form of a component with hash `sha256` lives for this engine.
 fn entry_path(dir: &Path, engine: &Engine, sha256: &str) -> PathBuf {
@@ -29,41 +33,89 @@ fn entry_path(dir: &Path, engine: &Engine, sha256: &str) -> PathBuf {
     dir.join(format!("{sha256}-{:016x}.cwasm", h.finish()))
 }
 
-/// Load the compiled component from the cache, or compile it and store it there.
-pub(crate) fn load_or_compile(
+/// Keep the artifact of a component that proved a usable plugin, and its metadata, then
+/// evict the least recently used entries past `max_bytes`. Called only after the probe
+/// succeeded, so a refused component never reaches the cache.
+pub(crate) fn commit(
     engine: &Engine,
-    dir: Option<&Path>,
+    dir: &Path,
     sha256: &str,
-    bytes: &[u8],
-) -> Result<(Component, LoadOrigin), wasmtime::Error> {
-    let Some(dir) = dir else {
-        return Ok((Component::new(engine, bytes)?, LoadOrigin::Compiled));
-    };
+    compiled: Compiled,
+    metadata: &PluginMetadata,
+    max_bytes: u64,
+) -> std::io::Result<()> {
     let path = entry_path(dir, engine, sha256);
-    if path.is_file() {
-        // SAFETY: the file was written by `store` below from `Component::serialize` of this
-        // very engine configuration (its compatibility hash is in the file name) and renamed
-        // into place atomically, so it is a complete artifact that wasmtime produced.
-        // wasmtime additionally checks the artifact's header and version on load.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(c) => return Ok((c, LoadOrigin::Cache)),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "discarding unusable cache entry")
+    match compiled.artifact {
+        // The worker's file: moved into place (same file system: both are under `dir`,
+        // or copied when the temporary folder lives elsewhere).
+        Some((_tmp, file)) => {
+            if std::fs::rename(&file, &path).is_err() {
+                let bytes = std::fs::read(&file)?;
+                write_atomically(dir, &path, &bytes)?;
             }
         }
+        None => {
+            let bytes = compiled
+                .component
+                .serialize()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            write_atomically(dir, &path, &bytes)?;
+        }
     }
-    let component = Component::new(engine, bytes)?;
-    if let Err(e) = store(&component, dir, &path) {
-        tracing::warn!(path = %path.display(), error = %e, "cannot write plugin cache entry; continuing without it");
-    }
-    Ok((component, LoadOrigin::Compiled))
+    save_metadata(engine, dir, sha256, metadata);
+    evict(dir, max_bytes, &path);
+    Ok(())
 }
 
-fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> {
-    let bytes = component
-        .serialize()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    write_atomically(dir, path, &bytes)
+/// Remove the least recently used entries (artifact and metadata together) until the
+/// cache holds at most `max_bytes`; `keep` (the entry just written) is never removed.
+/// Recency is the artifact's modification time, which every cache hit moves (`touch`).
+pub(crate) fn evict(dir: &Path, max_bytes: u64, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut artifacts = Vec::new();
+    let mut total = 0u64;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        total = total.saturating_add(meta.len());
+        if path.extension().is_some_and(|x| x == "cwasm") {
+            let used = meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+            artifacts.push((used, path));
+        }
+    }
+    if total <= max_bytes {
+        return;
+    }
+    artifacts.sort();
+    for (_, artifact) in artifacts {
+        if total <= max_bytes {
+            break;
+        }
+        if artifact == keep {
+            continue;
+        }
+        for file in [artifact.with_extension("meta.json"), artifact] {
+            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+            match std::fs::remove_file(&file) {
+                Ok(()) => total = total.saturating_sub(size),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %file.display(), error = %e, "cannot evict a plugin cache entry")
+                }
+            }
+        }
+        tracing::debug!(total, max_bytes, "evicted a plugin cache entry");
+    }
+}
+
+/// Mark an entry as just used, for eviction's least-recently-used order.
+fn touch(path: &Path) {
+    let _ = std::fs::File::open(path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
 }
 
 /// Write `bytes` to `path` (in `dir`) through a temporary file and a rename.
@@ -81,7 +133,7 @@ fn metadata_path(dir: &Path, engine: &Engine, sha256: &str) -> PathBuf {
 }
 
 /// Remember the validated metadata of the component `sha256` (after its probe succeeded).
-pub(crate) fn save_metadata(engine: &Engine, dir: &Path, sha256: &str, metadata: &PluginMetadata) {
+fn save_metadata(engine: &Engine, dir: &Path, sha256: &str, metadata: &PluginMetadata) {
     let path = metadata_path(dir, engine, sha256);
     let written = serde_json::to_vec(metadata)
         .map_err(std::io::Error::other)
@@ -100,10 +152,15 @@ pub(crate) fn load_with_metadata(
     let metadata: PluginMetadata =
         serde_json::from_slice(&std::fs::read(metadata_path(dir, engine, sha256)).ok()?).ok()?;
     let path = entry_path(dir, engine, sha256);
-    // SAFETY: as in `load_or_compile`: written by `store` from `Component::serialize` of this
-    // engine configuration and renamed into place; wasmtime checks the header on load.
+    // SAFETY: written by `commit` from `Component::serialize` (or the compile worker's
+    // `Engine::precompile_component`) of this engine configuration — its compatibility hash is
+    // in the file name — and renamed into place atomically; wasmtime checks the header,
+    // version and engine compatibility on load.
     match unsafe { Component::deserialize_file(engine, &path) } {
-        Ok(c) => Some((c, metadata)),
+        Ok(c) => {
+            touch(&path);
+            Some((c, metadata))
+        }
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "discarding unusable cache entry");
             None

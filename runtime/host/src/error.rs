@@ -73,6 +73,30 @@ pub enum LoadError {
         /// What is wrong.
         reason: String,
     },
+    /// The component's code has a shape no compiler emits for real code (see
+    /// [`crate::ShapeLimits`]); refused before compiling.
+    #[error(
+        "{origin} is refused before compiling: {reason}\n  \
+         hint: the operator's shape limits are --max-function-size and --max-operand-stack"
+    )]
+    Refused {
+        /// Where the bytes came from.
+        origin: String,
+        /// Which function and which limit.
+        reason: String,
+    },
+    /// Compiling the component took longer than the compile budget; it was killed.
+    #[error(
+        "compiling {origin} took longer than the compile budget of {}; the compile was \
+         stopped\n  hint: the operator sets the budget with --compile-timeout \
+         (QUIVER_COMPILE_TIMEOUT)", humantime::format_duration(*budget)
+    )]
+    CompileTimeout {
+        /// Where the bytes came from.
+        origin: String,
+        /// The budget.
+        budget: std::time::Duration,
+    },
     /// The engine could not be built or the linker set up: a bug or an unusable machine.
     #[error("cannot set up the wasmtime engine: {0}")]
     Engine(String),
@@ -469,7 +493,9 @@ impl quiver_fault::HasFault for LoadError {
             | LoadError::NotAPlugin { .. }
             | LoadError::Imports { .. }
             | LoadError::Metadata { .. }
-            | LoadError::InvalidMetadata { .. } => Fault::Data,
+            | LoadError::InvalidMetadata { .. }
+            | LoadError::Refused { .. }
+            | LoadError::CompileTimeout { .. } => Fault::Data,
         }
     }
 }

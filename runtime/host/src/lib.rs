@@ -38,6 +38,7 @@
 mod bindings;
 mod cache;
 mod columns;
+mod compile;
 mod compute;
 mod contract;
 mod convert;
@@ -46,12 +47,14 @@ mod limits;
 mod plugin;
 mod runtime;
 mod sandbox;
+mod shape;
 mod state;
 mod text;
 mod transformer;
 mod tree;
 
 pub use columns::MAX_HANDLES;
+pub use compile::{CompileBudget, WORKER_ARG, WORKER_OUT_OF_TIME, WorkerRequest};
 pub use contract::ContractVersion;
 pub use error::{Call, ErrorKind, LoadError, PluginError, PluginId, TrapKind};
 pub use limits::{
@@ -60,7 +63,8 @@ pub use limits::{
     OUTPUT_ROWS_FLOOR, Sandbox,
 };
 pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSIONS};
-pub use runtime::{Metering, Runtime, RuntimeConfig};
+pub use runtime::{DEFAULT_CACHE_MAX_BYTES, Metering, Runtime, RuntimeConfig};
+pub use shape::{Shape, ShapeError, ShapeLimits};
 pub use state::LogRecord;
 pub use text::{printable, truncate};
 pub use transformer::{Transformer, Usage};

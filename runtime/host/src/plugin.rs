@@ -83,6 +83,13 @@ impl std::fmt::Debug for Plugin {
     }
 }
 
+/// What `finish_load` knows of a component: its metadata (from the cache), or only the
+/// fresh compile (to probe, then to cache).
+enum Known {
+    Yes(PluginMetadata),
+    No(crate::compile::Compiled),
+}
+
 impl Runtime {
     /// Load the plugin component in the file at `path`.
     ///
@@ -143,7 +150,7 @@ impl Runtime {
             sha256.to_owned(),
             source.to_owned(),
             metering,
-            Some(metadata),
+            Known::Yes(metadata),
         )
         .map(Some)
     }
@@ -203,24 +210,28 @@ impl Runtime {
             return Ok(plugin);
         }
         let engines = self.engines(metering)?;
-        let engine = &engines.engine;
-        let (component, load_origin) = crate::cache::load_or_compile(
-            engine,
-            self.inner.config.cache_dir.as_deref(),
-            &sha256,
+        let compiled = crate::compile::compile(
+            &engines.engine,
+            &self.inner.config,
+            metering,
+            &self.inner.compile_slots,
             bytes,
+            &origin,
+        )?;
+        let component = compiled.component.clone();
+        self.finish_load(
+            component,
+            LoadOrigin::Compiled,
+            sha256,
+            origin,
+            metering,
+            Known::No(compiled),
         )
-        .map_err(|e| LoadError::NotAComponent {
-            origin: origin.clone(),
-            reason: format!("{e:?}"),
-        })?;
-
-        self.finish_load(component, load_origin, sha256, origin, metering, None)
     }
 
     /// Everything after the compiled component is at hand: export and import checks,
-    /// `metadata()` (probed in a throw-away instance unless `known` from the cache, where it
-    /// is saved after a successful probe).
+    /// `metadata()` (probed in a throw-away instance unless `known` from the cache). After a
+    /// successful probe the fresh compile's artifact and the metadata go to the cache.
     fn finish_load(
         &self,
         component: wasmtime::component::Component,
@@ -228,7 +239,7 @@ impl Runtime {
         sha256: String,
         origin: String,
         metering: Metering,
-        known: Option<PluginMetadata>,
+        known: Known,
     ) -> Result<Plugin, LoadError> {
         let engines = self.engines(metering)?;
         let engine = &engines.engine;
@@ -276,8 +287,8 @@ impl Runtime {
         })?;
 
         let metadata = match known {
-            Some(m) => m,
-            None => {
+            Known::Yes(m) => m,
+            Known::No(compiled) => {
                 // Ask the plugin who it is, in a throw-away instance under default limits.
                 let mut probe = Probe {
                     runtime: self,
@@ -295,7 +306,12 @@ impl Runtime {
                         reason,
                     })?;
                 if let Some(dir) = self.inner.config.cache_dir.as_deref() {
-                    crate::cache::save_metadata(engine, dir, &sha256, &metadata);
+                    let max = self.inner.config.cache_max_bytes;
+                    if let Err(e) =
+                        crate::cache::commit(engine, dir, &sha256, compiled, &metadata, max)
+                    {
+                        tracing::warn!(dir = %dir.display(), error = %e, "cannot write the plugin cache entry; continuing without it");
+                    }
                 }
                 metadata
             }

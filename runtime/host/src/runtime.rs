@@ -8,7 +8,7 @@
 //! is built the first time a stage asks for a fuel budget: metering costs 13–21% of compute
 //! (BOUNDARY.md) and code compiled with it differs, so plugins that do not need it never pay.
 //! Plugins are loaded through [`Runtime::load_file`] / [`Runtime::load_bytes`] (see
-//! `plugin.rs`).
+//! `plugin.rs`) and compiled under the budget of `compile.rs`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +20,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings;
+use crate::compile::{CompileBudget, Slots};
 use crate::error::LoadError;
 use crate::limits::Limits;
 use crate::state::StoreState;
@@ -38,6 +39,10 @@ pub struct RuntimeConfig {
     /// `fuel` must also stay under a ceiling `fuel` when one is set). `ceiling.memory` also
     /// sizes the pooling allocator's memory slots.
     pub ceiling: Limits,
+    /// How compiles are bounded: shape limits, concurrency, wall time, worker process.
+    pub compile: CompileBudget,
+    /// Bytes the compiled-plugin cache may hold; the least recently used entries go first.
+    pub cache_max_bytes: u64,
 }
 
 /// How a plugin's execution is bounded besides its wall-clock deadline.
@@ -56,9 +61,15 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             max_instances: 256,
             ceiling: Limits::default_ceiling(),
+            compile: CompileBudget::default(),
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
+
+/// The default size cap of the compiled-plugin cache: 2 GiB, about 40 compiled Python or
+/// JavaScript plugins (40–50 MB each) or 200 Rust ones.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 2 << 30;
 
 /// `$QUIVER_CACHE_DIR`, else `$XDG_CACHE_HOME/quiver`, else `$HOME/.cache/quiver`.
 fn default_cache_dir() -> Option<PathBuf> {
@@ -86,6 +97,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) config: RuntimeConfig,
     /// Period of the epoch tickers: one deadline tick.
     pub(crate) tick: Duration,
+    /// Compile slots (`config.compile.jobs`).
+    pub(crate) compile_slots: Slots,
 }
 
 /// One engine with its linker and its epoch ticker.
@@ -139,6 +152,7 @@ impl Runtime {
                 epoch,
                 fuel: OnceLock::new(),
                 tick: config.epoch_tick,
+                compile_slots: Slots::new(config.compile.jobs),
                 config,
             }),
         })
@@ -170,7 +184,7 @@ impl Runtime {
     }
 }
 
-fn engine_config(config: &RuntimeConfig, metering: Metering) -> Config {
+pub(crate) fn engine_config(config: &RuntimeConfig, metering: Metering) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);

@@ -250,11 +250,16 @@ struct Server {
 
 impl Server {
     fn start(dir: &std::path::Path) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &std::path::Path, flags: &[&str]) -> Server {
         let mut child = quiver()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
             .arg("--work-dir")
             .arg(dir)
+            .args(flags)
             .env("QUIVER_TOKEN", TOKEN)
             .env("QUIVER_CACHE_DIR", dir.join("cache"))
             .stderr(Stdio::piped())
@@ -427,4 +432,192 @@ path = "out.csv"
     });
     assert_eq!(from_server.len(), 1);
     assert_eq!(from_server[0].0, "stage.1.plugin");
+}
+
+/// A component whose one function holds `n` `f64` values on its operand stack: compile time
+/// grows with n² (about 1.1 s at n = 10,000 on the 2-core CI machine, ~40 s at 60,000).
+pub(crate) fn compile_bomb(n: usize) -> Vec<u8> {
+    let pushes: String = (0..n)
+        .map(|i| format!("(f64.add (local.get 0) (f64.const {i})) "))
+        .collect();
+    wat::parse_str(format!(
+        "(component (core module (func (param f64) (result f64) {pushes} {})))",
+        "f64.add ".repeat(n - 1)
+    ))
+    .unwrap()
+}
+
+/// The pids of the compile workers the process `parent` has started and not yet reaped.
+fn compile_workers(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the fields after the last `)`.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent)
+            && String::from_utf8_lossy(&cmdline).contains(quiver_host::WORKER_ARG)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A compile bomb uploaded to the server does not hold up a small upload: the small one is
+/// stored while the bomb still compiles (shown by order, not by timing), the bomb is killed
+/// at the compile budget and answered 422, its worker process is gone (its CPU released),
+/// and it leaves nothing in the plugin store or the compiled-plugin cache.
+#[test]
+fn a_compile_bomb_does_not_hold_up_a_small_upload_and_is_killed_at_its_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shape limit is raised so that the bomb reaches the compiler (with the default
+    // limit it is refused at once: `quiver plugin inspect` below).
+    let server = Server::start_with(
+        dir.path(),
+        &["--compile-timeout", "5s", "--max-operand-stack", "100000"],
+    );
+    let base = format!("http://{}", server.addr);
+    let pid = server.child.id();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client();
+        let upload = |bytes: Vec<u8>| {
+            http.post(format!("{base}/v1/plugins"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/wasm")
+                .body(bytes)
+                .send()
+        };
+        let bomb = tokio::spawn(upload(compile_bomb(60_000)));
+        let started = std::time::Instant::now();
+        while compile_workers(pid).is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the bomb's compile never started"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let small = upload(std::fs::read(quiver_tests::plugins::TAGGER).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            small.status().as_u16(),
+            201,
+            "{}",
+            small.text().await.unwrap()
+        );
+        assert!(
+            !bomb.is_finished(),
+            "the bomb was answered before the small upload"
+        );
+        let bomb = bomb.await.unwrap().unwrap();
+        assert_eq!(bomb.status().as_u16(), 422);
+        let text = bomb.text().await.unwrap();
+        assert!(
+            text.contains("took longer than the compile budget of 5s"),
+            "{text}"
+        );
+        assert_eq!(
+            compile_workers(pid),
+            Vec::<u32>::new(),
+            "the bomb's compile still runs"
+        );
+
+        let listed = http
+            .get(format!("{base}/v1/plugins"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        let names: Vec<&str> = listed
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(names.contains(&"tagger"), "{listed}");
+    });
+    // One compiled plugin in the cache (tagger's artifact and metadata), no leftovers.
+    let mut cache: Vec<String> = std::fs::read_dir(dir.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "files")
+        .map(|n| {
+            n.split_once('.')
+                .map_or(n.clone(), |(_, ext)| ext.to_owned())
+        })
+        .collect();
+    cache.sort();
+    assert_eq!(cache, ["cwasm", "meta.json"]);
+}
+
+/// With the default shape limits the bomb never reaches the compiler; with them raised, a
+/// CLI compile past `--compile-timeout` is stopped, and either way the exit code is 65
+/// (bad input) with the reason on stderr.
+#[test]
+fn the_cli_refuses_a_compile_bomb_by_shape_or_by_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.wasm");
+    std::fs::write(&bomb, compile_bomb(20_000)).unwrap();
+    let out = quiver()
+        .args(["plugin", "inspect"])
+        .arg(&bomb)
+        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{stderr}");
+    assert!(
+        stderr.contains("refused before compiling")
+            && stderr.contains("operand stack of 1001, past the limit of 1000"),
+        "{stderr}"
+    );
+
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(dir.path().join("in.csv"), "x\n1\n").unwrap();
+    std::fs::write(
+        &pipeline,
+        "[source]\npath = \"in.csv\"\n\n[[stage]]\nplugin = \"bomb.wasm\"\n\n[sink]\npath = \"out.csv\"\n",
+    )
+    .unwrap();
+    let out = quiver()
+        .args([
+            "validate",
+            "--compile-timeout",
+            "1s",
+            "--max-operand-stack",
+            "100000",
+        ])
+        .arg(&pipeline)
+        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("took longer than the compile budget of 1s"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(65), "{stderr}");
+    assert!(
+        std::fs::read_dir(dir.path().join("cache"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            <= 1,
+        "only the files/ records may be in the cache"
+    );
 }
