@@ -18,6 +18,7 @@ use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch};
 use bytesize::ByteSize;
 use quiver_host::{
     Call, ErrorKind, Limits, LoadError, Plugin, PluginError, Runtime, Sandbox, Transformer,
+    TrapKind,
 };
 use quiver_tests::{load, plugins, runtime};
 
@@ -733,4 +734,38 @@ fn metadata_with_a_50_mb_config_schema_is_refused() {
         // The ordinary build loads and runs.
         next_stream_is_fine(&rt);
     });
+}
+
+/// Host kernels are bounded like guest code: results kept by a plugin count against its
+/// memory limit, and a kernel whose output would not fit traps as out of memory before the
+/// host holds more than the limit; the next batch is correct.
+#[test]
+fn kernel_results_past_the_memory_limit_are_out_of_memory() {
+    in_child(
+        "kernel_results_past_the_memory_limit_are_out_of_memory",
+        || {
+            let err = attack(r#"{"mode":"kernel-hog"}"#);
+            match &err.kind {
+                ErrorKind::Trap { trap, .. } => assert_eq!(*trap, TrapKind::OutOfMemory, "{err}"),
+                other => panic!("expected an out-of-memory trap, got {other:?} ({err})"),
+            }
+            assert!(
+                err.to_string().contains("concat"),
+                "the kernel is named: {err}"
+            );
+        },
+    );
+}
+
+/// A regex whose compiled form is past the size limit is a config error naming the limit,
+/// never a host allocation of that size.
+#[test]
+fn a_regex_past_the_size_limit_is_a_config_error() {
+    let err = attack(r#"{"mode":"regex-bomb"}"#);
+    match &err.kind {
+        ErrorKind::Config { message, .. } => {
+            assert!(message.contains("regex"), "{err}");
+        }
+        other => panic!("expected a config error, got {other:?} ({err})"),
+    }
 }

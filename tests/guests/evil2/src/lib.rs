@@ -22,6 +22,7 @@ use quiver_sdk::bindings::exports::quiver::transform::transform::{
     Guest, GuestTransformer, OutColumn, Output, Selection, Transformer,
 };
 use quiver_sdk::bindings::quiver::transform::columns::{Batch, Column, from_data};
+use quiver_sdk::bindings::quiver::transform::compute::{self, Operand, Scalar};
 use quiver_sdk::bindings::quiver::transform::host::{Level, counter_add, log};
 use quiver_sdk::bindings::quiver::transform::types::{
     DataError, Error, Field, Node, PluginMetadata, Schema, TypeNode,
@@ -69,6 +70,12 @@ enum Mode {
     HugeOutput,
     /// Ask for `count` (70,000) handles to the same column and keep them all.
     HoardHandles,
+    /// Grow host memory through kernels: `count` (1,000) times concatenate column `x` (cast
+    /// to utf8) with a `len` (1 MiB) string, keeping every result.
+    KernelHog,
+    /// Match column `x` (cast to utf8) against a regex whose compiled form is huge
+    /// (`(a{1000}){1000}`), and return what the host says.
+    RegexBomb,
 }
 
 #[derive(Debug, Deserialize)]
@@ -388,6 +395,28 @@ impl Attack {
                     columns,
                 }])
             }
+            Mode::KernelHog => {
+                let x = batch.column(0)?;
+                let text = compute::cast(&x, &[field("x", TypeNode::Utf8)], true)?;
+                let pad = "k".repeat(self.len);
+                let mut kept = Vec::with_capacity(self.count);
+                for _ in 0..self.count {
+                    kept.push(compute::concat(
+                        &[
+                            Operand::Column(&text),
+                            Operand::Scalar(Scalar::Utf8(pad.clone())),
+                        ],
+                        "",
+                    )?);
+                }
+                Err(internal(format!("kept {} kernel results", kept.len())))
+            }
+            Mode::RegexBomb => {
+                let x = batch.column(0)?;
+                let text = compute::cast(&x, &[field("x", TypeNode::Utf8)], true)?;
+                compute::regex_match(&text, "(a{1000}){1000}")?;
+                Err(internal("the host compiled the regex bomb".to_owned()))
+            }
             Mode::HoardHandles => {
                 let mut hoard = Vec::with_capacity(self.count);
                 for _ in 0..self.count {
@@ -417,6 +446,7 @@ impl GuestTransformer for Attack {
             Mode::WideStruct => (100_000, 0),
             Mode::HugeOutput => (0, 130 << 20),
             Mode::HoardHandles => (70_000, 0),
+            Mode::KernelHog => (1_000, 1 << 20),
             _ => (0, 0),
         };
         let (columns, trigger) = top_level(&input);
