@@ -335,10 +335,15 @@ impl Guest {
                     })
                     .map_err(|e| (None, format!("lending the batch: {e}")))?;
                 let rep = batch.rep();
+                // Lent as a borrow of the table's entry. Passing the own `Resource` itself
+                // would make wasmtime move it into the store's host-resource table for
+                // borrow tracking, an entry nothing removes: one per call, until the
+                // store's 100,000-handle limit stops the stream ("store handle limit
+                // exceeded" at batch ~100,000).
                 let r = g.quiver_transform_transform().transformer().call_process(
                     &mut *store,
                     handle,
-                    batch,
+                    Resource::new_borrow(rep),
                 );
                 let _ = store
                     .data_mut()
