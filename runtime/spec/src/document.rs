@@ -305,6 +305,26 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
              to a directory (path ending in /) with mode = \"append\"",
         ));
     }
+    // JetStream to JetStream is exactly-once through message ids derived from the source
+    // message and the batches its rows leave the last stage as. Re-cut batches mix rows of
+    // several messages, and after a redelivery the cuts fall elsewhere: a batch could take
+    // an id the output stream already stored with other rows, and be dropped as a
+    // duplicate — rows lost without a word. So re-cutting is refused here.
+    if let (Some(Source::Nats(_)), Some(Sink::Nats(_))) = (&source, &sink) {
+        for (i, stage) in stages.iter().enumerate() {
+            if let Some(stage) = stage
+                && stage.batch_rows.is_some()
+            {
+                problems.push(Problem::new(
+                    format!("stage.{i}.batch_rows"),
+                    "re-cutting batches between a JetStream source and a JetStream sink \
+                     would give redelivered rows other message ids, and the output stream \
+                     would drop some of them as duplicates: remove `batch_rows` (each \
+                     message's rows then keep their own batches)",
+                ));
+            }
+        }
+    }
     if let (Some(Source::Nats(_)), Some(dl)) = (&source, &dead_letter)
         && dl.mode != quiver_io::WriteMode::Append
     {
@@ -547,6 +567,34 @@ mod tests {
             schema["$defs"]["Stage"]["properties"]["parallelism"]["minimum"],
             1
         );
+    }
+
+    #[test]
+    fn re_cutting_between_a_jetstream_source_and_sink_is_refused() {
+        let doc = |batch_rows: Option<usize>, sink: serde_json::Value| {
+            let mut stage = json!({"plugin": "passthrough"});
+            if let Some(n) = batch_rows {
+                stage["batch_rows"] = json!(n);
+            }
+            json!({
+                "source": {"nats": {
+                    "url": "nats://127.0.0.1:4222", "stream": "IN", "consumer": "c",
+                    "format": "ndjson", "schema": [{"name": "id", "type": "int64"}]
+                }},
+                "stage": [{"plugin": "filter"}, stage],
+                "sink": sink
+            })
+        };
+        let nats_sink =
+            json!({"nats": {"url": "nats://127.0.0.1:4222", "subject": "out", "format": "ndjson"}});
+        let problems = parse(&doc(Some(1000), nats_sink.clone()), Context::Cli).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].field, "stage.1.batch_rows");
+        assert!(problems[0].message.contains("duplicates"), "{problems:#?}");
+        // Without re-cutting, or into files, the same pipeline is fine.
+        assert!(parse(&doc(None, nats_sink), Context::Cli).is_ok());
+        let files = json!({"path": "out/", "format": "ndjson", "mode": "append"});
+        assert!(parse(&doc(Some(1000), files), Context::Cli).is_ok());
     }
 
     #[test]
