@@ -47,23 +47,40 @@ pub struct RunArgs {
 }
 
 /// Resolves on the first Ctrl-C or SIGTERM.
-pub(crate) async fn interrupted() {
-    let ctrl_c = tokio::signal::ctrl_c();
+pub(crate) fn interrupted() -> impl std::future::Future<Output = ()> + Send + 'static {
+    // The handlers are installed here, when this is called, not when the future is first
+    // polled: a signal arriving in between would otherwise meet the default action and end
+    // the process (a server told to stop right after it printed its address was killed
+    // instead of draining). Must be called inside the tokio runtime.
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
-            },
-            Err(_) => {
-                let _ = ctrl_c.await;
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match streams {
+                (Ok(mut int), Ok(mut term)) => tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                },
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// [`interrupted`], its handlers installed now on `io`'s runtime.
+pub(crate) fn interrupted_on(io: &Io) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let _runtime = io.handle().enter();
+    interrupted()
 }
 
 /// Cancel the run on Ctrl-C or SIGTERM: the engine stops, nothing is committed. A stream
@@ -71,8 +88,9 @@ pub(crate) async fn interrupted() {
 /// acknowledged — and cancelled on a second signal.
 fn cancel_on_signal(io: &Io, progress: &Arc<Progress>, stream: bool) {
     let progress = progress.clone();
+    let first = interrupted_on(io);
     io.handle().spawn(async move {
-        interrupted().await;
+        first.await;
         if stream {
             tracing::warn!("stopping: the stream run drains, commits and acknowledges what it read (again to cancel)");
             progress.stop_intake();
@@ -205,8 +223,9 @@ fn distributed(args: &RunArgs, url: &str) -> Result<()> {
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = Arc::clone(&cancel);
+        let signal = interrupted_on(&io);
         io.handle().spawn(async move {
-            interrupted().await;
+            signal.await;
             tracing::warn!("stopping: the run's tasks are withdrawn and nothing will be committed");
             cancel.store(true, Ordering::Relaxed);
         });

@@ -236,13 +236,15 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 )
             })?;
         let addr = listener.local_addr()?;
+        // Signal handlers first: whoever reads the address below may stop us at once.
+        let shutdown = crate::run::interrupted();
         tracing::info!(%addr, "listening");
         let scheme = if tls.is_some() { "https" } else { "http" };
         eprintln!(
             "quiver serve: listening on {scheme}://{addr} (data directory {})",
             state.store.shown()
         );
-        quiver_server::serve(listener, Arc::clone(&state), crate::run::interrupted()).await;
+        quiver_server::serve(listener, Arc::clone(&state), shutdown).await;
         anyhow::Ok(())
     })?;
     Ok(())

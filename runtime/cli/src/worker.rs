@@ -57,8 +57,9 @@ pub fn run(args: &WorkerArgs) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
+        let signal = crate::run::interrupted_on(&io);
         io.handle().spawn(async move {
-            crate::run::interrupted().await;
+            signal.await;
             tracing::warn!("draining: finishing the current task, then exiting");
             stop.store(true, Ordering::Relaxed);
         });

@@ -225,6 +225,35 @@ fn the_binary_serves_and_drains_on_sigterm() {
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
+/// SIGTERM the moment the address is printed: the handlers are installed before the line,
+/// so the server drains and exits 0 instead of dying of the signal's default action (the
+/// race once made `the_binary_serves_and_drains_on_sigterm` end by signal under load).
+#[test]
+fn a_sigterm_right_after_the_address_is_printed_still_drains() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = quiver()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("QUIVER_TOKEN", TOKEN)
+            .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        while !lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap()
+            .contains("listening on")
+        {}
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+    }
+}
+
 fn wait_with_timeout(
     child: &mut std::process::Child,
     timeout: Duration,
