@@ -131,7 +131,9 @@ fn compile_worker(args: &[std::ffi::OsString]) -> ExitCode {
     match request.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            // Bounded: the parent reads stderr only after the exit, so a message longer
+            // than a pipe's buffer would block the worker until its budget.
+            eprintln!("{}", quiver_host::truncate(e, 16 << 10));
             ExitCode::from(1)
         }
     }

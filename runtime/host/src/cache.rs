@@ -79,6 +79,19 @@ pub(crate) fn evict(dir: &Path, max_bytes: u64, keep: &Path) {
     for entry in entries.flatten() {
         let path = entry.path();
         let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() && entry.file_name().to_string_lossy().starts_with(".compile-") {
+            // A compile's temporary folder, left by a process that died mid-compile (a
+            // live one is removed when its compile ends; compiles are bounded to minutes).
+            let stale = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600));
+            if stale {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            continue;
+        }
         if !meta.is_file() {
             continue;
         }
