@@ -183,24 +183,8 @@ fn the_binary_serves_https_with_scoped_tokens_and_audits_every_mutation() {
 #[test]
 fn the_binary_serves_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = quiver()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("QUIVER_TOKEN", TOKEN)
-        .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let mut server = Server::start(dir.path());
+    let addr = server.addr.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = client();
@@ -219,10 +203,7 @@ fn the_binary_serves_and_drains_on_sigterm() {
         assert_eq!(plugins.status().as_u16(), 200);
     });
     // SIGTERM: drain and exit 0.
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert_eq!(server.terminate(), Some(0));
 }
 
 /// SIGTERM the moment the address is printed: the handlers are installed before the line,
@@ -232,25 +213,8 @@ fn the_binary_serves_and_drains_on_sigterm() {
 fn a_sigterm_right_after_the_address_is_printed_still_drains() {
     for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = quiver()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("QUIVER_TOKEN", TOKEN)
-            .env("QUIVER_CACHE_DIR", dir.path().join("cache"))
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        while !lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap()
-            .contains("listening on")
-        {}
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
-        assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
+        let mut server = Server::start(dir.path());
+        assert_eq!(server.terminate(), Some(0));
     }
 }
 
@@ -305,6 +269,18 @@ impl Server {
             }
         };
         Server { child, addr }
+    }
+}
+
+impl Server {
+    /// SIGTERM, then the exit code (`None`: ended by a signal, or not within a minute).
+    fn terminate(&mut self) -> Option<i32> {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) },
+            0
+        );
+        wait_with_timeout(&mut self.child, Duration::from_secs(60)).and_then(|s| s.code())
     }
 }
 
