@@ -178,6 +178,15 @@ async fn changing_a_pin_swaps_the_running_stage() {
         s.push_csv(&id, crate::csv_rows(0, 4)).await.0,
         StatusCode::OK
     );
+    // A push is accepted before the engine has set up its stages; a swap offered before
+    // that is refused ("the run has not started"). Wait until the stage has seen the rows.
+    for _ in 0..6000 {
+        let (_, run) = s.get(&format!("/v1/runs/{id}")).await;
+        if run["stages"][0]["rows_in"].as_i64().unwrap_or(0) >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (status, body) = s
         .put_json("/v1/pipelines/pins", &pinned("2.0.0", "pins.csv"))
         .await;
