@@ -13,7 +13,10 @@
 # (`sdk/python/examples/orders`: keep qty > 2, add gross = clip(amount * 1.19, 0)) against the
 # same job done by the Rust `filter` and `map` plugins as two stages (busy times added). Each run is repeated REPEAT times (default 3) after one
 # warm-up run that fills the compiled-component cache; the best stage busy time of the run
-# report (time spent inside the plugin's `process`, boundary copies included) gives rows/s.
+# report (time spent inside the plugin's `process` and `finish` calls, boundary included)
+# gives rows/s. Starting the instance (instantiate, `create`, `output-schema`: milliseconds for
+# an interpreter touching its pre-initialised heap, once per instance) is the report's
+# `startup_ms`, printed beside it and not counted as throughput.
 #
 # Environment: QUIVER (the CLI; default ${CARGO_TARGET_DIR:-target}/release/quiver),
 # RUST_MAP / RUST_FILTER (a path or a plugin name; default `map` / `filter`, the first-party
@@ -75,7 +78,7 @@ stage() { # plugin config -> one [[stage]] table
     printf '[[stage]]\nplugin = "%s"\nconfig = %s\n\n' "$1" "$2"
 }
 
-run() { # impl case stages -> prints "busy_ms rows_in" (busy time of every stage added)
+run() { # impl case stages -> prints "busy_ms startup_ms rows_in" (every stage's added)
     local impl="$1" case="$2" stages="$3"
     local pipe="$work/$impl-$case.toml" report="$work/$impl-$case.json"
     cat > "$pipe" <<TOML
@@ -89,7 +92,7 @@ path = "$work/out-$impl-$case.parquet"
 mode = "overwrite"
 TOML
     "$quiver" run "$pipe" --report "$report" >/dev/null
-    python3 -c 'import json,sys; st=json.load(open(sys.argv[1]))["stages"]; print(sum(s["busy_ms"] for s in st), st[0]["rows_in"])' "$report"
+    python3 -c 'import json,sys; st=json.load(open(sys.argv[1]))["stages"]; print(sum(s["busy_ms"] for s in st), sum(s["startup_ms"] for s in st), st[0]["rows_in"])' "$report"
 }
 
 stages_of() { # impl case -> the [[stage]] tables of that job
@@ -110,7 +113,7 @@ stages_of() { # impl case -> the [[stage]] tables of that job
     esac
 }
 
-printf '%-8s %-7s %10s %12s %14s\n' impl case rows "busy ms" "rows/s"
+printf '%-8s %-7s %10s %12s %14s %10s\n' impl case rows "busy ms" "rows/s" "start ms"
 cases="float int filter"
 if [[ " $langs " == *" python "* ]]; then cases="$cases orders"; fi
 for case in $cases; do
@@ -119,15 +122,15 @@ for case in $cases; do
     for impl in $impls; do
         stages="$(stages_of "$impl" "$case")"
         run "$impl" "$case" "$stages" >/dev/null # warm-up: compile and cache
-        best=""
+        best="" start=""
         for _ in $(seq "$repeat"); do
-            read -r busy n < <(run "$impl" "$case" "$stages")
+            read -r busy st n < <(run "$impl" "$case" "$stages")
             if [[ -z "$best" ]] || python3 -c "import sys; sys.exit(0 if $busy < $best else 1)"; then
-                best="$busy"
+                best="$busy" start="$st"
             fi
         done
         python3 -c "
-busy, n = $best, $n
-print(f'%-8s %-7s %10d %12.1f %14s' % ('$impl', '$case', n, busy, f'{n / (busy / 1000):,.0f}'))"
+busy, st, n = $best, $start, $n
+print(f'%-8s %-7s %10d %12.1f %14s %10.1f' % ('$impl', '$case', n, busy, f'{n / (busy / 1000):,.0f}', st))"
     done
 done

@@ -141,3 +141,28 @@ fn a_stream_of_more_batches_than_the_store_handle_limit_runs_to_the_end() {
         t.finish().unwrap();
     }
 }
+
+#[test]
+fn starting_an_instance_is_timed_apart_from_the_stream_s_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = load(&runtime(dir.path()), plugins::PASSTHROUGH);
+    let batch =
+        RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)])
+            .unwrap();
+    let mut t = plugin
+        .transformer("{}", batch.schema(), &Sandbox::default())
+        .unwrap();
+    // Creating the transformer started an instance: instantiate, `create`, `output-schema`.
+    let started = t.usage().clone();
+    assert_eq!(started.instances_created, 1);
+    assert!(started.startup > std::time::Duration::ZERO);
+    assert_eq!(started.busy, std::time::Duration::ZERO);
+    t.process(&batch).unwrap();
+    t.finish().unwrap();
+    let done = t.usage();
+    assert!(done.busy > std::time::Duration::ZERO);
+    assert_eq!(
+        done.startup, started.startup,
+        "no instance was started for the calls"
+    );
+}

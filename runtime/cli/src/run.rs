@@ -173,19 +173,20 @@ fn print_summary(out: &mut dyn std::io::Write, r: &RunReport) -> std::io::Result
     }
     writeln!(
         out,
-        "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10}",
-        "stage", "plugin", "rows in", "rows out", "batches", "busy ms"
+        "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10} {:>10}",
+        "stage", "plugin", "rows in", "rows out", "batches", "busy ms", "start ms"
     )?;
     for s in &r.stages {
         writeln!(
             out,
-            "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10.1}",
+            "{:<14} {:<22} {:>10} {:>10} {:>9} {:>10.1} {:>10.1}",
             s.name,
             format!("{}@{}", s.plugin, s.version),
             s.rows_in,
             s.rows_out,
             s.batches_in,
-            s.busy_ms
+            s.busy_ms,
+            s.startup_ms
         )?;
         if s.rows_skipped + s.rows_dead_lettered > 0 {
             writeln!(

@@ -37,8 +37,12 @@ const STDERR_TAIL: usize = 4096;
 pub struct Usage {
     /// Guest calls made (instantiation excluded).
     pub calls: u64,
-    /// Wall-clock time inside guest calls.
+    /// Wall-clock time inside `process` and `finish` calls: the stream's work.
     pub busy: Duration,
+    /// Wall-clock time starting instances: instantiation, `create` and `output-schema`
+    /// (once per instance; an interpreter-based plugin pays milliseconds here, touching its
+    /// pre-initialised heap, that it does not pay again per batch).
+    pub startup: Duration,
     /// Fuel burned, when the plugin runs metered.
     pub fuel_consumed: Option<u64>,
     /// Largest linear memory any instance grew to, in bytes.
@@ -61,6 +65,15 @@ pub struct Usage {
     pub capability_denials: u64,
     /// Whether the stage was quarantined.
     pub quarantined: bool,
+}
+
+/// Which clock of [`Usage`] a guest call's time goes to.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// `create` and `output-schema`: [`Usage::startup`].
+    Startup,
+    /// `process` and `finish`: [`Usage::busy`].
+    Stream,
 }
 
 /// One plugin instance.
@@ -324,6 +337,7 @@ impl Transformer {
     fn guest_call<R>(
         &mut self,
         live: &mut Inst,
+        phase: Phase,
         f: impl FnOnce(&mut Inst) -> wasmtime::Result<R>,
     ) -> wasmtime::Result<R> {
         let runtime = self.plugin.runtime().clone();
@@ -352,7 +366,10 @@ impl Transformer {
             .append(&mut self.counters);
         let started = Instant::now();
         let result = f(live);
-        self.usage.busy += started.elapsed();
+        match phase {
+            Phase::Startup => self.usage.startup += started.elapsed(),
+            Phase::Stream => self.usage.busy += started.elapsed(),
+        }
         self.usage.calls += 1;
         let (denied, n) = live.store.data_mut().take_denials();
         self.usage.capability_denials += n;
@@ -372,13 +389,16 @@ impl Transformer {
     /// Instantiate, create the guest transformer and read its output schema.
     fn start(&mut self) -> Result<(Live, SchemaRef), PluginError> {
         let runtime = self.plugin.runtime().clone();
-        let (store, instance) = match instantiate(
+        let started = Instant::now();
+        let instantiated = instantiate(
             &runtime,
             self.plugin.pre(),
             self.plugin.metering(),
             self.plugin.name(),
             &self.sandbox,
-        ) {
+        );
+        self.usage.startup += started.elapsed();
+        let (store, instance) = match instantiated {
             Ok(pair) => pair,
             Err((kind, stderr)) => return Err(self.fail(Call::Instantiate, None, kind, stderr)),
         };
@@ -391,7 +411,7 @@ impl Transformer {
         };
         let boundary = self.boundary.clone();
         let config = self.config.clone();
-        let created = self.guest_call(&mut live, |l| {
+        let created = self.guest_call(&mut live, Phase::Startup, |l| {
             match l.instance.create(&mut l.store, &config, &boundary) {
                 Ok(called) => called,
                 Err(violation) => Ok(Err(ErrorKind::InvalidInput {
@@ -411,7 +431,7 @@ impl Transformer {
                 return Err(self.trap(Call::Create, None, &e, &live));
             }
         };
-        let declared = self.guest_call(&mut live, |l| {
+        let declared = self.guest_call(&mut live, Phase::Startup, |l| {
             l.instance.output_schema(&mut l.store, handle)
         });
         self.collect(&mut live);
@@ -600,7 +620,7 @@ impl Transformer {
         self.input_totals.1 += size.1;
         let mut live = self.live()?;
         let handle = live.handle;
-        let result = self.guest_call(&mut live.inst, |l| {
+        let result = self.guest_call(&mut live.inst, Phase::Stream, |l| {
             match l.instance.process(&mut l.store, handle, &input) {
                 Ok(called) => called,
                 Err((column, reason)) => Ok(Err(ErrorKind::InvalidInput { column, reason })),
@@ -659,7 +679,9 @@ impl Transformer {
         }
         let mut live = self.live()?;
         let handle = live.handle;
-        let result = self.guest_call(&mut live.inst, |l| l.instance.finish(&mut l.store, handle));
+        let result = self.guest_call(&mut live.inst, Phase::Stream, |l| {
+            l.instance.finish(&mut l.store, handle)
+        });
         let totals = self.input_totals;
         let out = self.settle(live, Call::Finish, None, totals, None, result);
         // The stream is over: drop the instance (and with it the resource and its memory).

@@ -44,8 +44,10 @@ pub struct StageCounters {
     pub errors: AtomicU64,
     /// Guest calls made (instantiation excluded).
     pub calls: AtomicU64,
-    /// Nanoseconds inside guest calls, summed over instances.
+    /// Nanoseconds inside `process` and `finish` calls, summed over instances.
     pub busy_ns: AtomicU64,
+    /// Nanoseconds starting instances (instantiate, `create`, `output-schema`), summed.
+    pub startup_ns: AtomicU64,
     /// Fuel burned, summed over instances (0 unless the plugin runs metered).
     pub fuel_consumed: AtomicU64,
     /// Largest linear memory any instance grew to, in bytes.
@@ -93,6 +95,10 @@ impl StageCounters {
         let base = before.copied().unwrap_or_default();
         add(&self.calls, now.calls.saturating_sub(base.calls));
         add(&self.busy_ns, now.busy_ns.saturating_sub(base.busy_ns));
+        add(
+            &self.startup_ns,
+            now.startup_ns.saturating_sub(base.startup_ns),
+        );
         add(&self.fuel_consumed, now.fuel.saturating_sub(base.fuel));
         add(
             &self.instances_created,
@@ -108,6 +114,7 @@ impl StageCounters {
 pub(crate) struct UsageMark {
     calls: u64,
     busy_ns: u64,
+    startup_ns: u64,
     fuel: u64,
     instances: u64,
 }
@@ -117,6 +124,7 @@ impl UsageMark {
         Self {
             calls: u.calls,
             busy_ns: u64::try_from(u.busy.as_nanos()).unwrap_or(u64::MAX),
+            startup_ns: u64::try_from(u.startup.as_nanos()).unwrap_or(u64::MAX),
             fuel: u.fuel_consumed.unwrap_or(0),
             instances: u.instances_created,
         }
@@ -243,8 +251,11 @@ pub struct StageStats {
     pub rows_skipped: u64,
     /// Rows sent to the dead-letter sink.
     pub rows_dead_lettered: u64,
-    /// Time inside plugin calls, summed over instances.
+    /// Time inside the plugin's `process` and `finish` calls, summed over instances.
     pub busy_ms: f64,
+    /// Time starting the plugin's instances (instantiate, `create`, `output-schema`),
+    /// summed: a cost per instance, not per batch.
+    pub startup_ms: f64,
     /// Failed calls by kind (`deadline`, `data`, …).
     pub errors: BTreeMap<&'static str, u64>,
     /// Counters the plugin bumped, summed over instances.
@@ -304,6 +315,7 @@ impl StageStats {
             rows_skipped: get(&counters.rows_skipped),
             rows_dead_lettered: get(&counters.rows_dead_lettered),
             busy_ms: 0.0,
+            startup_ms: 0.0,
             errors: BTreeMap::new(),
             counters: BTreeMap::new(),
             fuel_consumed: None,
@@ -317,8 +329,10 @@ impl StageStats {
             swaps,
         };
         let mut busy = Duration::ZERO;
+        let mut startup = Duration::ZERO;
         for (u, counters) in usages {
             busy += u.busy;
+            startup += u.startup;
             for (k, v) in &u.errors {
                 *s.errors.entry(k).or_default() += v;
             }
@@ -343,6 +357,7 @@ impl StageStats {
             s.quarantined |= u.quarantined;
         }
         s.busy_ms = busy.as_secs_f64() * 1e3;
+        s.startup_ms = startup.as_secs_f64() * 1e3;
         s
     }
 }

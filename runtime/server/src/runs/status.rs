@@ -127,8 +127,10 @@ pub struct StageStatus {
     pub rows_dead_lettered: u64,
     /// Plugin calls.
     pub calls: u64,
-    /// Time inside plugin calls (ms).
+    /// Time inside the plugin's `process` and `finish` calls (ms).
     pub busy_ms: f64,
+    /// Time starting the plugin's instances: instantiate, `create`, `output-schema` (ms).
+    pub startup_ms: f64,
     /// Fuel consumed (metered stages only).
     pub fuel_consumed: u64,
     /// Largest linear memory of any instance (bytes).
@@ -363,6 +365,7 @@ impl Run {
                     rows_dead_lettered: get(&c.rows_dead_lettered),
                     calls: get(&c.calls),
                     busy_ms: get(&c.busy_ns) as f64 / 1e6,
+                    startup_ms: get(&c.startup_ns) as f64 / 1e6,
                     fuel_consumed: get(&c.fuel_consumed),
                     peak_memory_bytes: get(&c.peak_memory_bytes),
                     instances_created: get(&c.instances_created),
