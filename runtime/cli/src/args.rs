@@ -78,7 +78,7 @@ pub fn default_runtime_config() -> RuntimeConfig {
     config
 }
 
-fn parse_bytes(s: &str) -> Result<ByteSize, String> {
+pub(crate) fn parse_bytes(s: &str) -> Result<ByteSize, String> {
     s.parse::<ByteSize>()
         .map_err(|e| format!("`{s}` is not a size such as 512MiB: {e}"))
 }
@@ -196,6 +196,7 @@ impl NatsArgs {
                 ..Default::default()
             },
             ack_wait: self.task_ack_wait,
+            task_bytes: quiver_job::distributed::DEFAULT_TASK_BYTES,
         }
     }
 }

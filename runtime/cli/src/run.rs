@@ -31,11 +31,16 @@ pub struct RunArgs {
     /// No live progress display, even on a terminal.
     #[arg(long, short, env = "QUIVER_QUIET")]
     quiet: bool,
-    /// Run distributed: split the pipeline into one task per input file on this NATS
-    /// JetStream server, where `quiver worker` processes run them; commit when every task
-    /// is in.
+    /// Run distributed: split the pipeline into one task per input file (per run of row
+    /// groups for a large Parquet file) on this NATS JetStream server, where `quiver worker`
+    /// processes run them; commit when every task is in.
     #[arg(long, value_name = "URL", env = "QUIVER_WORKERS")]
     workers: Option<String>,
+    /// With --workers: a Parquet input of more compressed bytes than this is split into
+    /// tasks of consecutive row groups of at most about this size (a row group is never
+    /// split).
+    #[arg(long, value_name = "SIZE", env = "QUIVER_TASK_SIZE", default_value = "128MiB", value_parser = crate::args::parse_bytes)]
+    task_size: bytesize::ByteSize,
     #[command(flatten)]
     nats: NatsArgs,
     #[command(flatten)]
@@ -236,7 +241,10 @@ fn distributed(args: &RunArgs, url: &str) -> Result<()> {
         &args.overrides.sets,
         &resolver,
         &io,
-        &args.nats.cluster(url),
+        &quiver_job::distributed::Cluster {
+            task_bytes: args.task_size.as_u64(),
+            ..args.nats.cluster(url)
+        },
         &cancel,
     )?;
     println!(

@@ -67,8 +67,8 @@ pub use sink::{
     create_sink, create_sink_with,
 };
 pub use source::{
-    BatchStream, CsvOptions, INFER_RECORDS, InferRows, NdjsonOptions, NullValues, OneOrMany,
-    Source, SourceSpec, open_source, open_source_with,
+    BatchStream, CsvOptions, INFER_RECORDS, InferRows, InputLayout, NdjsonOptions, NullValues,
+    OneOrMany, Source, SourceSpec, input_layouts, open_source, open_source_with,
 };
 pub use storage::{Storage, StoreLayer};
 

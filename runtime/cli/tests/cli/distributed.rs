@@ -3,10 +3,12 @@
 //! 3 workers is exactly the single-process output; so is the output when a worker is
 //! SIGKILLed in the middle of writing a task's part (the task runs again elsewhere and the
 //! half-written part never appears); workers drain and exit 0 on SIGTERM; stateful stages
-//! are refused with the reason.
+//! are refused with the reason; a large Parquet file becomes one task per run of row groups,
+//! with the single-process output too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quiver_tests::nats::Nats;
@@ -103,6 +105,16 @@ fn rows(dir: &Path) -> (Vec<String>, bool) {
 
 /// The single-process run's rows (also compiles the plugins into the shared cache).
 fn single(dir: &Path) -> Vec<String> {
+    let rows = single_rows(dir);
+    assert!(
+        rows.len() > FILES * ROWS_PER_FILE / 2,
+        "the filter keeps most rows"
+    );
+    rows
+}
+
+/// The rows of the pipeline over `dir/in/` run in one process into `dir/single/`.
+fn single_rows(dir: &Path) -> Vec<String> {
     let p = pipeline(dir, STAGES, "single");
     let out = quiver(dir)
         .args(["run", "--quiet"])
@@ -114,12 +126,7 @@ fn single(dir: &Path) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (rows, _) = rows(&dir.join("single"));
-    assert!(
-        rows.len() > FILES * ROWS_PER_FILE / 2,
-        "the filter keeps most rows"
-    );
-    rows
+    rows(&dir.join("single")).0
 }
 
 fn finish(coordinator: Child, report: &Path) -> serde_json::Value {
@@ -281,4 +288,79 @@ fn a_stateful_stage_is_refused_in_a_distributed_run_with_the_reason() {
         err.contains("stage.0") && err.contains("dedupe") && err.contains("one process"),
         "{err}"
     );
+}
+
+/// `in/big.parquet` (8 row groups of 5,000 rows) and `in/small.parquet` (one row group).
+fn parquet_inputs(dir: &Path) {
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for (name, rows) in [("big", 40_000i64), ("small", 3_000)] {
+        let ids: Vec<i64> = (0..rows)
+            .map(|i| i + if name == "big" { 0 } else { 1 << 20 })
+            .collect();
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef),
+            (
+                "amount",
+                Arc::new(Float64Array::from_iter_values(
+                    ids.iter().map(|i| (i % 977) as f64 + 0.5),
+                )),
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values(
+                    ids.iter().map(|i| format!("n{}", i % 13)),
+                )),
+            ),
+        ])
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(5_000))
+            .build();
+        let file = std::fs::File::create(input.join(format!("{name}.parquet"))).unwrap();
+        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+}
+
+#[test]
+fn a_large_parquet_file_is_split_into_row_group_tasks_that_write_the_single_process_output() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    parquet_inputs(dir.path());
+    let expected = single_rows(dir.path());
+    assert!(expected.len() > 20_000, "the filter keeps most rows");
+
+    let workers: Vec<Child> = (1..=2)
+        .map(|i| worker(dir.path(), &nats.url(), &format!("w{i}")))
+        .collect();
+    let p = pipeline(dir.path(), STAGES, "dist");
+    let report = dir.path().join("report.json");
+    // Tasks of at most ~40 KB of compressed row groups: one per row group of big.parquet
+    // (each is larger than that), while small.parquet stays one task.
+    let coord = quiver(dir.path())
+        .env("QUIVER_TASK_SIZE", "40KB")
+        .args(["run", "--quiet", "--workers", &nats.url(), "--report"])
+        .arg(&report)
+        .arg(&p)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let r = finish(coord, &report);
+    assert_eq!(r["tasks"], 9, "8 row-group tasks and one whole file: {r}");
+    assert_eq!(r["rows_read"], 43_000);
+    let (got, hidden) = rows(&dir.path().join("dist"));
+    assert!(!hidden, "no staging leftovers in the output");
+    assert!(
+        got == expected,
+        "the distributed output differs from the single-process one ({} vs {} rows)",
+        got.len(),
+        expected.len()
+    );
+    drain(workers);
 }

@@ -74,6 +74,10 @@ pub struct SourceSpec {
     /// How to read NDJSON.
     #[serde(default)]
     pub ndjson: NdjsonOptions,
+    /// Parquet only: read just these row groups (0-based, in this order) of every input. A
+    /// distributed run sets it to split a large file into several tasks.
+    #[serde(default)]
+    pub row_groups: Option<Vec<usize>>,
 }
 
 fn default_batch_rows() -> usize {
@@ -97,6 +101,7 @@ impl SourceSpec {
             hive_schema: None,
             csv: CsvOptions::default(),
             ndjson: NdjsonOptions::default(),
+            row_groups: None,
         }
     }
 }
@@ -314,6 +319,7 @@ pub async fn open_source_with(
         csv,
         ndjson: spec.ndjson.clone(),
         columns: file_columns,
+        row_groups: spec.row_groups.clone(),
     });
     let opened = open_input(&head, &settings, None).await?;
     hive.check_disjoint(&opened.file_schema, &head.name)?;
@@ -345,6 +351,42 @@ pub async fn open_source_with(
     })
 }
 
+/// One input of a source and, for Parquet, the compressed bytes of each of its row groups
+/// (what a distributed run splits a large file by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLayout {
+    /// The input's display name (as in [`Source::inputs`]).
+    pub name: String,
+    /// Compressed bytes per row group; `None` for other formats.
+    pub row_groups: Option<Vec<u64>>,
+}
+
+/// The inputs `spec` resolves to, in reading order, with the row groups of the Parquet
+/// ones (only their footers are read).
+///
+/// # Errors
+///
+/// As [`open_source`].
+pub async fn input_layouts(
+    spec: &SourceSpec,
+    base: &Path,
+    storage: &Storage,
+) -> Result<Vec<InputLayout>, IoError> {
+    let location = Location::parse_with(&spec.path, base, storage)?;
+    let mut out = Vec::new();
+    for input in input::resolve(&location, spec.format, spec.compression).await? {
+        let row_groups = match input.format {
+            Format::Parquet => Some(parquet::row_group_bytes(&input).await?),
+            _ => None,
+        };
+        out.push(InputLayout {
+            name: input.name.clone(),
+            row_groups,
+        });
+    }
+    Ok(out)
+}
+
 /// `columns` must name at least one column, each once.
 fn check_column_list(columns: &[String]) -> Result<(), IoError> {
     if columns.is_empty() {
@@ -371,6 +413,8 @@ pub(crate) struct Settings {
     pub(crate) ndjson: NdjsonOptions,
     /// The file columns to keep (`columns` without the partition columns); `None` keeps all.
     pub(crate) columns: Option<Vec<String>>,
+    /// Parquet row groups to read (`None`: all).
+    pub(crate) row_groups: Option<Vec<usize>>,
 }
 
 /// What the first input settled, for the inputs after it.
@@ -402,6 +446,15 @@ async fn open_input(
     settings: &Settings,
     first: Option<&First>,
 ) -> Result<Opened, IoError> {
+    if settings.row_groups.is_some() && input.format != Format::Parquet {
+        return Err(IoError::config(
+            "row_groups",
+            format!(
+                "selects Parquet row groups, but {} is read as {}",
+                input.name, input.format
+            ),
+        ));
+    }
     match input.format {
         Format::Csv => csv::open(input, settings, first).await,
         Format::Ndjson => ndjson::open(input, settings, first).await,

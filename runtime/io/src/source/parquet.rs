@@ -52,6 +52,20 @@ pub(crate) async fn open(
         None => project_schema(&file_schema, &indices)?,
     };
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+    let mut builder = builder;
+    if let Some(groups) = &settings.row_groups {
+        let have = builder.metadata().num_row_groups();
+        if let Some(bad) = groups.iter().find(|&&g| g >= have) {
+            return Err(IoError::config(
+                "row_groups",
+                format!(
+                    "row group {bad} does not exist: {} has {have} (numbered from 0)",
+                    input.name
+                ),
+            ));
+        }
+        builder = builder.with_row_groups(groups.clone());
+    }
     let batches = builder
         .with_batch_size(settings.batch_rows)
         .with_projection(mask)
@@ -69,6 +83,27 @@ pub(crate) async fn open(
         header: None,
         batches,
     })
+}
+
+/// The compressed bytes of each row group of the Parquet `input` (its footer only).
+pub(crate) async fn row_group_bytes(input: &Input) -> Result<Vec<u64>, IoError> {
+    let Reader::Object { store, path, size } = &input.reader else {
+        return Err(IoError::internal("row groups of a Parquet stdin"));
+    };
+    let mut reader = ObjectReader {
+        store: Arc::clone(store),
+        path: path.clone(),
+        size: *size,
+    };
+    let metadata = reader
+        .get_metadata(None)
+        .await
+        .map_err(|error| classify(&input.name, error))?;
+    Ok(metadata
+        .row_groups()
+        .iter()
+        .map(|g| u64::try_from(g.compressed_size()).unwrap_or(0))
+        .collect())
 }
 
 /// Parquet's view of one object: ranged GETs. (parquet 60 deprecated its own

@@ -14,6 +14,7 @@ mod moto;
 mod partitions;
 mod projection;
 mod real_csv;
+mod row_groups;
 mod s3;
 mod stdio;
 

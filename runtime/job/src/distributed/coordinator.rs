@@ -1,6 +1,7 @@
 //! The coordinator of a distributed run (`quiver run --workers nats://…`): check the
-//! pipeline, split it into one task per input file, queue the tasks, wait for every result,
-//! then commit the run by moving the tasks' parts into place in one rename.
+//! pipeline, split it into one task per input file — a Parquet file larger than the task
+//! size into one task per run of consecutive row groups —, queue the tasks, wait for every
+//! result, then commit the run by moving the tasks' parts into place in one rename.
 //!
 //! Output layout: every task writes its own directory of parts inside a hidden staging
 //! directory beside the target (`.<name>.quiver-<run>/task-00017/part-00000.parquet`), each
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use quiver_fault::Fault;
+use quiver_fault::{Fault, HasFault};
 use quiver_io::{Location, WriteMode};
 use quiver_spec::{Problem, Problems, Sink, Source, Syntax};
 use quiver_stream::work::{self, Task, TaskResult};
@@ -38,6 +39,56 @@ pub struct Cluster {
     /// A task without an ack or a progress report for this long is delivered again (when
     /// the workers' consumer is created).
     pub ack_wait: Duration,
+    /// A Parquet input of more compressed bytes than this is split into tasks of
+    /// consecutive row groups of at most about this many bytes each.
+    pub task_bytes: u64,
+}
+
+/// [`Cluster::task_bytes`] unless told otherwise: 128 MiB of compressed Parquet, about a
+/// second of work for a worker core on the benchmark job.
+pub const DEFAULT_TASK_BYTES: u64 = 128 << 20;
+
+/// One task's share of the source: an input, and which of its row groups (all when `None`).
+struct Share {
+    input: String,
+    row_groups: Option<Vec<usize>>,
+}
+
+/// The tasks' shares of `inputs`: one per input, except that a Parquet input of more than
+/// `task_bytes` is cut into runs of consecutive row groups, each closed before it would
+/// pass `task_bytes` (a row group larger than that is a task of its own).
+fn shares(inputs: Vec<quiver_io::InputLayout>, task_bytes: u64) -> Vec<Share> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let groups = match input.row_groups {
+            Some(g) if g.len() > 1 && g.iter().sum::<u64>() > task_bytes => g,
+            _ => {
+                out.push(Share {
+                    input: input.name,
+                    row_groups: None,
+                });
+                continue;
+            }
+        };
+        let mut run: Vec<usize> = Vec::new();
+        let mut bytes = 0u64;
+        for (i, size) in groups.into_iter().enumerate() {
+            if !run.is_empty() && bytes.saturating_add(size) > task_bytes {
+                out.push(Share {
+                    input: input.name.clone(),
+                    row_groups: Some(std::mem::take(&mut run)),
+                });
+                bytes = 0;
+            }
+            run.push(i);
+            bytes = bytes.saturating_add(size);
+        }
+        out.push(Share {
+            input: input.name,
+            row_groups: Some(run),
+        });
+    }
+    out
 }
 
 /// What a distributed run did.
@@ -85,8 +136,27 @@ pub fn coordinate(
     let base = std::path::absolute(&loaded.base).unwrap_or_else(|_| loaded.base.clone());
     let target = refuse_what_cannot_be_distributed(&loaded.read.pipeline, &base, io)
         .map_err(|p| Problems::new(&subject, p))?;
-    let (checked, opened) = crate::check(&loaded.read, resolver, io, &base, &subject)?;
-    let inputs = opened.map(|s| s.inputs).unwrap_or_default();
+    let (checked, _) = crate::check(&loaded.read, resolver, io, &base, &subject)?;
+    let Source::Io(source) = &loaded.read.pipeline.source else {
+        return Err(DistributedError::Problems(Problems::one(
+            &subject,
+            Problem::new(
+                "source",
+                "internal: a distributed source that is not a file",
+            ),
+        )));
+    };
+    let layouts = io
+        .handle()
+        .block_on(quiver_io::input_layouts(source, &base, io.storage()))
+        .map_err(|e| {
+            let fault = e.fault();
+            Problems::one(
+                &subject,
+                Problem::new("source.path", e.to_string()).with_fault(fault),
+            )
+        })?;
+    let shares = shares(layouts, cluster.task_bytes);
     let run = format!("r{}", uuid_like());
     let name = target
         .file_name()
@@ -98,22 +168,31 @@ pub fn coordinate(
         .map_err(|e| Problems::one(&subject, Problem::new("", format!("cannot read it: {e}"))))?;
     let raw = quiver_spec::raw_value(&text, Syntax::of_path(path), sets)
         .map_err(|p| Problems::new(&subject, p))?;
-    let tasks: Vec<Task> = inputs
+    let tasks: Vec<Task> = shares
         .iter()
         .enumerate()
-        .map(|(index, input)| {
+        .map(|(index, share)| {
             let mut doc = raw.clone();
-            doc["source"]["path"] = input.clone().into();
+            doc["source"]["path"] = share.input.clone().into();
+            let mut input = share.input.clone();
+            if let Some(groups) = &share.row_groups {
+                doc["source"]["row_groups"] = groups.clone().into();
+                input = match (groups.first(), groups.last()) {
+                    (Some(a), Some(b)) if a != b => format!("{input}, row groups {a}-{b}"),
+                    (Some(a), _) => format!("{input}, row group {a}"),
+                    _ => input,
+                };
+            }
             let dir = staging.join(format!("task-{index:05}"));
             doc["sink"]["path"] = format!("{}/", dir.display()).into();
             doc["sink"]["mode"] = "overwrite".into();
             Task {
                 run: run.clone(),
                 index,
-                of: inputs.len(),
+                of: shares.len(),
                 pipeline: doc.to_string(),
                 base: base.display().to_string(),
-                input: input.clone(),
+                input,
             }
         })
         .collect();
@@ -423,4 +502,53 @@ fn commit(
         std::fs::remove_dir_all(&old).map_err(|e| failed(&old, e))?;
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(name: &str, groups: Option<Vec<u64>>) -> quiver_io::InputLayout {
+        quiver_io::InputLayout {
+            name: name.into(),
+            row_groups: groups,
+        }
+    }
+
+    fn cut(
+        inputs: Vec<quiver_io::InputLayout>,
+        task_bytes: u64,
+    ) -> Vec<(String, Option<Vec<usize>>)> {
+        shares(inputs, task_bytes)
+            .into_iter()
+            .map(|s| (s.input, s.row_groups))
+            .collect()
+    }
+
+    #[test]
+    fn large_parquet_files_are_cut_into_runs_of_row_groups_and_nothing_else_is() {
+        let got = cut(
+            vec![
+                layout("a.csv", None),
+                layout("small.parquet", Some(vec![10, 10])),
+                layout("one.parquet", Some(vec![500])),
+                layout("big.parquet", Some(vec![10, 10, 10, 40, 10])),
+            ],
+            25,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("a.csv".into(), None),
+                ("small.parquet".into(), None),
+                // One row group, however large, is never split.
+                ("one.parquet".into(), None),
+                ("big.parquet".into(), Some(vec![0, 1])),
+                ("big.parquet".into(), Some(vec![2])),
+                // Larger than a task alone: a task of its own.
+                ("big.parquet".into(), Some(vec![3])),
+                ("big.parquet".into(), Some(vec![4])),
+            ]
+        );
+    }
 }

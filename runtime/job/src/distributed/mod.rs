@@ -1,6 +1,6 @@
 //! Distributed runs on NATS JetStream: a coordinator splits a file pipeline into one task
-//! per input file and commits the output only when every task is in ([`coordinate`]);
-//! workers on any machine pull tasks, run them as ordinary jobs and commit each task's
+//! per input file (per run of row groups of a large Parquet file) and commits the output
+//! only when every task is in ([`coordinate`]); workers on any machine pull tasks, run them as ordinary jobs and commit each task's
 //! output as its own parts ([`work`]). The protocol on the wire is `quiver_stream::work`;
 //! which stages cannot be split is [`stateful_reason`].
 
@@ -12,7 +12,7 @@ use quiver_fault::{Fault, HasFault};
 use quiver_spec::Problems;
 use quiver_stream::StreamError;
 
-pub use coordinator::{Cluster, DistributedReport, coordinate};
+pub use coordinator::{Cluster, DEFAULT_TASK_BYTES, DistributedReport, coordinate};
 pub use stateful::stateful_reason;
 pub use worker::{WorkerMetrics, WorkerOptions, work};
 
