@@ -1,8 +1,9 @@
 //! Distributed runs on NATS JetStream: a coordinator splits a file pipeline into one task
 //! per input file (per run of row groups of a large Parquet file) and commits the output
 //! only when every task is in ([`coordinate`]); workers on any machine pull tasks, run
-//! them as ordinary jobs and commit each task's output as its own parts ([`work`]). The protocol on the wire is `quiver_stream::work`;
-//! which stages cannot be split is [`stateful_reason`].
+//! them as ordinary jobs and commit each task's output as its own parts ([`work`]). The
+//! protocol on the wire is `quiver_stream::work`; which stages cannot be split is
+//! [`stateful_reason`].
 
 mod coordinator;
 mod stateful;

@@ -1,0 +1,97 @@
+//! Question: what does one `process` call of each language's `map` port cost, by rows, once
+//! the instance is warm — the fixed cost an interpreter adds per call, apart from the
+//! instance start and the first calls' warm-up that a 1M-row `quiver run` also counts?
+//!
+//! In process, one warm transformer per case, the same batch every iteration (the ports'
+//! columns: id int64, customer utf8, amount float64 with a null every 97 rows, qty int64),
+//! config `amount * 1.19, min 0, appended as gross`. Rows: 0 (the fixed cost), 8,192 (the
+//! default batch) and 65,536. `floor-python` is a Python plugin that returns its batch
+//! unchanged: the least a componentize-py call costs.
+//!
+//! The C, Python and JavaScript components are the ones `benches/ports.sh` builds into
+//! `PORTS_DIR` (default `/tmp/quiver-ports-bench`: run ports.sh first); the floor plugin is
+//! built from `benches/floor-python/` with `sdk/python/build.sh` into the same folder.
+//! Missing components are skipped with a note. The Rust one is `plugins/map`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use quiver_host::Sandbox;
+
+const CONFIG: &str =
+    r#"{"columns": [{"column": "amount", "scale": 1.19, "min": 0.0, "output": "gross"}]}"#;
+
+fn batch(rows: usize) -> RecordBatch {
+    let names = ["ann", "bob", "cy", "dee", "eve"];
+    let n = i64::try_from(rows).expect("rows fit i64");
+    RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+        ),
+        (
+            "customer",
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| names[i % 5]),
+            )),
+        ),
+        (
+            "amount",
+            Arc::new(Float64Array::from_iter((0..n).map(|i| {
+                (i % 97 != 0).then_some((i % 1000) as f64 * 1.3 - 100.0)
+            }))),
+        ),
+        (
+            "qty",
+            Arc::new(Int64Array::from_iter_values((0..n).map(|i| i % 550 - 50))),
+        ),
+    ])
+    .expect("a batch")
+}
+
+fn calls(c: &mut Criterion) {
+    let ports = std::env::var_os("PORTS_DIR")
+        .map_or_else(|| PathBuf::from("/tmp/quiver-ports-bench"), PathBuf::from);
+    let cache = tempfile::tempdir().expect("a temporary directory");
+    let runtime = quiver_tests::runtime(cache.path());
+    let mut plugins = vec![("rust", quiver_tests::plugins::MAP.to_owned(), CONFIG)];
+    for (name, file, config) in [
+        ("c", "map-c.wasm", CONFIG),
+        ("python", "map-python.wasm", CONFIG),
+        ("js", "map-js.wasm", CONFIG),
+        ("floor-python", "floor-python.wasm", "{}"),
+    ] {
+        let path = ports.join(file);
+        if path.is_file() {
+            plugins.push((name, path.display().to_string(), config));
+        } else {
+            eprintln!(
+                "skipping {name}: {} not built (run benches/ports.sh)",
+                path.display()
+            );
+        }
+    }
+    let mut group = c.benchmark_group("calls/map");
+    for rows in [0, 8192, 65_536] {
+        let b = batch(rows);
+        for (name, path, config) in &plugins {
+            let plugin = quiver_tests::load(&runtime, path);
+            let mut t = plugin
+                .transformer(config, b.schema(), &Sandbox::default())
+                .expect("a transformer");
+            // Warm: the first calls touch the interpreter's heap for the first time.
+            for _ in 0..50 {
+                t.process(&b).expect("a call");
+            }
+            group.bench_with_input(BenchmarkId::new(*name, rows), &b, |bench, b| {
+                bench.iter(|| t.process(std::hint::black_box(b)).expect("a call"));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, calls);
+criterion_main!(benches);
