@@ -16,10 +16,9 @@
 //! Second group, `calls/orders`: the Python SDK README's example (`orders`: keep `qty > 2`,
 //! add `gross = clip(amount * 1.19, 0)`) in one Python call, against the same job as the Rust
 //! `filter` then `map` plugins (two calls, the second on the first's output), at 8,192
-//! rows. Not at 65,536: the Python plugin's memory grows by the selection mask's bytes on
-//! every call that returns one (8 KiB there), so criterion's ~30,000 calls reach its
-//! 256 MiB limit. That is a leak in the guest toolchains' result clean-up, which JavaScript
-//! has too (Rust and C do not); see the session notes.
+//! rows. (At 65,536 the Python plugin of that time ran out of memory: componentize-py never
+//! freed a returned selection mask. The SDK now filters with host kernels instead; this
+//! group was measured before that change and stays at 8,192 rows.)
 
 use std::path::PathBuf;
 use std::sync::Arc;

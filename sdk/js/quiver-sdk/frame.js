@@ -3,9 +3,10 @@
 // `batch.col(name)` is a `Col` over the host's column (nothing copied); `withColumn`,
 // `drop`, `select`, `rename` and `filter` return a new Frame and leave the old one as it
 // was. Every column of a Frame has the input's rows: `filter(mask)` does not move any data,
-// it records a selection (only the mask crosses into the plugin, as bits) that the host
-// applies to every output column with arrow's own kernel. Untouched input columns go back
-// by reference (`out-column.keep`), kernel results by handle, plugin-made columns as buffers.
+// it records a selection that the output applies to every column with the host's `filter`
+// kernel (a selection mask returned to the host would never be freed by jco). Untouched
+// input columns go back by reference (`out-column.keep`), kernel results by handle,
+// plugin-made columns as buffers.
 
 import { Col } from './column.js';
 import { internalError } from './errors.js';
@@ -116,7 +117,12 @@ export class Frame {
       );
     }
     const given = new Set();
+    // A filter is applied by the host (its `filter` kernel on each column, handles back)
+    // rather than sent as a `selection` mask: jco never frees a returned mask's bytes, so a
+    // long stream through a filter would run out of memory.
+    const mask = this._selection;
     const columns = this._entries.map(([, c]) => {
+      if (mask !== null) c = c.filter(mask);
       if (c.isInputOf(this._batch)) return { tag: 'keep', val: c.inputIndex };
       const data = c.data;
       if (data !== null) return { tag: 'data', val: data };
@@ -126,14 +132,6 @@ export class Frame {
       given.add(h);
       return { tag: 'handle', val: h };
     });
-    const out = { numRows: u64(this.numRows), columns };
-    if (this._selection !== null) {
-      const node = this._selection._read();
-      if (Number(node.len) !== this._rows) {
-        throw internalError(`filter: the mask has ${node.len} rows, the batch ${this._rows}`);
-      }
-      out.selection = { tag: 'mask', val: node.values };
-    }
-    return out;
+    return { numRows: u64(this.numRows), columns };
   }
 }

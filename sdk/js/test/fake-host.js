@@ -52,6 +52,7 @@ export function installFake(fail = {}) {
     isNull: (h) => new FakeColumn('boolean', h.values.map((x) => x === null)),
     fillNull: (h, v) => new FakeColumn(h.type, h.values.map((x, i) => (x === null ? side(v, i) : x))),
     slice: (h, o, n) => new FakeColumn(h.type, h.values.slice(o, o + n)),
+    filter: (h, m) => new FakeColumn(h.type, h.values.filter((_, i) => m.values[i] === true)),
     aggregate: (op, h) => ({ tag: 'float64', val: h.values.reduce((a, b) => a + (b ?? 0), 0) }),
   };
   useKernels(Object.fromEntries(Object.entries(k).map(([n, f]) => [n, wrap(n, f)])));

@@ -5,14 +5,15 @@ valid for the call only). Its verbs return `Frame`s; return one (or a list) from
 `process`:
 
     def process(self, batch):
-        batch = batch.filter(batch["qty"] > 2)                   # only the mask crosses
+        batch = batch.filter(batch["qty"] > 2)                   # nothing crosses
         return batch.with_column("gross", batch["amount"] * 1.19)
 
 - `batch["amount"]`: a `Column` (no copy); `batch[mask]` is `filter(mask)` and
   `batch[["a", "b"]]` is `select`, as in pandas. `batch.columns` / `batch.schema`.
 - `filter(mask)`: the rows where the boolean column `mask` is true (null counts as false).
-  The output is the input's columns plus a *selection*: the host applies the mask to every
-  column itself, so a wide table costs what a narrow one does.
+  Nothing is copied: the host applies the mask to each output column with its `filter`
+  kernel (one call per column; a returned selection mask would stay in the plugin's memory,
+  as componentize-py never frees it).
 - `with_column(name, value)` (`assign(name=value)`, `frame[name] = value`): replaces a
   column of that name in place, or appends one; `value` is a `Column` or a scalar.
 - `drop(*names)`, `select(*names)` (`frame[[...]]`), `rename({old: new})`.
@@ -25,8 +26,7 @@ adapter says which differ); the host checks the types.
 Rows: the columns of a filtered frame (`frame[name]` after `filter`) are the selected rows
 (the host's `filter` kernel runs on them when you use them), so
 `batch.filter(m)["amount"].sum()` sums the kept rows, as in pandas. Putting such a column
-into the filtered frame makes every column of it a filtered host column (no selection is
-sent then).
+into the filtered frame makes every column of it a filtered host column.
 """
 
 from __future__ import annotations
@@ -388,11 +388,11 @@ def to_output(frame: Frame, schema: Schema, batch: Optional[Batch], wt: Any) -> 
     selection = None
     rows = None
     if frame._mask is not None:
-        if keep_ok:
-            bits, rows = _selection(frame._mask, None)
-            selection = wt.Selection_Mask(bits)
-        else:
-            frame = frame._applied()
+        # The host applies the filter (its `filter` kernel on each column, handles back)
+        # rather than taking a `selection` mask: componentize-py never frees a returned
+        # mask's bytes, so a long stream through a filter would run out of memory.
+        frame = frame._applied()
+        keep_ok = False
     # Keep what can be kept; compute every other column before any handle moves into the
     # output (one column's handle may be another's argument).
     out: list = []

@@ -101,7 +101,11 @@ class FakeHost:
     def _recorder(self, name):
         def call(*args):
             self.calls.append((name, args))
-            return FakeHandle(name, self.rows, bits=self.bits)
+            rows = self.rows
+            if name == "filter" and self.bits is not None:
+                # What the host's `filter` keeps: the mask's set bits.
+                rows = bin(int.from_bytes(self.bits, "little") & ((1 << self.rows) - 1)).count("1")
+            return FakeHandle(name, rows, bits=self.bits)
         return call
 
     def lent(self):
