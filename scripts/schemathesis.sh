@@ -16,7 +16,17 @@ ST="$venv/bin/schemathesis"
 [[ -x "$ST" ]] || { echo "schemathesis is missing: run scripts/install-test-deps.sh" >&2; exit 1; }
 
 work="$(mktemp -d)"
-trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# The server drains on SIGTERM and may still be writing run records under $work: wait for it
+# (10 s, then SIGKILL) before removing the folder, or `rm -rf` races its writes.
+stop_server() {
+    if [[ -n "${server:-}" ]] && kill -TERM "$server" 2>/dev/null; then
+        for _ in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap stop_server EXIT
 mkdir -p "$work/state" "$work/work/out" "$work/input"
 printf 'id,name\n1,a\n' >"$work/input/in.csv"
 cp "$work/input/in.csv" "$work/work/in.csv"
