@@ -160,10 +160,10 @@ pub struct SpecArgs {
     pub sets: Vec<String>,
 }
 
-/// How to reach a NATS server (distributed runs and workers). Credentials come from files
-/// or the environment, never from the command line itself.
+/// Credentials for a NATS server, from files or the environment, never from the command
+/// line itself.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct NatsArgs {
+pub struct NatsAuthArgs {
     /// A NATS `.creds` file (JWT + NKey seed).
     #[arg(long, value_name = "FILE", env = "QUIVER_NATS_CREDENTIALS")]
     pub nats_credentials: Option<PathBuf>,
@@ -176,6 +176,26 @@ pub struct NatsArgs {
     /// A file holding the NATS user's password.
     #[arg(long, value_name = "FILE", env = "QUIVER_NATS_PASSWORD_FILE")]
     pub nats_password_file: Option<PathBuf>,
+}
+
+impl NatsAuthArgs {
+    /// The credentials as a stream spec takes them.
+    pub fn auth(&self) -> quiver_stream::NatsAuth {
+        quiver_stream::NatsAuth {
+            credentials_file: self.nats_credentials.clone(),
+            token_file: self.nats_token_file.clone(),
+            user: self.nats_user.clone(),
+            password_file: self.nats_password_file.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// How to reach a NATS server (distributed runs and workers).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NatsArgs {
+    #[command(flatten)]
+    pub auth: NatsAuthArgs,
     /// How long a task may go without an acknowledgement or a progress report before
     /// JetStream gives it to another worker (applies when the workers' consumer is
     /// created).
@@ -188,13 +208,7 @@ impl NatsArgs {
     pub fn cluster(&self, url: &str) -> quiver_job::distributed::Cluster {
         quiver_job::distributed::Cluster {
             url: url.to_owned(),
-            auth: quiver_stream::NatsAuth {
-                credentials_file: self.nats_credentials.clone(),
-                token_file: self.nats_token_file.clone(),
-                user: self.nats_user.clone(),
-                password_file: self.nats_password_file.clone(),
-                ..Default::default()
-            },
+            auth: self.auth.auth(),
             ack_wait: self.task_ack_wait,
             task_bytes: quiver_job::distributed::DEFAULT_TASK_BYTES,
         }

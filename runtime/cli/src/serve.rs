@@ -18,7 +18,7 @@ use quiver_server::roots::RootSpec;
 use quiver_server::tls::Tls;
 use quiver_server::{AppState, Config, Limits, Quotas};
 
-use crate::args::{CeilingArgs, PluginPathArgs};
+use crate::args::{CeilingArgs, NatsAuthArgs, PluginPathArgs};
 
 /// Arguments of `quiver serve`.
 #[derive(Debug, clap::Args)]
@@ -101,6 +101,14 @@ pub struct ServeArgs {
     /// this long, is cut off (slow clients).
     #[arg(long, env = "QUIVER_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub body_timeout: Duration,
+    /// Keep the rows pushed to durable API runs (`durable = true`) in JetStream on this
+    /// NATS server until they are committed: accepted rows then survive the server dying,
+    /// and the runs resume at the next start. The stream `QUIVER_INGEST` is created if
+    /// missing.
+    #[arg(long, value_name = "URL", env = "QUIVER_INGEST_NATS")]
+    pub ingest_nats: Option<String>,
+    #[command(flatten)]
+    pub ingest_auth: NatsAuthArgs,
     #[command(flatten)]
     pub ceiling: CeilingArgs,
     #[command(flatten)]
@@ -219,6 +227,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .collect(),
         request_timeout: args.request_timeout,
         body_timeout: args.body_timeout,
+        ingest: args
+            .ingest_nats
+            .as_ref()
+            .map(|url| quiver_stream::IngestBuffer {
+                url: url.clone(),
+                auth: args.ingest_auth.auth(),
+            }),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

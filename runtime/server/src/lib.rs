@@ -149,6 +149,9 @@ pub struct Config {
     /// A client that takes longer to send its request head, or sends nothing of its body
     /// for this long, is cut off (slow clients).
     pub body_timeout: Duration,
+    /// Where durable API runs keep pushed rows until they are committed
+    /// (`--ingest-nats`); `None`: pipelines with `durable = true` cannot start.
+    pub ingest: Option<quiver_stream::IngestBuffer>,
 }
 
 impl Config {
@@ -173,6 +176,7 @@ impl Config {
             plugin_path: Vec::new(),
             request_timeout: Duration::from_secs(300),
             body_timeout: Duration::from_secs(30),
+            ingest: None,
         }
     }
 }
@@ -258,6 +262,12 @@ impl AppState {
                 catalogue: Arc::clone(&catalogue),
                 handle: tokio::runtime::Handle::current(),
             }));
+        if let Some(ingest) = &config.ingest {
+            ingest
+                .prepare()
+                .await
+                .map_err(|e| Failure::new(Fault::Unavailable, format!("--ingest-nats: {e}")))?;
+        }
         let metrics = Arc::new(Metrics::new());
         let runs = Arc::new(Runs::new(runs::RunsParts {
             catalogue: Arc::clone(&catalogue),
@@ -268,6 +278,7 @@ impl AppState {
             storage,
             workdir: config.work_dir.clone(),
             quotas,
+            ingest: config.ingest.clone(),
         }));
         let unavailable = |e: ApiError| Failure::new(Fault::Unavailable, e.body.message);
         // Reading the directory proves the store is reachable before we say we are ready.
@@ -305,6 +316,7 @@ impl AppState {
             pipelines = pipelines.len(),
             "data directory loaded"
         );
+        state.resume_runs().await.map_err(unavailable)?;
         state.ready.store(true, Ordering::SeqCst);
         Ok(state)
     }
@@ -346,17 +358,60 @@ impl AppState {
         Ok(self.store.delete(&format!("pipelines/{name}.json")).await?)
     }
 
+    /// Start again the runs the last server process left unfinished — stream runs and
+    /// durable API runs, which a crash or a shutdown only interrupts — under their ids.
+    /// A run that cannot start again is recorded as failed, with why.
+    async fn resume_runs(self: &Arc<Self>) -> ApiResult<()> {
+        for marker in self.runs.interrupted().await? {
+            let (id, name) = (marker.id.clone(), marker.pipeline.clone());
+            let started = match pipelines::parse(&marker.document) {
+                Err(p) => Err(ApiError::invalid(
+                    format!("pipeline `{name}` as the run started it does not parse"),
+                    p.iter().map(error::Problem::from).collect(),
+                )),
+                Ok(mut read) => {
+                    let runs = Arc::clone(&self.runs);
+                    let st = Arc::clone(self);
+                    let marker = marker.clone();
+                    tokio::task::spawn_blocking(move || {
+                        st.roots.confine(&mut read, runs.workdir()).map_err(|p| {
+                            ApiError::invalid(
+                                "paths outside the data roots",
+                                p.iter().map(error::Problem::from).collect(),
+                            )
+                        })?;
+                        runs.resume(&marker, read)
+                    })
+                    .await
+                    .map_err(api::blocking_error)
+                    .and_then(|r| r)
+                }
+            };
+            match started {
+                Ok(_) => tracing::warn!(run = %id, pipeline = %name, "run resumed"),
+                Err(e) => {
+                    tracing::error!(run = %id, pipeline = %name, "the run cannot resume: {}", e.body.message);
+                    self.runs.abandon(&marker, &e.body.message).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Stop taking work: `/readyz` 503, new runs and pushes refused, every run drained and
-    /// committed. Returns when every run is over.
+    /// committed. Returns when every run is over. Stream runs and durable API runs stop
+    /// where they are (what they read is committed and acknowledged; what they did not
+    /// stays in JetStream) and resume when the server starts again.
     pub async fn drain(&self) {
         self.draining.store(true, Ordering::SeqCst);
+        self.runs.shutting_down();
         let active = self.runs.active();
         tracing::info!(
             runs = active.len(),
             "draining: stopping every run, then committing"
         );
         for run in &active {
-            let _ = run.stop();
+            let _ = run.stop(runs::StopFor::Shutdown).await;
         }
         for run in &active {
             run.wait().await;

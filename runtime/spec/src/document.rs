@@ -11,7 +11,7 @@
 use quiver_host::{Grants, Limits};
 use quiver_io::{ColumnSpec, SinkSpec, SourceSpec};
 use quiver_pipeline::ErrorPolicy;
-use quiver_stream::{NatsSinkSpec, NatsSourceSpec};
+use quiver_stream::{Checkpoint, NatsSinkSpec, NatsSourceSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,9 +83,14 @@ pub enum Source {
 }
 
 impl Source {
-    /// Whether this source makes a stream run (periodic commits, acks after them).
+    /// Whether this source makes a stream run (periodic commits, acks after them): a
+    /// JetStream source, or a durable API source (read back from the ingest stream).
     pub fn is_stream(&self) -> bool {
-        matches!(self, Source::Nats(_))
+        match self {
+            Source::Nats(_) => true,
+            Source::Api(a) => a.durable,
+            Source::Io(_) => false,
+        }
     }
 }
 
@@ -120,6 +125,17 @@ pub struct ApiSource {
     #[serde(default = "default_queue")]
     #[schemars(range(min = 1))]
     pub queue_batches: usize,
+    /// Durable ingest: each push is stored in the server's JetStream ingest stream
+    /// (`quiver serve --ingest-nats`) before it is answered, and the run reads it from
+    /// there, acknowledging rows once they are committed. Accepted rows then survive the
+    /// server dying; the run resumes, under the same id, when the server starts again. A
+    /// durable run is a stream run: its sink is a directory with `mode = "append"`, and
+    /// it commits at every `checkpoint`.
+    #[serde(default)]
+    pub durable: bool,
+    /// When a durable run commits (default: every 100000 rows or 5s).
+    #[serde(default)]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 fn default_queue() -> usize {
@@ -296,7 +312,8 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
     };
     let unreadable = !problems.is_empty() || stages.iter().any(Option::is_none);
     check_stages(&stages, dead_letter.is_some(), context, &mut problems);
-    if let (Some(Source::Nats(_)), Some(Sink::Io(spec))) = (&source, &sink)
+    let stream_run = source.as_ref().is_some_and(Source::is_stream);
+    if let (true, Some(Sink::Io(spec))) = (stream_run, &sink)
         && spec.mode != quiver_io::WriteMode::Append
     {
         problems.push(Problem::new(
@@ -310,7 +327,7 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
     // several messages, and after a redelivery the cuts fall elsewhere: a batch could take
     // an id the output stream already stored with other rows, and be dropped as a
     // duplicate — rows lost without a word. So re-cutting is refused here.
-    if let (Some(Source::Nats(_)), Some(Sink::Nats(_))) = (&source, &sink) {
+    if let (true, Some(Sink::Nats(_))) = (stream_run, &sink) {
         for (i, stage) in stages.iter().enumerate() {
             if let Some(stage) = stage
                 && stage.batch_rows.is_some()
@@ -325,7 +342,7 @@ pub fn read(doc: &Value, context: Context) -> Result<Read, Vec<Problem>> {
             }
         }
     }
-    if let (Some(Source::Nats(_)), Some(dl)) = (&source, &dead_letter)
+    if let (true, Some(dl)) = (stream_run, &dead_letter)
         && dl.mode != quiver_io::WriteMode::Append
     {
         problems.push(Problem::new(
@@ -417,6 +434,23 @@ fn read_source(
     if api.queue_batches == 0 {
         problems.push(Problem::new(
             "source.api.queue_batches",
+            "must be at least 1",
+        ));
+        return None;
+    }
+    if api.checkpoint.is_some() && !api.durable {
+        problems.push(Problem::new(
+            "source.api.checkpoint",
+            "only a durable API source commits at checkpoints: add `durable = true`, or \
+             remove `checkpoint` (a run of a plain API source commits once, when stopped)",
+        ));
+        return None;
+    }
+    if let Some(c) = api.checkpoint
+        && c.rows == 0
+    {
+        problems.push(Problem::new(
+            "source.api.checkpoint.rows",
             "must be at least 1",
         ));
         return None;

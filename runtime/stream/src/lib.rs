@@ -14,6 +14,8 @@
 //! - [`NatsSink`]: publishes with a message id derived from the rows' origin and waits for
 //!   the stream's acknowledgements at each checkpoint ([`NatsSink::flush`]); the stream's
 //!   duplicate window turns redelivered messages into exactly-once output.
+//! - [`IngestBuffer`]: the stream a server keeps pushed rows in until they are committed
+//!   (durable ingest).
 //! - [`work`]: the distributed run — a work-queue stream of tasks, workers that pull them,
 //!   results the coordinator collects before it commits.
 //! - [`StreamError`]: what failed, where, and whose fault it is.
@@ -25,6 +27,7 @@
 
 mod connect;
 mod error;
+mod ingest;
 mod ledger;
 mod payload;
 mod sink;
@@ -34,11 +37,12 @@ pub mod work;
 
 pub use connect::{connect, shown};
 pub use error::StreamError;
+pub use ingest::{INGEST, IngestBuffer, ingest_subject};
 pub use ledger::{Ledger, Origin};
 pub use payload::{decode, encode};
 pub use sink::NatsSink;
 pub use source::NatsSource;
-pub use spec::{Checkpoint, NatsAuth, NatsSinkSpec, NatsSourceSpec, Payload};
+pub use spec::{Checkpoint, DrainSignal, NatsAuth, NatsSinkSpec, NatsSourceSpec, Payload};
 
 /// `async-nats`, for callers that set up streams (tests, tools).
 pub use async_nats;

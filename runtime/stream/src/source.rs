@@ -16,7 +16,7 @@ use std::time::Instant;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_nats::Client;
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use futures::StreamExt;
 use quiver_pipeline::engine::{BatchSource, BoxError};
 use tokio::runtime::Handle;
@@ -44,6 +44,7 @@ pub struct NatsSource {
     /// What the report calls the input: `nats://host:port stream S (consumer C)`.
     pub shown: String,
     spec: NatsSourceSpec,
+    consumer: PullConsumer,
     messages: pull::Stream,
 }
 
@@ -83,7 +84,12 @@ impl NatsSource {
             filter_subject: spec.subject.clone().unwrap_or_default(),
             ..Default::default()
         };
-        let consumer: async_nats::jetstream::consumer::PullConsumer = stream
+        if spec.redeliver_on_open {
+            // Deleting a consumer that does not exist is not an error here: a run may
+            // have died before its consumer was made.
+            let _gone = stream.delete_consumer(&spec.consumer).await;
+        }
+        let consumer: PullConsumer = stream
             .get_or_create_consumer(&spec.consumer, config)
             .await
             .map_err(|e| {
@@ -121,6 +127,7 @@ impl NatsSource {
             client,
             server,
             spec: spec.clone(),
+            consumer,
             messages,
         })
     }
@@ -148,6 +155,28 @@ impl Pull {
     fn heartbeat(&mut self) -> RecordBatch {
         self.source.ledger.record(None);
         RecordBatch::new_empty(self.source.schema.clone())
+    }
+
+    /// Whether the drain signal is raised and the consumer has nothing left to deliver
+    /// (asked of the server: a message may be stored and not yet delivered). A failed
+    /// question means "not yet".
+    fn drained(&mut self) -> bool {
+        if !self
+            .source
+            .spec
+            .drain
+            .as_ref()
+            .is_some_and(crate::DrainSignal::is_raised)
+        {
+            return false;
+        }
+        match self.handle.block_on(self.source.consumer.get_info()) {
+            Ok(info) => info.num_pending == 0,
+            Err(e) => {
+                tracing::warn!(source = %self.source.shown, "asking what is left to deliver: {e}");
+                false
+            }
+        }
     }
 
     fn message(
@@ -210,6 +239,10 @@ impl Iterator for Pull {
                 }
                 Ok(None) => return None,
                 Err(_elapsed) => {
+                    if self.drained() {
+                        tracing::info!(source = %self.source.shown, "drained: every message was delivered; the run ends");
+                        return None;
+                    }
                     if self
                         .source
                         .spec

@@ -85,6 +85,41 @@ pub struct NatsSourceSpec {
     /// Credentials.
     #[serde(default)]
     pub auth: NatsAuth,
+    /// Set by the server for its ingest runs, never by a document: once raised, the source
+    /// ends when the consumer has nothing left to deliver (a drained API run) instead of
+    /// waiting for the next message.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub drain: Option<DrainSignal>,
+    /// Set by the server when it resumes an ingest run after a restart: the consumer is
+    /// deleted and created again on open, so the messages the dead process held unacked
+    /// come at once instead of after `ack_wait`. Only for a consumer no other process
+    /// reads (on a work-queue stream, acknowledged messages are already gone).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub redeliver_on_open: bool,
+}
+
+/// "Read what is left, then end": raised when an API run is stopped, seen by its source.
+#[derive(Debug, Clone, Default)]
+pub struct DrainSignal(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl DrainSignal {
+    /// Ask the source to end once nothing is left to deliver.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Self::raise`] was called.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl PartialEq for DrainSignal {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A JetStream subject written to with a publish acknowledgement for every message.

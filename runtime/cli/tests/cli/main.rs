@@ -8,6 +8,7 @@
 mod bad_input;
 mod distributed;
 mod formats;
+mod ingest;
 mod nested;
 mod real_files;
 mod sdk;
@@ -24,10 +25,16 @@ fn quiver(args: &[&str], cache: &Path) -> Output {
 }
 
 /// Run `quiver` with extra environment variables.
+///
+/// The compile budget is raised to 10 minutes: the SDK tests compile 10–20 MB Python and
+/// JavaScript components, and on a 2-core machine running other tests beside them the default
+/// 2 minutes was seen to run out. The tests of the budget itself pass `--compile-timeout`,
+/// which wins over the environment.
 fn quiver_with(args: &[&str], cache: &Path, envs: &[(&str, String)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quiver"))
         .args(args)
         .env("QUIVER_CACHE_DIR", cache)
+        .env("QUIVER_COMPILE_TIMEOUT", "10m")
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("running quiver")

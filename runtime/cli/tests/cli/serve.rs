@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().build().unwrap()
 }
@@ -236,9 +236,9 @@ fn wait_with_timeout(
 /// A `quiver serve` child on a free loopback port, killed on drop. Its stderr is closed once
 /// it has printed its address, so every test through it also checks that a server whose log
 /// reader went away keeps serving (the audit line of a mutating request must not kill it).
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Server {
@@ -246,7 +246,7 @@ impl Server {
         Self::start_with(dir, &[])
     }
 
-    fn start_with(dir: &std::path::Path, flags: &[&str]) -> Server {
+    pub(crate) fn start_with(dir: &std::path::Path, flags: &[&str]) -> Server {
         let mut child = quiver()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
@@ -274,13 +274,21 @@ impl Server {
 
 impl Server {
     /// SIGTERM, then the exit code (`None`: ended by a signal, or not within a minute).
-    fn terminate(&mut self) -> Option<i32> {
+    pub(crate) fn terminate(&mut self) -> Option<i32> {
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(
             unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) },
             0
         );
         wait_with_timeout(&mut self.child, Duration::from_secs(60)).and_then(|s| s.code())
+    }
+}
+
+impl Server {
+    /// SIGKILL: the server dies at once, with no drain.
+    pub(crate) fn kill(&mut self) {
+        let _already_dead = self.child.kill();
+        let _reaped = self.child.wait();
     }
 }
 
@@ -292,7 +300,7 @@ impl Drop for Server {
 }
 
 /// `(field, message)` of each problem in a JSON list of problems.
-fn problems(list: &serde_json::Value) -> Vec<(String, String)> {
+pub(crate) fn problems(list: &serde_json::Value) -> Vec<(String, String)> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list of problems: {list}"))
         .iter()

@@ -130,7 +130,7 @@ fn stored(url: &str) -> u64 {
 }
 
 /// Committed part files below `dir` (hidden `.partial` files of a killed run excluded).
-fn parts(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn parts(dir: &Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -143,7 +143,7 @@ fn parts(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// How often each id appears in the committed CSV parts.
-fn ids_in_parts(dir: &Path) -> BTreeMap<i64, u32> {
+pub(crate) fn ids_in_parts(dir: &Path) -> BTreeMap<i64, u32> {
     let mut seen = BTreeMap::new();
     for part in parts(dir) {
         let text = std::fs::read_to_string(&part).unwrap();

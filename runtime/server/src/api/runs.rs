@@ -80,6 +80,7 @@ pub(super) async fn start_run(
     })?;
     let runs = Arc::clone(&state.runs);
     let name = req.pipeline.clone();
+    let document = record.pipeline.clone();
     let st = Arc::clone(&state);
     let run = tokio::task::spawn_blocking(move || {
         // The roots may have changed since the pipeline was stored: checked again.
@@ -92,7 +93,7 @@ pub(super) async fn start_run(
                 p.iter().map(Problem::from).collect(),
             )
         })?;
-        runs.start(&name, read)
+        runs.start(&name, read, document)
     })
     .await
     .map_err(blocking_error)??;
@@ -176,7 +177,7 @@ pub(super) async fn stop_run(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let run = live(find_run(&state, &id).await?, &id)?;
-    run.stop()?;
+    run.stop(crate::runs::StopFor::Client).await?;
     Ok((StatusCode::ACCEPTED, Json(run.status())).into_response())
 }
 
@@ -189,7 +190,7 @@ pub(super) async fn cancel_run(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let run = live(find_run(&state, &id).await?, &id)?;
-    run.cancel()?;
+    run.cancel().await?;
     Ok((StatusCode::ACCEPTED, Json(run.status())).into_response())
 }
 

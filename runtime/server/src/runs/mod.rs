@@ -10,6 +10,14 @@
 //! the ingest handler `send().await`s each batch, so a slow pipeline makes pushes wait
 //! instead of buffering (backpressure), and the engine's source thread takes them with
 //! `blocking_recv`.
+//!
+//! A durable API run (`durable = true`) is a stream run instead: each push is published to
+//! the server's JetStream ingest stream and answered once stored; the run reads it back
+//! through its own durable consumer and acknowledges it after the rows are committed
+//! (`quiver_stream::IngestBuffer`). Stream runs (these, and runs on a JetStream source)
+//! leave a marker, `active/<id>.json`, in the data directory while they are unfinished:
+//! a server that dies or shuts down leaves it behind, and the next one resumes the run
+//! under the same id ([`Runs::resume`]). A run that ends for good removes it.
 
 mod observer;
 mod status;
@@ -27,12 +35,14 @@ use quiver_pipeline::engine::BoxError;
 use quiver_spec::{Problems, Read, Source};
 use tokio::sync::mpsc;
 
-pub use self::status::{RunErrorEntry, RunRecord, RunState, RunStatus, StageStatus, SwapEntry};
+pub use self::status::{
+    RunErrorEntry, RunRecord, RunState, RunStatus, StageStatus, StopFor, SwapEntry,
+};
 pub use self::swap::SwapOffer;
 pub use status::Run;
 
 use self::observer::Observer;
-use self::status::LiveStage;
+use self::status::{Durable, LiveStage, Origin};
 use super::catalogue::Catalogue;
 use super::error::{ApiError, ApiResult};
 use super::metrics::{Metrics, PipelineLabels, RunLabels};
@@ -59,6 +69,31 @@ pub struct Runs {
     quotas: crate::Quotas,
     /// Runs in progress and their instances, reserved before a run is built.
     reserved: Arc<Mutex<Reserved>>,
+    /// Where durable API runs keep pushed rows (`--ingest-nats`).
+    ingest: Option<quiver_stream::IngestBuffer>,
+    /// The server is shutting down: stream runs that end now are interrupted, not over.
+    shutting_down: std::sync::atomic::AtomicBool,
+}
+
+/// What the data directory keeps of an unfinished stream run (`active/<id>.json`), so
+/// the next server process can resume it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Marker {
+    /// The run's id (kept when it resumes).
+    pub id: String,
+    /// Its pipeline's name.
+    pub pipeline: String,
+    /// The pipeline document as the run first started it (a later edit of the pipeline
+    /// does not change a resumed run).
+    pub document: serde_json::Value,
+    /// When it first started.
+    pub started_at: DateTime<Utc>,
+    /// How many times it was resumed before.
+    pub resumed: u32,
+}
+
+fn marker_key(id: &str) -> String {
+    format!("active/{id}.json")
 }
 
 /// What the runs in progress hold against the quotas.
@@ -104,6 +139,8 @@ pub struct RunsParts {
     pub workdir: PathBuf,
     /// Runs and instances at most.
     pub quotas: crate::Quotas,
+    /// Where durable API runs keep pushed rows (`--ingest-nats`).
+    pub ingest: Option<quiver_stream::IngestBuffer>,
 }
 
 impl Runs {
@@ -118,6 +155,7 @@ impl Runs {
             storage,
             workdir,
             quotas,
+            ingest,
         } = parts;
         Runs {
             catalogue,
@@ -130,7 +168,77 @@ impl Runs {
             runs: Mutex::new(BTreeMap::new()),
             quotas,
             reserved: Arc::new(Mutex::new(Reserved::default())),
+            ingest,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The server is shutting down: stream runs ending from now on resume at the next
+    /// start.
+    pub fn shutting_down(&self) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The stream runs the last server process left unfinished.
+    ///
+    /// # Errors
+    /// The data directory cannot be read.
+    pub async fn interrupted(&self) -> ApiResult<Vec<Marker>> {
+        let mut out = Vec::new();
+        for key in self.store.list("active").await? {
+            match self.store.get_json::<Marker>(&key).await? {
+                Some(m) => out.push(m),
+                None => tracing::warn!(key, "a run marker vanished while being read"),
+            }
+        }
+        out.sort_by_key(|m| m.started_at);
+        Ok(out)
+    }
+
+    /// Record that interrupted run `id` could not start again (`why`), and drop its
+    /// marker. Its buffered rows, if any, stay in JetStream: the message says where.
+    ///
+    /// # Errors
+    /// The data directory cannot be written.
+    pub async fn abandon(&self, marker: &Marker, why: &str) -> ApiResult<()> {
+        let kept = match &self.ingest {
+            Some(i) => format!(
+                "; rows pushed and not yet committed stay in JetStream ({} stream {}, subject \
+                 {})",
+                i.shown(),
+                quiver_stream::INGEST,
+                quiver_stream::ingest_subject(&marker.id)
+            ),
+            None => String::new(),
+        };
+        let record = RunRecord {
+            status: RunStatus {
+                id: marker.id.clone(),
+                pipeline: marker.pipeline.clone(),
+                state: RunState::Failed,
+                api_source: false,
+                durable: false,
+                resumed: marker.resumed,
+                started_at: marker.started_at,
+                finished_at: Some(Utc::now()),
+                rows_read: 0,
+                rows_written: 0,
+                stages: Vec::new(),
+                swaps: Vec::new(),
+                error: Some(format!(
+                    "the server restarted and the run could not resume: {why}{kept}"
+                )),
+                report: false,
+            },
+            report: None,
+            errors: Vec::new(),
+        };
+        self.store
+            .put_json(&format!("runs/{}.json", marker.id), &record)
+            .await?;
+        self.store.delete(&marker_key(&marker.id)).await?;
+        Ok(())
     }
 
     /// The I/O of checks and runs. Readers' words about bad data are withheld: they may
@@ -236,14 +344,49 @@ impl Runs {
             .collect())
     }
 
-    /// Prepare and start a run of `pipeline` (named `name`). Blocking: call it from a
-    /// blocking task. Errors before any data flows are the pipeline's problems (422, or 503
-    /// when storage is unavailable).
+    /// Prepare and start a run of `read` (pipeline `name`, stored as `document`).
+    /// Blocking: call it from a blocking task. Errors before any data flows are the
+    /// pipeline's problems (422, or 503 when storage is unavailable).
     ///
     /// # Errors
     /// The pipeline cannot start; the run's thread cannot be started.
-    pub fn start(self: &Arc<Self>, name: &str, read: Read) -> ApiResult<Arc<Run>> {
+    pub fn start(
+        self: &Arc<Self>,
+        name: &str,
+        read: Read,
+        document: serde_json::Value,
+    ) -> ApiResult<Arc<Run>> {
+        let marker = Marker {
+            id: uuid::Uuid::now_v7().to_string(),
+            pipeline: name.to_owned(),
+            document,
+            started_at: Utc::now(),
+            resumed: 0,
+        };
+        self.launch(marker, read, false)
+    }
+
+    /// Start interrupted run `marker.id` again from its marker (`read` is its document,
+    /// confined to today's roots). Blocking.
+    ///
+    /// # Errors
+    /// As [`Self::start`].
+    pub fn resume(self: &Arc<Self>, marker: &Marker, read: Read) -> ApiResult<Arc<Run>> {
+        let mut marker = marker.clone();
+        marker.resumed += 1;
+        self.launch(marker, read, true)
+    }
+
+    fn launch(
+        self: &Arc<Self>,
+        marker: Marker,
+        mut read: Read,
+        resumed: bool,
+    ) -> ApiResult<Arc<Run>> {
+        let name = marker.pipeline.as_str();
+        let id = marker.id.clone();
         let io = self.io();
+        let resumable = read.pipeline.source.is_stream();
         let pipeline = &read.pipeline;
         // A pipeline over the per-run or per-stage ceiling is refused by the check (422,
         // naming the stage) before it can hold anything.
@@ -256,8 +399,15 @@ impl Runs {
         }
         let reservation =
             self.reserve(pipeline.stages.iter().map(|s| s.parallelism).sum::<usize>())?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let (api, ingest, api_schema) = match &pipeline.source {
+        let mut durable = None;
+        let (api, ingest, api_schema) = match pipeline.source.clone() {
+            Source::Api(a) if a.durable => {
+                let (spec, d) =
+                    self.durable_source(&id, a.schema.clone(), a.checkpoint, resumed)?;
+                durable = Some(d);
+                read.pipeline.source = Source::Nats(spec);
+                (None, None, Some(quiver_io::schema_of(&a.schema)))
+            }
             Source::Api(a) => {
                 let (tx, rx) = mpsc::channel(a.queue_batches);
                 let input = ApiInput {
@@ -274,6 +424,18 @@ impl Runs {
                 &p,
             )
         })?;
+        if resumable {
+            // Written before any data flows: a run whose server dies from here on is
+            // resumed by the next one.
+            self.handle
+                .block_on(self.store.put_json(&marker_key(&id), &marker))
+                .map_err(|e| {
+                    ApiError::unavailable(format!(
+                        "run {id} cannot start: recording it in the data directory (so a \
+                         restarted server resumes it) failed: {e}"
+                    ))
+                })?;
+        }
         let live: Vec<LiveStage> = job.stages.iter().map(LiveStage::new).collect();
         let names = job.stage_names();
         let run = Arc::new_cyclic(|weak| {
@@ -284,12 +446,18 @@ impl Runs {
                 stages: names.clone(),
             };
             Run::new(
-                id.clone(),
-                name.to_owned(),
+                Origin {
+                    id: id.clone(),
+                    pipeline: name.to_owned(),
+                    started_at: marker.started_at,
+                    resumed: marker.resumed,
+                    resumable,
+                },
                 Arc::new(Progress::new(names.clone()).with_observer(Arc::new(observer))),
                 live,
                 ingest,
                 api_schema,
+                durable,
             )
         });
         lock(&self.runs).insert(id.clone(), Arc::clone(&run));
@@ -318,8 +486,53 @@ impl Runs {
                 "starting the run's thread: {e}"
             )));
         }
-        tracing::info!(run = %id, pipeline = %name, "run started");
+        tracing::info!(run = %id, pipeline = %name, resumed, "run started");
         Ok(run)
+    }
+
+    /// A durable API run's source (its ingest subject, read back as a stream run) and its
+    /// way in (the publisher pushes go through).
+    fn durable_source(
+        &self,
+        id: &str,
+        schema: Vec<quiver_io::ColumnSpec>,
+        checkpoint: Option<quiver_stream::Checkpoint>,
+        resumed: bool,
+    ) -> ApiResult<(quiver_stream::NatsSourceSpec, Durable)> {
+        let Some(buffer) = &self.ingest else {
+            return Err(ApiError::invalid(
+                "the pipeline cannot start; fix the fields below",
+                vec![crate::error::Problem::new(
+                    "source.api.durable",
+                    "this server keeps no durable ingest: start it with --ingest-nats \
+                     nats://HOST:PORT (QUIVER_INGEST_NATS), or remove `durable = true`",
+                )],
+            ));
+        };
+        let drain = quiver_stream::DrainSignal::default();
+        let spec = buffer.source(
+            id,
+            schema,
+            checkpoint.unwrap_or_default(),
+            drain.clone(),
+            resumed,
+        );
+        let publisher = self
+            .handle
+            .block_on(quiver_stream::NatsSink::open(&buffer.sink(id)))
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "run {id} cannot start: the ingest stream on {}: {e}",
+                    buffer.shown()
+                ))
+            })?;
+        Ok((
+            spec,
+            Durable {
+                publisher: tokio::sync::Mutex::new(Some(publisher)),
+                drain,
+            },
+        ))
     }
 
     /// The run's thread: the engine, then commit or abort, then the record.
@@ -427,8 +640,44 @@ impl Runs {
         if let Err(e) = self.handle.block_on(self.store.put_json(&key, &record)) {
             tracing::error!(run = %run.id(), "saving the run's record: {e}");
         }
+        self.settle(run, state);
         run.mark_done();
         self.forget_old();
+    }
+
+    /// A stream run's marker and buffer after it ended: kept for the next server when
+    /// the shutdown interrupted it (drained and committed), else removed (and a durable
+    /// run's consumer and leftover messages with it: a cancelled or failed run commits
+    /// nothing more).
+    fn settle(&self, run: &Arc<Run>, state: RunState) {
+        if !run.resumable() {
+            return;
+        }
+        let interrupted = state == RunState::Succeeded
+            && self.shutting_down.load(std::sync::atomic::Ordering::SeqCst);
+        if interrupted {
+            tracing::info!(run = %run.id(), "run interrupted by the shutdown; it resumes at the next start");
+            return;
+        }
+        if run.durable.is_some()
+            && let Some(buffer) = &self.ingest
+        {
+            match self.handle.block_on(buffer.discard(run.id())) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(run = %run.id(), state = state.label(), "{n} buffered messages discarded with the run")
+                }
+                Err(e) => {
+                    tracing::error!(run = %run.id(), "removing the run's ingest consumer and messages: {e}")
+                }
+            }
+        }
+        if let Err(e) = self
+            .handle
+            .block_on(self.store.delete(&marker_key(run.id())))
+        {
+            tracing::error!(run = %run.id(), "removing the run's marker: {e}");
+        }
     }
 
     /// Drop the oldest finished runs from memory (their records are in the data directory).

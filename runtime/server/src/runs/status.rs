@@ -150,6 +150,13 @@ pub struct RunStatus {
     pub state: RunState,
     /// Whether its source is the API (push batches to `/v1/runs/{id}/batches`).
     pub api_source: bool,
+    /// Whether pushes are kept in JetStream until committed (`durable = true`).
+    #[serde(default)]
+    pub durable: bool,
+    /// How many times the run was started again after the server stopped or died (a
+    /// stream run or a durable API run); the numbers below count since the last start.
+    #[serde(default)]
+    pub resumed: u32,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it ended.
@@ -208,17 +215,50 @@ impl LiveStage {
     }
 }
 
+/// A durable API run's way into JetStream.
+pub(super) struct Durable {
+    /// Publishes pushes to the run's ingest subject; `None` once the run takes no more.
+    /// Held across a whole push, so a stop waits for the push in flight.
+    pub(super) publisher: tokio::sync::Mutex<Option<quiver_stream::NatsSink>>,
+    /// Raised by a client's stop: the source reads what is left, then the run ends.
+    pub(super) drain: quiver_stream::DrainSignal,
+}
+
+/// Why a run is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopFor {
+    /// A client asked (`POST /v1/runs/{id}/stop`): the run ends for good, after every
+    /// accepted row went through.
+    Client,
+    /// The server is shutting down: a stream or durable API run commits what it read and
+    /// resumes when the server starts again; any other run ends as for a client.
+    Shutdown,
+}
+
+/// How a run came to be (what [`Run::new`] needs beyond its stages).
+pub(super) struct Origin {
+    pub(super) id: String,
+    pub(super) pipeline: String,
+    pub(super) started_at: DateTime<Utc>,
+    pub(super) resumed: u32,
+    /// A stream run (JetStream source, or durable API source): a restart resumes it.
+    pub(super) resumable: bool,
+}
+
 /// A running (or recently finished) run.
 pub struct Run {
     id: String,
     pipeline: String,
     started_at: DateTime<Utc>,
+    resumed: u32,
+    resumable: bool,
     progress: Arc<Progress>,
     pub(super) stages: Vec<LiveStage>,
     state: Mutex<RunState>,
     /// The API source's channel, while it accepts batches.
     ingest: Mutex<Option<mpsc::Sender<RecordBatch>>>,
     api_schema: Option<SchemaRef>,
+    pub(super) durable: Option<Durable>,
     errors: Mutex<VecDeque<RunErrorEntry>>,
     pub(super) swaps: Mutex<Vec<SwapEntry>>,
     finished: OnceLock<(DateTime<Utc>, Option<String>, Option<serde_json::Value>)>,
@@ -232,22 +272,25 @@ pub(super) fn id_string(id: &PluginId) -> String {
 impl Run {
     /// A run that has just started.
     pub(super) fn new(
-        id: String,
-        pipeline: String,
+        origin: Origin,
         progress: Arc<Progress>,
         stages: Vec<LiveStage>,
         ingest: Option<mpsc::Sender<RecordBatch>>,
         api_schema: Option<SchemaRef>,
+        durable: Option<Durable>,
     ) -> Self {
         Run {
-            id,
-            pipeline,
-            started_at: Utc::now(),
+            id: origin.id,
+            pipeline: origin.pipeline,
+            started_at: origin.started_at,
+            resumed: origin.resumed,
+            resumable: origin.resumable,
             progress,
             stages,
             state: Mutex::new(RunState::Running),
             ingest: Mutex::new(ingest),
             api_schema,
+            durable,
             errors: Mutex::new(VecDeque::new()),
             swaps: Mutex::new(Vec::new()),
             finished: OnceLock::new(),
@@ -377,6 +420,8 @@ impl Run {
             pipeline: self.pipeline.clone(),
             state: self.state(),
             api_source: self.api_schema.is_some(),
+            durable: self.durable.is_some(),
+            resumed: self.resumed,
             started_at: self.started_at,
             finished_at,
             rows_read: self.progress.rows_read.load(Ordering::Relaxed),
@@ -391,6 +436,9 @@ impl Run {
     /// Push decoded batches into the run (API source); waits while the pipeline is full.
     /// Returns the rows accepted; an error says how many were accepted before it.
     pub async fn push(&self, batches: Vec<RecordBatch>) -> ApiResult<u64> {
+        if let Some(durable) = &self.durable {
+            return self.publish(durable, batches).await;
+        }
         let Some(tx) = lock(&self.ingest).clone() else {
             return Err(self.not_accepting(0));
         };
@@ -405,6 +453,35 @@ impl Run {
             }
             accepted += rows;
         }
+        Ok(accepted)
+    }
+
+    /// A durable run's push: every batch published to the run's ingest subject, answered
+    /// only when the stream has stored all of them.
+    async fn publish(&self, durable: &Durable, batches: Vec<RecordBatch>) -> ApiResult<u64> {
+        let mut publisher = durable.publisher.lock().await;
+        let Some(sink) = publisher.as_mut() else {
+            return Err(self.not_accepting(0));
+        };
+        let push = uuid::Uuid::now_v7();
+        let mut accepted = 0;
+        let failed = |e: quiver_stream::StreamError| {
+            ApiError::unavailable(format!(
+                "run {}: the ingest stream did not store this push ({e}); none of its rows \
+                 count as accepted, retry it (rows it did store may then be processed twice)",
+                self.id
+            ))
+        };
+        for (i, b) in batches.iter().enumerate() {
+            if b.num_rows() == 0 {
+                continue;
+            }
+            sink.publish(b, &format!("{}:{push}:{i}", self.id))
+                .await
+                .map_err(failed)?;
+            accepted += b.num_rows() as u64;
+        }
+        sink.flush().await.map_err(failed)?;
         Ok(accepted)
     }
 
@@ -426,8 +503,9 @@ impl Run {
         self.api_schema.as_ref()
     }
 
-    /// Stop taking input; what was taken goes through and is committed.
-    pub fn stop(&self) -> ApiResult<()> {
+    /// Stop taking input; what was taken goes through and is committed. A push in flight
+    /// to a durable run finishes first.
+    pub async fn stop(&self, why: StopFor) -> ApiResult<()> {
         {
             let mut state = lock(&self.state);
             if state.is_final() {
@@ -439,7 +517,17 @@ impl Run {
             }
             *state = RunState::Draining;
         }
-        if self.api_schema.is_some() {
+        if let Some(durable) = &self.durable {
+            durable.publisher.lock().await.take();
+            match why {
+                // Every stored push is read (the source ends when the consumer has nothing
+                // left), committed and acknowledged.
+                StopFor::Client => durable.drain.raise(),
+                // What was read is committed and acknowledged; the rest waits in JetStream
+                // for the run to resume.
+                StopFor::Shutdown => self.progress.stop_intake(),
+            }
+        } else if self.api_schema.is_some() {
             // Closing the channel ends the API source's stream once every batch already
             // accepted has been taken: accepted rows are never dropped.
             lock(&self.ingest).take();
@@ -449,14 +537,23 @@ impl Run {
         Ok(())
     }
 
-    /// Stop now; nothing is committed.
-    pub fn cancel(&self) -> ApiResult<()> {
+    /// Whether the run is a stream run that a server restart resumes (a JetStream source,
+    /// or a durable API source).
+    pub fn resumable(&self) -> bool {
+        self.resumable
+    }
+
+    /// Stop now; nothing is committed (a durable run's buffered rows are discarded).
+    pub async fn cancel(&self) -> ApiResult<()> {
         if self.state().is_final() {
             return Err(ApiError::conflict(format!(
                 "run {} is already {}",
                 self.id,
                 self.state().label()
             )));
+        }
+        if let Some(durable) = &self.durable {
+            durable.publisher.lock().await.take();
         }
         self.progress.cancel();
         lock(&self.ingest).take();
