@@ -380,6 +380,17 @@ fn run_id() -> String {
     )
 }
 
+/// The payload-reference directory a stream spec names, if any.
+fn payload_refs(
+    text: Option<&str>,
+    io: &Io,
+    base: &Path,
+    field: &'static str,
+) -> Result<Option<quiver_stream::PayloadRefs>, quiver_stream::StreamError> {
+    text.map(|t| quiver_stream::PayloadRefs::new(t, io.storage(), base, field))
+        .transpose()
+}
+
 impl Job {
     /// Build a pipeline into a job: [`check`], then the source opened and the sinks
     /// created. `api` feeds a pipeline whose source is the API (the server's channel).
@@ -415,11 +426,12 @@ impl Job {
         // A stream source is opened before the sinks: its consumer must exist before
         // anything is written for it.
         let nats = match &pipeline.source {
-            Source::Nats(spec) => io
-                .handle()
-                .block_on(NatsSource::open(spec))
-                .map(Some)
-                .map_err(|e| problems.push(stream_problem("source.nats", &e))),
+            Source::Nats(spec) => {
+                payload_refs(spec.payload_refs.as_deref(), io, base, "payload_refs")
+                    .and_then(|refs| io.handle().block_on(NatsSource::open_with(spec, refs)))
+                    .map(Some)
+                    .map_err(|e| problems.push(stream_problem("source.nats", &e)))
+            }
             _ => Ok(None),
         };
         let sink = match &pipeline.sink {
@@ -431,11 +443,12 @@ impl Job {
                     Output::Io(s)
                 })
                 .map_err(|p| problems.push(p)),
-            Sink::Nats(spec) => io
-                .handle()
-                .block_on(NatsSink::open(spec))
-                .map(|s| Output::Nats(Box::new(s)))
-                .map_err(|e| problems.push(stream_problem("sink.nats", &e))),
+            Sink::Nats(spec) => {
+                payload_refs(spec.payload_refs.as_deref(), io, base, "payload_refs")
+                    .and_then(|refs| io.handle().block_on(NatsSink::open_with(spec, refs)))
+                    .map(|s| Output::Nats(Box::new(s)))
+                    .map_err(|e| problems.push(stream_problem("sink.nats", &e)))
+            }
         };
         let dead_letter = pipeline
             .dead_letter

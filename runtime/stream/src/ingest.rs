@@ -101,6 +101,7 @@ impl IngestBuffer {
             max_ack_pending: 20_000,
             checkpoint,
             auth: self.auth.clone(),
+            payload_refs: None,
             drain: Some(drain),
             redeliver_on_open: resumed,
         }
@@ -115,6 +116,7 @@ impl IngestBuffer {
             format: Payload::Arrow,
             message_rows: MESSAGE_ROWS,
             auth: self.auth.clone(),
+            payload_refs: None,
         }
     }
 

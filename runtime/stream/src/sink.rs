@@ -16,6 +16,7 @@ use async_nats::jetstream::message::PublishMessage;
 use crate::connect::{connect, shown};
 use crate::error::StreamError;
 use crate::payload::encode;
+use crate::refs::{PayloadRefs, REF_HEADER};
 use crate::spec::NatsSinkSpec;
 
 /// An open JetStream sink.
@@ -31,6 +32,10 @@ pub struct NatsSink {
     published: (u64, u64),
     /// Rows published.
     rows: u64,
+    /// Where payloads over the max payload go.
+    refs: Option<PayloadRefs>,
+    /// Messages published as references.
+    referenced: u64,
 }
 
 impl std::fmt::Debug for NatsSink {
@@ -49,8 +54,24 @@ impl NatsSink {
     /// [`StreamError::Config`] when no stream captures the subject;
     /// [`StreamError::Unavailable`] when the server cannot be reached.
     pub async fn open(spec: &NatsSinkSpec) -> Result<NatsSink, StreamError> {
+        Self::open_with(spec, None).await
+    }
+
+    /// [`Self::open`], with the store `spec.payload_refs` names (required when it is set).
+    ///
+    /// # Errors
+    /// As [`Self::open`]; `payload_refs` set without `refs`.
+    pub async fn open_with(
+        spec: &NatsSinkSpec,
+        refs: Option<PayloadRefs>,
+    ) -> Result<NatsSink, StreamError> {
         if let Some((field, message)) = spec.problems().into_iter().next() {
             return Err(StreamError::config(field, message));
+        }
+        if spec.payload_refs.is_some() && refs.is_none() {
+            return Err(StreamError::Internal(
+                "payload_refs is set but the sink was opened without a store".into(),
+            ));
         }
         let server = shown(&spec.url);
         let client = connect(&spec.url, &spec.auth, "quiver sink").await?;
@@ -77,6 +98,8 @@ impl NatsSink {
             pending: Vec::new(),
             published: (0, 0),
             rows: 0,
+            refs,
+            referenced: 0,
         })
     }
 
@@ -100,7 +123,36 @@ impl NatsSink {
             let take = rows.min(batch.num_rows() - offset);
             let slice = batch.slice(offset, take);
             let payload = encode(&slice, self.spec.format)?;
+            let message_id = format!("{id}.{k}");
             // Headers and the subject travel in the same frame: keep a margin.
+            if payload.len() + 256 > self.max_payload
+                && let Some(refs) = &self.refs
+            {
+                // The object is named after the message id: a retried publish rewrites the
+                // same object, and the stream drops the repeated message.
+                let name = format!(
+                    "{}.{}",
+                    message_id.replace([':', '/', '\\'], "_"),
+                    match self.spec.format {
+                        crate::Payload::Arrow => "arrows",
+                        crate::Payload::Ndjson => "ndjson",
+                        crate::Payload::Csv => "csv",
+                    }
+                );
+                let reference = refs.write(&name, payload).await?;
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(REF_HEADER, reference.as_str());
+                let message = PublishMessage::build()
+                    .payload(bytes::Bytes::new())
+                    .headers(headers)
+                    .message_id(message_id);
+                self.send(message).await?;
+                self.referenced += 1;
+                self.rows += take as u64;
+                offset += take;
+                k += 1;
+                continue;
+            }
             if payload.len() + 256 > self.max_payload {
                 if take == 1 {
                     return Err(StreamError::config(
@@ -118,24 +170,34 @@ impl NatsSink {
             }
             let message = PublishMessage::build()
                 .payload(payload)
-                .message_id(format!("{id}.{k}"));
-            let ack = self
-                .js
-                .send_publish(self.spec.subject.clone(), message)
-                .await
-                .map_err(|e| {
-                    StreamError::unavailable(
-                        format!("publishing to subject {}", self.spec.subject),
-                        &self.server,
-                        e,
-                    )
-                })?;
-            self.pending.push(ack);
+                .message_id(message_id);
+            self.send(message).await?;
             self.rows += take as u64;
             offset += take;
             k += 1;
         }
         Ok(())
+    }
+
+    async fn send(&mut self, message: PublishMessage) -> Result<(), StreamError> {
+        let ack = self
+            .js
+            .send_publish(self.spec.subject.clone(), message)
+            .await
+            .map_err(|e| {
+                StreamError::unavailable(
+                    format!("publishing to subject {}", self.spec.subject),
+                    &self.server,
+                    e,
+                )
+            })?;
+        self.pending.push(ack);
+        Ok(())
+    }
+
+    /// Messages published as payload references so far.
+    pub fn referenced(&self) -> u64 {
+        self.referenced
     }
 
     /// Wait until the stream has acknowledged every message published so far: only then

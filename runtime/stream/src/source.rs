@@ -25,6 +25,7 @@ use crate::connect::{connect, shown};
 use crate::error::StreamError;
 use crate::ledger::{Ledger, Origin};
 use crate::payload::decode;
+use crate::refs::{PayloadRefs, REF_HEADER};
 use crate::spec::NatsSourceSpec;
 
 /// Consecutive failed pulls (the connection down, heartbeats missed) before the source
@@ -44,6 +45,8 @@ pub struct NatsSource {
     /// What the report calls the input: `nats://host:port stream S (consumer C)`.
     pub shown: String,
     spec: NatsSourceSpec,
+    /// Where payload references may point.
+    refs: Option<PayloadRefs>,
     consumer: PullConsumer,
     messages: pull::Stream,
 }
@@ -63,8 +66,24 @@ impl NatsSource {
     /// [`StreamError::Config`] when the stream does not exist or the spec is invalid;
     /// [`StreamError::Unavailable`] when the server cannot be reached.
     pub async fn open(spec: &NatsSourceSpec) -> Result<NatsSource, StreamError> {
+        Self::open_with(spec, None).await
+    }
+
+    /// [`Self::open`], with the store `spec.payload_refs` names (required when it is set).
+    ///
+    /// # Errors
+    /// As [`Self::open`]; `payload_refs` set without `refs`.
+    pub async fn open_with(
+        spec: &NatsSourceSpec,
+        refs: Option<PayloadRefs>,
+    ) -> Result<NatsSource, StreamError> {
         if let Some((field, message)) = spec.problems().into_iter().next() {
             return Err(StreamError::config(field, message));
+        }
+        if spec.payload_refs.is_some() && refs.is_none() {
+            return Err(StreamError::Internal(
+                "payload_refs is set but the source was opened without a store".into(),
+            ));
         }
         let server = shown(&spec.url);
         let client = connect(&spec.url, &spec.auth, &format!("quiver {}", spec.consumer)).await?;
@@ -127,6 +146,7 @@ impl NatsSource {
             client,
             server,
             spec: spec.clone(),
+            refs,
             consumer,
             messages,
         })
@@ -195,12 +215,32 @@ impl Pull {
             tracing::debug!(stream, sequence, delivered, "message delivered again");
         }
         let at = format!("stream {stream}, sequence {sequence}");
-        let batch = decode(
-            &message.payload,
-            self.source.spec.format,
-            &self.source.schema,
-            &at,
-        )?;
+        let reference = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(REF_HEADER))
+            .map(|v| v.as_str().to_owned());
+        let batch = match reference {
+            None => decode(
+                &message.payload,
+                self.source.spec.format,
+                &self.source.schema,
+                &at,
+            )?,
+            Some(reference) => {
+                let Some(refs) = &self.source.refs else {
+                    return Err(Box::new(StreamError::Data {
+                        at,
+                        message: format!(
+                            "it carries a payload reference ({REF_HEADER}: {reference}) and \
+                             the source has no payload_refs directory to read it from"
+                        ),
+                    }));
+                };
+                let payload = self.handle.block_on(refs.read(&reference, &at))?;
+                decode(&payload, self.source.spec.format, &self.source.schema, &at)?
+            }
+        };
         let (_, acker) = message.split();
         self.source.ledger.record(Some(Origin {
             stream,

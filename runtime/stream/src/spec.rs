@@ -85,6 +85,12 @@ pub struct NatsSourceSpec {
     /// Credentials.
     #[serde(default)]
     pub auth: NatsAuth,
+    /// A directory (`s3://bucket/refs/`, a local folder ending in `/`) that large payloads
+    /// may be stored under: a message with an empty payload and the header
+    /// `Quiver-Payload-Ref` naming an object there is read from the object (at most 1 GiB).
+    /// A reference outside it, or any reference when this is unset, is a data error.
+    #[serde(default)]
+    pub payload_refs: Option<String>,
     /// Set by the server for its ingest runs, never by a document: once raised, the source
     /// ends when the consumer has nothing left to deliver (a drained API run) instead of
     /// waiting for the next message.
@@ -139,6 +145,12 @@ pub struct NatsSinkSpec {
     /// Credentials.
     #[serde(default)]
     pub auth: NatsAuth,
+    /// A directory (`s3://bucket/refs/`, a local folder ending in `/`) for payloads over
+    /// the server's max payload: such a message's rows are stored as an object there and
+    /// the message carries its address (header `Quiver-Payload-Ref`) instead; unset, the
+    /// rows are cut into smaller messages. Objects are never deleted by Quiver.
+    #[serde(default)]
+    pub payload_refs: Option<String>,
 }
 
 /// How a stream run's outputs are committed (and then its inputs acknowledged).

@@ -30,7 +30,7 @@ with `quiver test`.
 The core concepts:
 
 - `Batch` / `Frame` (`frame`): the columns of a call, by name. Untouched columns go back to
-  the host by reference; `filter` sends only a selection.
+  the host by reference; `filter` runs the host's `filter` kernel on each column.
 - `Column` (`column`): a Series-like expression over a host column handle. Operators and
   `.str` / `.dt` methods run in the host's kernels (`docs/kernels.md`); nothing enters the
   plugin unless you call `to_pylist()` or `buffers()`.

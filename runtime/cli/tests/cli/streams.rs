@@ -304,3 +304,138 @@ fn with_a_jetstream_sink_a_killed_and_restarted_stream_run_stores_every_row_exac
     assert!(twice.is_empty(), "ids stored more than once: {twice:?}");
     eprintln!("second run: {}", second["stream"]);
 }
+
+/// Rows over JetStream's 1 MiB max payload travel as objects in a real S3 store (moto): a
+/// file run publishes 100,000-row batches with `payload_refs`, each as an empty message
+/// whose `Quiver-Payload-Ref` header names its object; a stream run reads them back through
+/// the same prefix, every row once. A reference outside the prefix fails the run with a
+/// data error naming the message.
+#[test]
+fn payloads_over_the_max_payload_travel_as_object_references() {
+    let nats = Nats::start();
+    let url = nats.url();
+    let moto = quiver_tests::moto::Moto::start();
+    moto.create_bucket("refs");
+    let envs = moto.env();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = 200_000;
+    let mut csv = String::from("id,v\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{i},event number {i}\n"));
+    }
+    std::fs::write(d.join("in.csv"), csv).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        create_stream(&js, "BIG", &["big"]).await;
+    });
+    let run = |name: &str, text: String| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(["run", "--quiet"])
+            .arg(&p)
+            .current_dir(d)
+            .env("QUIVER_CACHE_DIR", d.join("cache"))
+            .envs(envs.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, err) = run(
+        "publish.toml",
+        format!(
+            r#"
+[source]
+path = "in.csv"
+csv = {{ schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}] }}
+
+[[stage]]
+plugin = "passthrough"
+batch_rows = 100000
+
+[sink.nats]
+url = "{url}"
+subject = "big"
+format = "arrow"
+message_rows = 100000
+payload_refs = "s3://refs/big/"
+"#
+        ),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (messages, referenced) = rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        let s = js.get_stream("BIG").await.unwrap();
+        let mut referenced = Vec::new();
+        let n = s.get_info().await.unwrap().state.messages;
+        for seq in 1..=n {
+            let m = s.get_raw_message(seq).await.unwrap();
+            if let Some(r) = m.headers.get(quiver_stream::REF_HEADER) {
+                assert!(
+                    m.payload.is_empty(),
+                    "a referencing message carries no rows"
+                );
+                referenced.push(r.to_string());
+            }
+        }
+        (n, referenced)
+    });
+    assert_eq!(messages, 2, "two batches of 100,000 rows, one message each");
+    assert_eq!(referenced.len(), 2, "{referenced:?}");
+    assert!(
+        referenced.iter().all(|r| r.starts_with("s3://refs/big/")),
+        "{referenced:?}"
+    );
+
+    let read = |sink_dir: &str, consumer: &str| {
+        format!(
+            r#"
+[source.nats]
+url = "{url}"
+stream = "BIG"
+consumer = "{consumer}"
+format = "arrow"
+schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}]
+until_idle = "2s"
+payload_refs = "s3://refs/big/"
+
+[sink]
+path = "{sink_dir}"
+format = "csv"
+mode = "append"
+"#
+        )
+    };
+    let (code, err) = run("read.toml", read("out/", "reader"));
+    assert_eq!(code, Some(0), "{err}");
+    let seen = ids_in_parts(&d.join("out"));
+    assert_eq!(seen.len(), rows, "every row read back");
+    assert!(seen.values().all(|n| *n == 1), "and once");
+
+    // A reference outside the prefix: refused, naming the message and the prefix.
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        let mut headers = quiver_stream::async_nats::HeaderMap::new();
+        headers.insert(
+            quiver_stream::REF_HEADER,
+            "s3://refs/elsewhere/secret.arrows",
+        );
+        js.publish_with_headers("big", headers, Vec::<u8>::new().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    });
+    let (code, err) = run("again.toml", read("out2/", "reader"));
+    assert_eq!(code, Some(65), "{err}");
+    assert!(
+        err.contains("sequence 3") && err.contains("outside s3://refs/big/"),
+        "{err}"
+    );
+}

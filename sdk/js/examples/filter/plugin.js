@@ -4,8 +4,8 @@
 // A comparison with a null is neither true nor false: `nulls` says whether such rows are
 // dropped (default) or kept. `is_null` / `is_not_null` take no value. The value is checked
 // once, at creation, against the column's type; one that does not fit is a config error at
-// `value`. The comparison runs in the host (`compare` kernel); only the mask's bits enter
-// the plugin, and the host applies them to every column as a selection.
+// `value`. The comparison runs in the host (`compare` kernel), and so does the filter (the
+// host's `filter` kernel on every column): no value enters the plugin.
 
 import {
   Transform, definePlugin, configError, checkObject, getString, getEnum, Scalar,

@@ -9,8 +9,8 @@ for nulls directly and take no value. Same config, semantics and errors as the R
 The comparison value is checked once, at creation, against the column's type: a value that
 does not fit (300 for an int8 column, a string for a number column) is a config error. Per
 batch, the comparison runs in the host (`batch[column] > value`, the `compare` kernel, in
-arrow's total order for floats as the Rust plugin's `arrow-ord`); only the resulting mask
-crosses into the plugin, and it goes back as a selection the host applies to every column.
+arrow's total order for floats as the Rust plugin's `arrow-ord`), and so does the filter
+(the host's `filter` kernel on every column): no value crosses into the plugin.
 """
 
 from __future__ import annotations
