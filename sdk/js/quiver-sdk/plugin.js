@@ -11,6 +11,7 @@ import { QuiverError, toWitError } from './errors.js';
 import { Schema } from './types.js';
 import { Frame } from './frame.js';
 import { parseJson } from './config.js';
+import { releaseHandles } from './kernels.js';
 
 /**
  * Base class of a transform. The constructor gets `(config, input)` (the parsed config and
@@ -33,6 +34,13 @@ export class Transform {
   finish() {
     return [];
   }
+}
+
+/** The column handles `outs` hands to the host (it takes them over: not to be dropped). */
+function handedOver(outs) {
+  const kept = new Set();
+  for (const o of outs) for (const c of o.columns) if (c.tag === 'handle') kept.add(c.val);
+  return kept;
 }
 
 function outputs(result, names) {
@@ -80,18 +88,28 @@ export function definePlugin(meta, TransformClass) {
       return this.outputWit;
     }
     process(batch) {
+      let outs = [];
       try {
         const frame = Frame.input(batch, this.input, Number(batch.numRows()));
-        return outputs(this.inner.process(frame), this.names);
+        outs = outputs(this.inner.process(frame), this.names);
+        return outs;
       } catch (e) {
+        outs = [];
         throw new QuiverError(toWitError(e));
+      } finally {
+        releaseHandles(handedOver(outs));
       }
     }
     finish() {
+      let outs = [];
       try {
-        return outputs(this.inner.finish(), this.names);
+        outs = outputs(this.inner.finish(), this.names);
+        return outs;
       } catch (e) {
+        outs = [];
         throw new QuiverError(toWitError(e));
+      } finally {
+        releaseHandles(handedOver(outs));
       }
     }
   }

@@ -100,3 +100,20 @@ test('a kernel error names the column of the chain', () => {
   installFake();
   assert.throws(() => frame().col('nope'), /no column `nope`.*`amount`, `qty`, `name`/);
 });
+
+test('every handle a call made is dropped at its end, except those handed to the host', async () => {
+  const { releaseHandles, liveHandles } = await import('../quiver-sdk/kernels.js');
+  const { dropped } = await import('./fake-host.js');
+  installFake();
+  dropped.length = 0;
+  const b = frame();
+  const out = b.filter(b.col('qty').gt(1)).withColumn('gross', b.col('amount').mul(2));
+  const o = out.toOutput(['amount', 'qty', 'name', 'gross'], u64);
+  const handed = new Set(o.columns.filter((c) => c.tag === 'handle').map((c) => c.val));
+  assert.equal(handed.size, 4, 'the filter gives back a handle per column');
+  const made = liveHandles();
+  releaseHandles(handed);
+  assert.equal(liveHandles(), 0);
+  assert.equal(dropped.length, made - handed.size, 'everything else made in the call is dropped');
+  assert.ok(dropped.every((h) => !handed.has(h)), 'no handle the host took over is dropped');
+});

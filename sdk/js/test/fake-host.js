@@ -5,10 +5,18 @@ import { useKernels } from '../quiver-sdk/kernels.js';
 import { encodeValues } from '../quiver-sdk/buffers.js';
 import { toType } from '../quiver-sdk/types.js';
 
+/** Handles the SDK dropped (through the dispose symbol, as jco's bindings are dropped). */
+export const dropped = [];
+
 export class FakeColumn {
   constructor(type, values) {
     this.type = type;
     this.values = values;
+  }
+
+  [Symbol.dispose || Symbol.for('dispose')]() {
+    if (dropped.includes(this)) throw new Error('a handle dropped twice');
+    dropped.push(this);
   }
 }
 
