@@ -114,6 +114,10 @@ fn print_text(
             n.stream,
             n.consumer
         ),
+        (quiver_spec::Source::Kafka(k), _) => println!(
+            "source kafka://{} topic {} (group {}):",
+            k.brokers, k.topic, k.group
+        ),
         _ => println!("source api (pushed to quiver serve):"),
     }
     print_schema(&checked.source_schema);

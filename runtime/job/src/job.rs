@@ -19,7 +19,7 @@ use quiver_host::{Metering, PluginId, Sandbox};
 use quiver_io::{IoError, SinkSpec};
 use quiver_pipeline::{BatchSource, Prepared, Progress, RunError, StagePlan};
 use quiver_spec::{Pipeline, PluginRef, Problem, Problems, Read, Sink, Source};
-use quiver_stream::{NatsSink, NatsSource, StreamError};
+use quiver_stream::{KafkaSink, KafkaSource, NatsSink, NatsSource, StreamError};
 
 use crate::dead_letter::DeadLetterSink;
 use crate::io::{Io, IoSink};
@@ -86,6 +86,7 @@ pub fn source_schema(
     match source {
         Source::Api(a) => Ok((quiver_io::schema_of(&a.schema), None)),
         Source::Nats(n) => Ok((quiver_io::schema_of(&n.schema), None)),
+        Source::Kafka(k) => Ok((quiver_io::schema_of(&k.schema), None)),
         Source::Io(spec) => io
             .open_source(spec, base)
             .map(|s| (Arc::clone(&s.schema), Some(s)))
@@ -380,6 +381,14 @@ fn run_id() -> String {
     )
 }
 
+/// An opened stream source (JetStream or Kafka): its checkpoint state, how the report
+/// shows it, and its batches.
+struct StreamSource {
+    stream: Stream,
+    shown: String,
+    batches: quiver_pipeline::engine::BatchSource,
+}
+
 /// The payload-reference directory a stream spec names, if any.
 fn payload_refs(
     text: Option<&str>,
@@ -429,9 +438,34 @@ impl Job {
             Source::Nats(spec) => {
                 payload_refs(spec.payload_refs.as_deref(), io, base, "payload_refs")
                     .and_then(|refs| io.handle().block_on(NatsSource::open_with(spec, refs)))
-                    .map(Some)
+                    .map(|n| {
+                        Some(StreamSource {
+                            stream: Stream::new(
+                                Arc::clone(&n.ledger),
+                                spec.checkpoint,
+                                usize::try_from(spec.max_ack_pending / 2).unwrap_or(usize::MAX),
+                                n.server.clone(),
+                            ),
+                            shown: n.shown.clone(),
+                            batches: n.batches(io.handle().clone()),
+                        })
+                    })
                     .map_err(|e| problems.push(stream_problem("source.nats", &e)))
             }
+            Source::Kafka(spec) => KafkaSource::open(spec)
+                .map(|k| {
+                    Some(StreamSource {
+                        stream: Stream::new(
+                            Arc::clone(&k.ledger),
+                            spec.checkpoint,
+                            spec.max_pending,
+                            k.server.clone(),
+                        ),
+                        shown: k.shown.clone(),
+                        batches: k.batches(),
+                    })
+                })
+                .map_err(|e| problems.push(stream_problem("source.kafka", &e))),
             _ => Ok(None),
         };
         let sink = match &pipeline.sink {
@@ -449,6 +483,9 @@ impl Job {
                     .map(|s| Output::Nats(Box::new(s)))
                     .map_err(|e| problems.push(stream_problem("sink.nats", &e)))
             }
+            Sink::Kafka(spec) => KafkaSink::open(spec)
+                .map(|s| Output::Kafka(Box::new(s)))
+                .map_err(|e| problems.push(stream_problem("sink.kafka", &e))),
         };
         let dead_letter = pipeline
             .dead_letter
@@ -468,17 +505,9 @@ impl Job {
         };
         let mut stream = None;
         let (source, inputs) = match (opened, api, nats) {
-            (_, _, Some(nats)) => {
-                if let Source::Nats(spec) = &pipeline.source {
-                    stream = Some(Stream::new(
-                        Arc::clone(&nats.ledger),
-                        spec.checkpoint,
-                        usize::try_from(spec.max_ack_pending / 2).unwrap_or(usize::MAX),
-                        nats.server.clone(),
-                    ));
-                }
-                let inputs = vec![nats.shown.clone()];
-                (nats.batches(io.handle().clone()), inputs)
+            (_, _, Some(opened)) => {
+                stream = Some(opened.stream);
+                (opened.batches, vec![opened.shown])
             }
             (Some(source), ..) => {
                 let inputs = source.inputs.clone();

@@ -20,7 +20,7 @@ use arrow_array::RecordBatch;
 use quiver_io::{Committed, IoError};
 use quiver_pipeline::engine::{BoxError, DeadLetterRecord};
 use quiver_pipeline::{BatchSink, DeadLetter};
-use quiver_stream::{Checkpoint, Ledger, NatsSink};
+use quiver_stream::{Checkpoint, KafkaSink, Ledger, NatsSink};
 use tokio::runtime::Handle;
 
 use crate::dead_letter::DeadLetterSink;
@@ -36,6 +36,8 @@ pub(crate) enum Output {
     Io(IoSink),
     /// A JetStream subject.
     Nats(Box<NatsSink>),
+    /// A Kafka topic.
+    Kafka(Box<KafkaSink>),
 }
 
 /// A stream run's checkpoint state.
@@ -176,6 +178,9 @@ impl RunSink {
             Output::Nats(sink) => {
                 self.handle.block_on(sink.flush())?;
             }
+            Output::Kafka(sink) => {
+                self.handle.block_on(sink.flush())?;
+            }
         }
         let acked = self
             .handle
@@ -239,6 +244,18 @@ impl RunSink {
                     bytes: 0,
                 };
             }
+            Output::Kafka(mut sink) => {
+                let records = self
+                    .handle
+                    .block_on(sink.flush())
+                    .map_err(|e| failed(Box::new(e)))?;
+                tracing::info!(records, "sent and delivered");
+                self.committed = Committed {
+                    outputs: vec![sink.shown()],
+                    rows: sink.rows(),
+                    bytes: 0,
+                };
+            }
         }
         if let Some(stream) = self.stream.as_mut() {
             let acked = self
@@ -266,6 +283,13 @@ impl BatchSink for RunSink {
             Output::Nats(_) => {
                 let id = self.next_id();
                 let Output::Nats(sink) = &mut self.output else {
+                    unreachable!("matched above")
+                };
+                self.handle.block_on(sink.publish(batch, &id))?;
+            }
+            Output::Kafka(_) => {
+                let id = self.next_id();
+                let Output::Kafka(sink) = &mut self.output else {
                     unreachable!("matched above")
                 };
                 self.handle.block_on(sink.publish(batch, &id))?;

@@ -296,7 +296,7 @@ impl Roots {
         let pipeline = &mut read.pipeline;
         // A JetStream source or sink reaches a network address no root describes: with
         // roots declared, a token holder may not point the server at one.
-        const STREAMS: &str = "JetStream sources and sinks are not available to pipelines \
+        const STREAMS: &str = "JetStream and Kafka sources and sinks are not available to pipelines \
                                created over the API while the server confines them to data \
                                roots; run stream pipelines with `quiver run`";
         match &mut pipeline.source {
@@ -310,6 +310,7 @@ impl Roots {
                 );
             }
             Source::Nats(_) => problems.push(Problem::new("source.nats", STREAMS)),
+            Source::Kafka(_) => problems.push(Problem::new("source.kafka", STREAMS)),
             Source::Api(_) => {}
         }
         match &mut pipeline.sink {
@@ -317,6 +318,7 @@ impl Roots {
                 self.rewrite(&mut spec.path, Use::Write, "sink.path", base, &mut problems);
             }
             Sink::Nats(_) => problems.push(Problem::new("sink.nats", STREAMS)),
+            Sink::Kafka(_) => problems.push(Problem::new("sink.kafka", STREAMS)),
         }
         if let Some(d) = &mut pipeline.dead_letter {
             self.rewrite(

@@ -11,7 +11,7 @@
 use quiver_host::{Grants, Limits};
 use quiver_io::{ColumnSpec, SinkSpec, SourceSpec};
 use quiver_pipeline::ErrorPolicy;
-use quiver_stream::{Checkpoint, NatsSinkSpec, NatsSourceSpec};
+use quiver_stream::{Checkpoint, KafkaSinkSpec, KafkaSourceSpec, NatsSinkSpec, NatsSourceSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -80,6 +80,9 @@ pub enum Source {
     /// A JetStream stream read through a durable consumer: a *stream run*, which commits
     /// its outputs periodically and acknowledges messages after each commit.
     Nats(NatsSourceSpec),
+    /// A Kafka topic read by a consumer group: a stream run whose offsets are committed
+    /// after each commit of its outputs.
+    Kafka(KafkaSourceSpec),
 }
 
 impl Source {
@@ -87,7 +90,7 @@ impl Source {
     /// JetStream source, or a durable API source (read back from the ingest stream).
     pub fn is_stream(&self) -> bool {
         match self {
-            Source::Nats(_) => true,
+            Source::Nats(_) | Source::Kafka(_) => true,
             Source::Api(a) => a.durable,
             Source::Io(_) => false,
         }
@@ -101,6 +104,8 @@ pub enum Sink {
     Io(SinkSpec),
     /// Published to a JetStream subject, with message ids.
     Nats(NatsSinkSpec),
+    /// Sent to a Kafka topic, every record's delivery awaited at each checkpoint.
+    Kafka(KafkaSinkSpec),
 }
 
 impl Sink {
@@ -108,7 +113,7 @@ impl Sink {
     pub fn io(&self) -> Option<&SinkSpec> {
         match self {
             Sink::Io(s) => Some(s),
-            Sink::Nats(_) => None,
+            Sink::Nats(_) | Sink::Kafka(_) => None,
         }
     }
 }
@@ -396,6 +401,23 @@ fn read_source(
         ));
         return None;
     };
+    if let Some(kafka) = s.get("kafka") {
+        if s.as_object().is_some_and(|o| o.len() > 1) {
+            problems.push(Problem::new(
+                "source",
+                "a `kafka` source has no other keys (path, format, ...)",
+            ));
+        }
+        let spec = section::<KafkaSourceSpec>(kafka, "source.kafka", problems)?;
+        let found = spec.problems();
+        if !found.is_empty() {
+            for (field, message) in found {
+                problems.push(Problem::new(format!("source.kafka.{field}"), message));
+            }
+            return None;
+        }
+        return Some(Source::Kafka(spec));
+    }
     if let Some(nats) = s.get("nats") {
         if s.as_object().is_some_and(|o| o.len() > 1) {
             problems.push(Problem::new(
@@ -466,6 +488,23 @@ fn read_source(
 }
 
 fn read_sink(s: &Value, problems: &mut Vec<Problem>) -> Option<Sink> {
+    if let Some(kafka) = s.get("kafka") {
+        if s.as_object().is_some_and(|o| o.len() > 1) {
+            problems.push(Problem::new(
+                "sink",
+                "a `kafka` sink has no other keys (path, format, ...)",
+            ));
+        }
+        let spec = section::<KafkaSinkSpec>(kafka, "sink.kafka", problems)?;
+        let found = spec.problems();
+        if !found.is_empty() {
+            for (field, message) in found {
+                problems.push(Problem::new(format!("sink.kafka.{field}"), message));
+            }
+            return None;
+        }
+        return Some(Sink::Kafka(spec));
+    }
     let Some(nats) = s.get("nats") else {
         return section::<SinkSpec>(s, "sink", problems).map(Sink::Io);
     };

@@ -2,7 +2,7 @@
 //! document of `quiver serve`), generated from the same types [`crate::parse`] reads.
 
 use quiver_io::{SinkSpec, SourceSpec};
-use quiver_stream::{NatsSinkSpec, NatsSourceSpec};
+use quiver_stream::{KafkaSinkSpec, KafkaSourceSpec, NatsSinkSpec, NatsSourceSpec};
 use schemars::JsonSchema;
 
 use crate::document::{ApiSource, Stage};
@@ -44,6 +44,11 @@ enum SourceShape {
         /// The stream, consumer, payload format, columns and checkpoint settings.
         nats: NatsSourceSpec,
     },
+    /// A Kafka topic, through a consumer group (`docs/streams.md`).
+    Kafka {
+        /// The brokers, topic, group, payload format, columns and checkpoint settings.
+        kafka: KafkaSourceSpec,
+    },
     /// Files, globs, object stores or stdin.
     Io(SourceSpec),
 }
@@ -57,6 +62,11 @@ enum SinkShape {
     Nats {
         /// The subject, payload format and message size.
         nats: NatsSinkSpec,
+    },
+    /// A Kafka topic, every record's delivery awaited at each checkpoint.
+    Kafka {
+        /// The brokers, topic, payload format and record size.
+        kafka: KafkaSinkSpec,
     },
     /// Files, directories of parts, object stores or stdout.
     Io(SinkSpec),

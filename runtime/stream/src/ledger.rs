@@ -18,12 +18,25 @@ use crate::error::StreamError;
 /// Where a source batch came from: the message it was read from (none for a heartbeat
 /// batch, which carries no rows).
 pub struct Origin {
-    /// The stream the message is in.
+    /// The stream the message is in (for Kafka: `topic/partition`).
     pub stream: String,
-    /// Its sequence number in the stream.
+    /// Its sequence number in the stream (for Kafka: the offset).
     pub sequence: u64,
     /// Acknowledges it.
-    pub acker: Acker,
+    pub acker: Ack,
+}
+
+/// How a message is acknowledged once its rows are committed.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the JetStream acker is the common, large case: boxing it would allocate per message"
+)]
+pub enum Ack {
+    /// A JetStream message: its own ack.
+    Nats(Acker),
+    /// A Kafka record: its offset, committed for its partition (with every record before
+    /// it) through the consumer group.
+    Kafka(crate::kafka::KafkaOffset),
 }
 
 /// The unacknowledged source batches of one run, in order.
@@ -92,16 +105,31 @@ impl Ledger {
             }
             done
         };
-        let last = done.len().saturating_sub(1);
-        for (i, origin) in done.iter().enumerate() {
+        let kafka: Vec<&crate::kafka::KafkaOffset> = done
+            .iter()
+            .filter_map(|o| match &o.acker {
+                Ack::Kafka(k) => Some(k),
+                Ack::Nats(_) => None,
+            })
+            .collect();
+        crate::kafka::commit(&kafka, server)?;
+        let nats: Vec<(&Origin, &Acker)> = done
+            .iter()
+            .filter_map(|o| match &o.acker {
+                Ack::Nats(a) => Some((o, a)),
+                Ack::Kafka(_) => None,
+            })
+            .collect();
+        let last = nats.len().saturating_sub(1);
+        for (i, (origin, acker)) in nats.into_iter().enumerate() {
             // An ack is a publish the client may still hold in its buffer when the process
             // exits (a drained run ends right after its last checkpoint). The last one
             // waits for the server's confirmation; a connection delivers in order, so the
             // server has then taken every ack before it too.
             let acked = if i == last {
-                origin.acker.double_ack().await
+                acker.double_ack().await
             } else {
-                origin.acker.ack().await
+                acker.ack().await
             };
             acked.map_err(|e| {
                 StreamError::unavailable(

@@ -16,6 +16,8 @@
 //!   duplicate window turns redelivered messages into exactly-once output.
 //! - [`IngestBuffer`]: the stream a server keeps pushed rows in until they are committed
 //!   (durable ingest).
+//! - [`KafkaSource`] / [`KafkaSink`]: the same for Kafka — a consumer group whose offsets
+//!   are committed after the sink commits, and a producer awaited at every checkpoint.
 //! - [`work`]: the distributed run — a work-queue stream of tasks, workers that pull them,
 //!   results the coordinator collects before it commits.
 //! - [`StreamError`]: what failed, where, and whose fault it is.
@@ -28,6 +30,7 @@
 mod connect;
 mod error;
 mod ingest;
+mod kafka;
 mod ledger;
 mod payload;
 mod refs;
@@ -39,7 +42,8 @@ pub mod work;
 pub use connect::{connect, shown};
 pub use error::StreamError;
 pub use ingest::{INGEST, IngestBuffer, ingest_subject};
-pub use ledger::{Ledger, Origin};
+pub use kafka::{KafkaOffset, KafkaSink, KafkaSinkSpec, KafkaSource, KafkaSourceSpec};
+pub use ledger::{Ack, Ledger, Origin};
 pub use payload::{decode, encode};
 pub use refs::{MAX_REF_BYTES, PayloadRefs, REF_HEADER};
 pub use sink::NatsSink;

@@ -245,7 +245,7 @@ impl Pull {
         self.source.ledger.record(Some(Origin {
             stream,
             sequence,
-            acker,
+            acker: crate::ledger::Ack::Nats(acker),
         }));
         Ok(batch)
     }

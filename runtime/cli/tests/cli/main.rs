@@ -9,6 +9,7 @@ mod bad_input;
 mod distributed;
 mod formats;
 mod ingest;
+mod kafka;
 mod nested;
 mod real_files;
 mod sdk;

@@ -416,7 +416,7 @@ impl Runs {
                 };
                 (Some(input), Some(tx), Some(quiver_io::schema_of(&a.schema)))
             }
-            Source::Io(_) | Source::Nats(_) => (None, None, None),
+            Source::Io(_) | Source::Nats(_) | Source::Kafka(_) => (None, None, None),
         };
         let job = Job::open(name, &read, &self.resolver, &io, &self.workdir, api).map_err(|p| {
             ApiError::problems(
