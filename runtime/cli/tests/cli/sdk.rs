@@ -192,23 +192,7 @@ fn ports_pass_these_golden_cases(lang: &str, ports: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for plugin in ports {
-        let src = repo().join("sdk").join(lang).join("examples").join(plugin);
-        let wasm = d.join(format!("{plugin}.wasm"));
-        let out = quiver(
-            &[
-                "plugin",
-                "build",
-                src.to_str().unwrap(),
-                "--out",
-                wasm.to_str().unwrap(),
-            ],
-            d,
-        );
-        assert!(
-            out.status.success(),
-            "build {lang} {plugin}: {}",
-            stderr(&out)
-        );
+        build_example(lang, plugin, d);
     }
     let mut cases: Vec<String> = Vec::new();
     for plugin in ports {
@@ -307,10 +291,10 @@ fn c_ports_of_filter_map_and_features_pass_the_rust_golden_cases() {
     ports_pass_these_golden_cases("c", &["filter", "map", "features"]);
 }
 
-/// Build `sdk/<lang>/examples/<plugin>` into `dir`; the component's path.
+/// Build `sdk/<lang>/examples/<plugin>` into `dir/<plugin>.wasm`; its path.
 fn build_example(lang: &str, plugin: &str, dir: &Path) -> PathBuf {
     let src = repo().join("sdk").join(lang).join("examples").join(plugin);
-    let wasm = dir.join(format!("{lang}-{plugin}.wasm"));
+    let wasm = dir.join(format!("{plugin}.wasm"));
     let out = quiver(
         &[
             "plugin",
