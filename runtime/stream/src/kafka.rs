@@ -328,6 +328,7 @@ impl KafkaSource {
         Box::new(Poll {
             source: self,
             last_record: Instant::now(),
+            errors: 0,
         })
     }
 }
@@ -335,7 +336,13 @@ impl KafkaSource {
 struct Poll {
     source: KafkaSource,
     last_record: Instant,
+    /// Consecutive failed polls.
+    errors: u32,
 }
+
+/// Consecutive failed polls (brokers down, a transport error) before the source gives up
+/// and the run fails; uncommitted records are read again by the next run or member.
+const MAX_POLL_ERRORS: u32 = 20;
 
 impl Iterator for Poll {
     type Item = Result<RecordBatch, BoxError>;
@@ -345,6 +352,7 @@ impl Iterator for Poll {
         match s.consumer.poll(s.spec.max_wait) {
             Some(Ok(record)) => {
                 self.last_record = Instant::now();
+                self.errors = 0;
                 let (topic, partition, offset) = (
                     record.topic().to_owned(),
                     record.partition(),
@@ -372,11 +380,23 @@ impl Iterator for Poll {
                 }));
                 Some(Ok(batch))
             }
-            Some(Err(e)) => Some(Err(Box::new(StreamError::unavailable(
-                format!("reading {}", s.shown),
-                &s.server,
-                e,
-            )))),
+            Some(Err(e)) => {
+                self.errors += 1;
+                tracing::warn!(source = %s.shown, errors = self.errors, "polling: {e}");
+                if self.errors >= MAX_POLL_ERRORS {
+                    return Some(Err(Box::new(StreamError::unavailable(
+                        format!(
+                            "reading {} ({} polls failed in a row)",
+                            s.shown, self.errors
+                        ),
+                        &s.server,
+                        e,
+                    ))));
+                }
+                // A heartbeat: the run notices a stop and the sink's clock ticks.
+                s.ledger.record(None);
+                Some(Ok(RecordBatch::new_empty(s.schema.clone())))
+            }
             None => {
                 if s.spec
                     .until_idle
