@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -51,7 +52,8 @@ pub struct KafkaSourceSpec {
     #[serde(default = "default_max_wait", with = "humantime_serde")]
     #[schemars(with = "String")]
     pub max_wait: Duration,
-    /// End the run (drain, commit) once no record came for this long; default: run until
+    /// End the run (drain, commit) once no record came for this long (counted from the last
+    /// record or the last partition assignment, whichever is later); default: run until
     /// stopped.
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
@@ -189,9 +191,12 @@ fn reserved(properties: &BTreeMap<String, String>, p: &mut Vec<(String, String)>
     }
 }
 
-/// The consumer's context: logs every rebalance with the partitions this member holds.
+/// The consumer's context: logs every rebalance with the partitions this member holds, and
+/// flags a new assignment so that `until_idle` counts from it (partitions handed over late
+/// get the whole idle window, not what is left of it).
 struct Context {
     shown: String,
+    assigned: AtomicBool,
 }
 
 impl ClientContext for Context {}
@@ -200,6 +205,9 @@ impl ConsumerContext for Context {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(_) | Rebalance::Revoke(_) => {
+                if matches!(rebalance, Rebalance::Assign(_)) {
+                    self.assigned.store(true, Ordering::Relaxed);
+                }
                 let held = consumer
                     .assignment()
                     .map(|tpl| {
@@ -308,6 +316,7 @@ impl KafkaSource {
             .set("auto.offset.reset", &spec.start)
             .create_with_context(Context {
                 shown: shown.clone(),
+                assigned: AtomicBool::new(false),
             })
             .map_err(|e| StreamError::config("properties", format!("the Kafka client: {e}")))?;
         consumer.subscribe(&[&spec.topic]).map_err(|e| {
@@ -349,7 +358,11 @@ impl Iterator for Poll {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = &self.source;
-        match s.consumer.poll(s.spec.max_wait) {
+        let polled = s.consumer.poll(s.spec.max_wait);
+        if s.consumer.context().assigned.swap(false, Ordering::Relaxed) {
+            self.last_record = Instant::now();
+        }
+        match polled {
             Some(Ok(record)) => {
                 self.last_record = Instant::now();
                 self.errors = 0;

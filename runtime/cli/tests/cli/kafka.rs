@@ -77,7 +77,7 @@ topic = "events"
 group = "cleaners"
 format = "ndjson"
 schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}]
-until_idle = "8s"
+until_idle = "30s"
 checkpoint = {{ rows = 300, interval = "1s" }}
 
 [[stage]]
@@ -91,15 +91,23 @@ mode = "append"
         ),
     )
     .unwrap();
-    let members = [member(&pipeline, d), member(&pipeline, d)];
+    let mut members = [member(&pipeline, d), member(&pipeline, d)];
 
     // Produce only once the group has settled: two partitions each. (Records taken by the
     // first member before the second joined would be redelivered by the rebalance — the
-    // at-least-once this source allows — and the count below is exact.)
+    // at-least-once this source allows — and the count below is exact.) `until_idle` is
+    // generous because a member's idle clock starts when it starts reading: under a loaded
+    // CI machine the second member can take many seconds to compile and join, and a first
+    // member that idled out before then would leave the group unsettled.
     let started = Instant::now();
     while !members.iter().all(|m| *m.held.lock().unwrap() == Some(2)) {
+        for (i, m) in members.iter_mut().enumerate() {
+            if let Some(status) = m.child.try_wait().unwrap() {
+                panic!("member {i} ended ({status}) before the group settled");
+            }
+        }
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(120),
             "the group did not settle on 2 + 2 partitions: {:?}",
             members
                 .iter()
