@@ -37,7 +37,9 @@ const STDERR_TAIL: usize = 4096;
 pub struct Usage {
     /// Guest calls made (instantiation excluded).
     pub calls: u64,
-    /// Wall-clock time inside `process` and `finish` calls: the stream's work.
+    /// Wall-clock time inside `process` and `finish` calls, and settling what they returned
+    /// (checking the output, resolving handles, applying a returned selection): the
+    /// stream's work, however the plugin splits it between its own code and the host's.
     pub busy: Duration,
     /// Wall-clock time starting instances: instantiation, `create` and `output-schema`
     /// (once per instance; an interpreter-based plugin pays milliseconds here, touching its
@@ -626,7 +628,10 @@ impl Transformer {
                 Err((column, reason)) => Ok(Err(ErrorKind::InvalidInput { column, reason })),
             }
         });
-        self.settle(live, Call::Process, Some(n), size, Some(&input), result)
+        let settling = Instant::now();
+        let out = self.settle(live, Call::Process, Some(n), size, Some(&input), result);
+        self.usage.busy += settling.elapsed();
+        out
     }
 
     /// `batch` as the plugin's contract version takes it: 0.1 unpacks dictionaries, 0.2
@@ -683,7 +688,9 @@ impl Transformer {
             l.instance.finish(&mut l.store, handle)
         });
         let totals = self.input_totals;
+        let settling = Instant::now();
         let out = self.settle(live, Call::Finish, None, totals, None, result);
+        self.usage.busy += settling.elapsed();
         // The stream is over: drop the instance (and with it the resource and its memory).
         self.live = None;
         out

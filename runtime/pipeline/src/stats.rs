@@ -251,7 +251,8 @@ pub struct StageStats {
     pub rows_skipped: u64,
     /// Rows sent to the dead-letter sink.
     pub rows_dead_lettered: u64,
-    /// Time inside the plugin's `process` and `finish` calls, summed over instances.
+    /// Time inside the plugin's `process` and `finish` calls and settling their output
+    /// (validation, a returned selection applied), summed over instances.
     pub busy_ms: f64,
     /// Time starting the plugin's instances (instantiate, `create`, `output-schema`),
     /// summed: a cost per instance, not per batch.
