@@ -388,6 +388,12 @@ impl AppState {
                 }
             };
             match started {
+                Ok(run) if marker.stopping => {
+                    tracing::warn!(run = %id, pipeline = %name, "run resumed to finish the stop a client asked for");
+                    if let Err(e) = run.stop(runs::StopFor::Client).await {
+                        tracing::error!(run = %id, "stopping the resumed run: {}", e.body.message);
+                    }
+                }
                 Ok(_) => tracing::warn!(run = %id, pipeline = %name, "run resumed"),
                 Err(e) => {
                     tracing::error!(run = %id, pipeline = %name, "the run cannot resume: {}", e.body.message);

@@ -1,7 +1,8 @@
 //! Durable ingest of `quiver serve --ingest-nats` against a real NATS server: rows a server
 //! accepted survive it being SIGKILLed and shut down, and the run resumes under its id and
 //! commits every accepted row exactly once (nothing was committed before the kill, and a
-//! shutdown commits before it acknowledges). Also the refusals: `durable = true` on a
+//! shutdown commits before it acknowledges); a client's stop survives a kill during its
+//! drain (the next server finishes the stop instead of resuming the run). Also the refusals: `durable = true` on a
 //! server without `--ingest-nats`, and a durable run into a single file.
 
 use std::time::{Duration, Instant};
@@ -144,14 +145,15 @@ fn rows_pushed_to_a_durable_run_survive_a_killed_server_and_a_shutdown_exactly_o
     });
     assert_eq!(server.terminate(), Some(0), "the server drains and exits 0");
 
-    // 3. Resumed again: more pushes, then a client's stop reads what is left, commits it
-    //    and ends the run for good.
-    let server = Server::start_with(dir.path(), &flags);
+    // 3. Resumed again: more pushes, then a client's stop, and the server SIGKILLed right
+    //    after it answered, mostly before the stop's drain is done. The stop is kept with
+    //    the run (its marker says so)…
+    let mut server = Server::start_with(dir.path(), &flags);
     let addr = server.addr.clone();
-    let done = rt.block_on(async {
+    rt.block_on(async {
         let s = wait_for(&addr, &run, "running").await;
         assert_eq!(s["resumed"], 2, "{s}");
-        for k in 25..30 {
+        for k in 25..40 {
             push(&addr, &run, k * ROWS).await;
         }
         let (code, s) = call(
@@ -161,12 +163,29 @@ fn rows_pushed_to_a_durable_run_survive_a_killed_server_and_a_shutdown_exactly_o
         )
         .await;
         assert_eq!(code, 202, "{s}");
-        wait_for(&addr, &run, "succeeded").await
     });
+    server.kill();
+    let marker = dir.path().join(format!("data/active/{run}.json"));
+    match std::fs::read_to_string(&marker) {
+        Ok(text) => {
+            let m: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(m["stopping"], true, "the stop is kept with the run: {m}");
+        }
+        // The drain beat the kill: the run ended, and its record says so.
+        Err(_) => assert!(
+            dir.path().join(format!("data/runs/{run}.json")).is_file(),
+            "run {run} has neither a marker nor a record"
+        ),
+    }
+    // …so the next server finishes it: it reads what is left, commits it and ends the run
+    // for good, rather than bringing it back running.
+    let server = Server::start_with(dir.path(), &flags);
+    let addr = server.addr.clone();
+    let done = rt.block_on(wait_for(&addr, &run, "succeeded"));
     assert_eq!(done["error"], Value::Null, "{done}");
 
     let seen = ids_in_parts(&out);
-    let accepted = 30 * ROWS;
+    let accepted = 40 * ROWS;
     let missing: Vec<_> = (0..accepted as i64)
         .filter(|i| !seen.contains_key(i))
         .take(10)

@@ -178,6 +178,10 @@ pub(super) async fn stop_run(
 ) -> ApiResult<Response> {
     let run = live(find_run(&state, &id).await?, &id)?;
     run.stop(crate::runs::StopFor::Client).await?;
+    if run.resumable() {
+        // The stop holds across a restart: a resumed run finishes the drain and ends.
+        state.runs.record_stop(run.id()).await?;
+    }
     Ok((StatusCode::ACCEPTED, Json(run.status())).into_response())
 }
 

@@ -73,6 +73,9 @@ pub struct Runs {
     ingest: Option<quiver_stream::IngestBuffer>,
     /// The server is shutting down: stream runs that end now are interrupted, not over.
     shutting_down: std::sync::atomic::AtomicBool,
+    /// Held while a marker is rewritten or removed, so a stop recorded as a run ends
+    /// cannot write back the marker the end just removed.
+    markers: tokio::sync::Mutex<()>,
 }
 
 /// What the data directory keeps of an unfinished stream run (`active/<id>.json`), so
@@ -90,6 +93,11 @@ pub struct Marker {
     pub started_at: DateTime<Utc>,
     /// How many times it was resumed before.
     pub resumed: u32,
+    /// A client asked the run to stop. A shutdown that comes before the stop's drain is
+    /// done interrupts the drain: the resumed run goes on draining and ends, rather than
+    /// running on as if the stop had never been asked for.
+    #[serde(default)]
+    pub stopping: bool,
 }
 
 fn marker_key(id: &str) -> String {
@@ -170,6 +178,7 @@ impl Runs {
             reserved: Arc::new(Mutex::new(Reserved::default())),
             ingest,
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            markers: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -194,6 +203,24 @@ impl Runs {
         }
         out.sort_by_key(|m| m.started_at);
         Ok(out)
+    }
+
+    /// Record in stream run `id`'s marker that a client asked it to stop, so a shutdown in
+    /// the middle of its drain does not bring it back running. Nothing when the run has
+    /// no marker (not a stream run, or already over).
+    ///
+    /// # Errors
+    /// The data directory cannot be read or written.
+    pub async fn record_stop(&self, id: &str) -> ApiResult<()> {
+        let _held = self.markers.lock().await;
+        let key = marker_key(id);
+        if let Some(mut marker) = self.store.get_json::<Marker>(&key).await? {
+            if !marker.stopping {
+                marker.stopping = true;
+                self.store.put_json(&key, &marker).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Record that interrupted run `id` could not start again (`why`), and drop its
@@ -362,6 +389,7 @@ impl Runs {
             document,
             started_at: Utc::now(),
             resumed: 0,
+            stopping: false,
         };
         self.launch(marker, read, false)
     }
@@ -672,6 +700,7 @@ impl Runs {
                 }
             }
         }
+        let _held = self.markers.blocking_lock();
         if let Err(e) = self
             .handle
             .block_on(self.store.delete(&marker_key(run.id())))
