@@ -214,11 +214,11 @@ impl Runs {
     pub async fn record_stop(&self, id: &str) -> ApiResult<()> {
         let _held = self.markers.lock().await;
         let key = marker_key(id);
-        if let Some(mut marker) = self.store.get_json::<Marker>(&key).await? {
-            if !marker.stopping {
-                marker.stopping = true;
-                self.store.put_json(&key, &marker).await?;
-            }
+        if let Some(mut marker) = self.store.get_json::<Marker>(&key).await?
+            && !marker.stopping
+        {
+            marker.stopping = true;
+            self.store.put_json(&key, &marker).await?;
         }
         Ok(())
     }
