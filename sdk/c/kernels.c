@@ -1,5 +1,7 @@
 // Quiver C SDK: the host's compute kernels on column handles, one function per `compute`
 // function of contract 0.2 (docs/kernels.md describes each), with errors naming the column.
+// `filter-many` has none: it exists for interpreters whose bindings never free a returned
+// selection mask; a C plugin returns the selection (`qv_out_filter`, one call, freed).
 #include "internal.h"
 
 typedef quiver_transform_compute_borrow_column_t borrow_t;

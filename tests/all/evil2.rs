@@ -616,6 +616,27 @@ fn hoarding_column_handles_stops_at_the_handle_limit() {
 }
 
 #[test]
+fn a_filter_many_call_over_more_columns_than_handles_left_is_refused() {
+    in_child(
+        "a_filter_many_call_over_more_columns_than_handles_left_is_refused",
+        || {
+            // Past wasmtime's own bound on handles lent in a call: refused by it.
+            let err = attack(r#"{"mode":"filter-many-flood"}"#);
+            assert!(
+                invalid_output(&err).contains("at most 65536 column handles"),
+                "{err}"
+            );
+            // Under it, past the host's: refused before any input is resolved.
+            let err = attack(r#"{"mode":"filter-many-flood","count":66000}"#);
+            assert!(
+                invalid_output(&err).contains("more than 65536 column handles are alive at once"),
+                "{err}"
+            );
+        },
+    );
+}
+
+#[test]
 fn a_selection_of_rows_past_the_batch_is_invalid_output() {
     in_child(
         "a_selection_of_rows_past_the_batch_is_invalid_output",

@@ -245,6 +245,14 @@ impl HostBatch for StoreState {
         self.new_column(array, 0).map(Ok)
     }
 
+    fn columns(&mut self, self_: Resource<BatchRes>) -> wasmtime::Result<Vec<Resource<ColumnRes>>> {
+        let arrays = self.batch(&self_)?.columns.clone();
+        arrays
+            .into_iter()
+            .map(|array| self.new_column(array, 0))
+            .collect()
+    }
+
     fn read(
         &mut self,
         self_: Resource<BatchRes>,

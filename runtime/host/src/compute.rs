@@ -33,7 +33,7 @@ use crate::bindings::v2::compute::{
 use crate::bindings::v2::types::{
     ConfigError, DataError, Error as WitError, Field, TimeUnit as WitUnit,
 };
-use crate::columns::{ColumnRes, HostTrap};
+use crate::columns::{ColumnRes, HostTrap, MAX_HANDLES};
 use crate::state::StoreState;
 use crate::tree::field_nodes_to_type;
 
@@ -502,6 +502,38 @@ impl Host for StoreState {
         self.unary_kernel("filter", input, Family::Numeric, |a, _| {
             k::filter(a, &boolean(&m, "filter")?)
         })
+    }
+
+    fn filter_many(
+        &mut self,
+        inputs: Vec<Resource<ColumnRes>>,
+        mask: Resource<ColumnRes>,
+    ) -> wasmtime::Result<Result<Vec<Resource<ColumnRes>>, WitError>> {
+        const WHAT: &str = "filter-many";
+        // Every input gets a new handle back: a list longer than the handles left is
+        // refused before anything is resolved or allocated for it.
+        if inputs.len() > MAX_HANDLES.saturating_sub(self.scope.live) {
+            return Err(wasmtime::Error::new(HostTrap::TooManyHandles));
+        }
+        let m = self.column_array(&mask, WHAT)?;
+        let arrays = inputs
+            .iter()
+            .map(|h| self.column_array(h, WHAT))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let rows = arrays.iter().map(|a| a.len()).sum();
+        self.admit(WHAT, rows, Family::Numeric)?;
+        let filtered = match boolean(&m, WHAT).and_then(|m| k::filter_many(&arrays, &m)) {
+            Ok(f) => f,
+            Err(e) => return refusal(e).map(Err),
+        };
+        filtered
+            .into_iter()
+            .map(|array| {
+                let bytes = array.get_array_memory_size();
+                self.new_column(array, bytes)
+            })
+            .collect::<wasmtime::Result<Vec<_>>>()
+            .map(Ok)
     }
 
     fn take(&mut self, input: Resource<ColumnRes>, indices: Resource<ColumnRes>) -> Handle {

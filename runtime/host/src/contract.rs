@@ -23,7 +23,7 @@ use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::{v1, v2};
-use crate::columns::{BatchRes, ColumnRes, HostTrap};
+use crate::columns::{BatchRes, ColumnRes, HostTrap, MAX_HANDLES};
 use crate::convert::{self, Violation};
 use crate::error::ErrorKind;
 use crate::state::StoreState;
@@ -638,6 +638,18 @@ pub(crate) fn invalid_handle(e: &wasmtime::Error) -> Option<String> {
         return Some(t.to_string());
     }
     let message = format!("{e:?}");
+    // wasmtime's own bound on the handles of a store (a list of borrows passed to the host
+    // lends one handle each): the plugin passed or kept too many at once.
+    if let Some(line) = message
+        .lines()
+        .find(|l| l.contains("store handle limit exceeded"))
+    {
+        return Some(format!(
+            "too many resource handles at once ({}): a plugin may keep or pass at most \
+             {MAX_HANDLES} column handles; drop them when done, pass fewer per call",
+            line.trim()
+        ));
+    }
     let at = message.find("unknown handle index")?;
     let what = message[at..].lines().next().unwrap_or_default();
     Some(format!(

@@ -76,6 +76,6 @@ pub use math::{UnaryOp, clip, is_nan, round, unary};
 pub use nulls::{coalesce, fill_null, is_not_null, is_null};
 pub use regex::{regex_match, regex_replace};
 pub use scalar::{Operand, Scalar, TimeUnit};
-pub use select::{filter, is_in, slice, take};
+pub use select::{filter, filter_many, is_in, slice, take};
 pub use strings::{StrOp, concat, contains, ends_with, starts_with, str_unary, substring};
 pub use temporal::{DatePart, date_part};

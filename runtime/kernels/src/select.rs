@@ -44,6 +44,44 @@ pub fn filter(a: &ArrayRef, mask: &BooleanArray) -> Result<ArrayRef, KernelError
     arrow_select::filter::filter(a.as_ref(), mask).map_err(|e| arrow_invalid(KERNEL, e))
 }
 
+/// `filter` on several columns with one mask (a filtered frame's output columns): the
+/// mask is prepared once — null bits cleared, its set runs or indices found — and applied to
+/// each column, as arrow's `filter_record_batch` does.
+///
+/// # Errors
+/// [`KernelError::Invalid`] when a column's length differs from the mask's, naming its
+/// position in `arrays`.
+pub fn filter_many(arrays: &[ArrayRef], mask: &BooleanArray) -> Result<Vec<ArrayRef>, KernelError> {
+    const KERNEL: &str = "filter-many";
+    if let Some((i, a)) = arrays
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.len() != mask.len())
+    {
+        return Err(KernelError::invalid(
+            KERNEL,
+            format!(
+                "the mask has {} rows and column {i} of the list {}",
+                mask.len(),
+                a.len()
+            ),
+        ));
+    }
+    let mut builder = arrow_select::filter::FilterBuilder::new(mask);
+    if arrays.len() > 1 {
+        builder = builder.optimize();
+    }
+    let predicate = builder.build();
+    arrays
+        .iter()
+        .map(|a| {
+            predicate
+                .filter(a.as_ref())
+                .map_err(|e| arrow_invalid(KERNEL, e))
+        })
+        .collect()
+}
+
 /// Rows of nested columns per measured chunk of `take`: small, because one row of a list
 /// column can be large.
 const NESTED_CHUNK_ROWS: usize = 256;

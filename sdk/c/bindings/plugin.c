@@ -36,6 +36,9 @@ extern void __wasm_import_quiver_transform_columns_method_batch_column(int32_t, 
 __attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]batch.read")))
 extern void __wasm_import_quiver_transform_columns_method_batch_read(int32_t, int32_t, uint8_t *);
 
+__attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("[method]batch.columns")))
+extern void __wasm_import_quiver_transform_columns_method_batch_columns(int32_t, uint8_t *);
+
 __attribute__((__import_module__("quiver:transform/columns@0.2.0"), __import_name__("from-data")))
 extern void __wasm_import_quiver_transform_columns_from_data(uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
@@ -82,6 +85,9 @@ extern void __wasm_import_quiver_transform_compute_cast(int32_t, uint8_t *, size
 
 __attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("filter")))
 extern void __wasm_import_quiver_transform_compute_filter(int32_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("filter-many")))
+extern void __wasm_import_quiver_transform_compute_filter_many(uint8_t *, size_t, int32_t, uint8_t *);
 
 __attribute__((__import_module__("quiver:transform/compute@0.2.0"), __import_name__("take")))
 extern void __wasm_import_quiver_transform_compute_take(int32_t, int32_t, uint8_t *);
@@ -909,6 +915,16 @@ void quiver_transform_columns_result_column_data_error_free(quiver_transform_col
   }
 }
 
+void quiver_transform_columns_list_own_column_free(quiver_transform_columns_list_own_column_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_columns_own_column_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
 void quiver_transform_compute_field_free(quiver_transform_compute_field_t *ptr) {
   quiver_transform_types_field_free(ptr);
 }
@@ -1000,6 +1016,34 @@ void quiver_transform_compute_list_field_free(quiver_transform_compute_list_fiel
       quiver_transform_compute_field_free(&list_ptr[i]);
     }
     free(list_ptr);
+  }
+}
+
+void quiver_transform_compute_list_borrow_column_free(quiver_transform_compute_list_borrow_column_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_compute_borrow_column_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
+void quiver_transform_compute_list_own_column_free(quiver_transform_compute_list_own_column_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    quiver_transform_compute_own_column_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+    }
+    free(list_ptr);
+  }
+}
+
+void quiver_transform_compute_result_list_own_column_error_free(quiver_transform_compute_result_list_own_column_error_t *ptr) {
+  if (!ptr->is_err) {
+    quiver_transform_compute_list_own_column_free(&ptr->val.ok);
+  } else {
+    quiver_transform_compute_error_free(&ptr->val.err);
   }
 }
 
@@ -1353,6 +1397,14 @@ bool quiver_transform_columns_method_batch_read(quiver_transform_columns_borrow_
     *err = result.val.err;
     return 0;
   }
+}
+
+void quiver_transform_columns_method_batch_columns(quiver_transform_columns_borrow_batch_t self, quiver_transform_columns_list_own_column_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_columns_method_batch_columns((self).__handle, ptr);
+  *ret = (quiver_transform_columns_list_own_column_t) { (quiver_transform_columns_own_column_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
 }
 
 bool quiver_transform_columns_from_data(quiver_transform_columns_list_field_t *data_type, quiver_transform_columns_column_data_t *data, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err) {
@@ -3786,6 +3838,81 @@ bool quiver_transform_compute_filter(quiver_transform_compute_borrow_column_t in
     case 0: {
       result.is_err = false;
       result.val.ok = (quiver_transform_compute_own_column_t) { *((int32_t*) (ptr + 8)) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      quiver_transform_types_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          variant.val.config = (quiver_transform_types_config_error_t) {
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) },
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+2*sizeof(void*))))), (*((size_t*) (ptr + (16+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 1: {
+          plugin_option_string_t option;
+          switch ((int32_t) *((uint8_t*) (ptr + 16))) {
+            case 0: {
+              option.is_some = false;
+              break;
+            }
+            case 1: {
+              option.is_some = true;
+              option.val = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (16+1*sizeof(void*))))), (*((size_t*) (ptr + (16+2*sizeof(void*))))) };
+              break;
+            }
+          }
+          plugin_option_u64_t option0;
+          switch ((int32_t) *((uint8_t*) (ptr + (24+2*sizeof(void*))))) {
+            case 0: {
+              option0.is_some = false;
+              break;
+            }
+            case 1: {
+              option0.is_some = true;
+              option0.val = (uint64_t) (*((int64_t*) (ptr + (32+2*sizeof(void*)))));
+              break;
+            }
+          }
+          variant.val.data = (quiver_transform_types_data_error_t) {
+            (plugin_option_string_t) option,
+            (plugin_option_u64_t) option0,
+            (plugin_string_t) (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + (40+2*sizeof(void*))))), (*((size_t*) (ptr + (40+3*sizeof(void*))))) },
+          };
+          break;
+        }
+        case 2: {
+          variant.val.internal = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool quiver_transform_compute_filter_many(quiver_transform_compute_list_borrow_column_t *inputs, quiver_transform_compute_borrow_column_t mask, quiver_transform_compute_list_own_column_t *ret, quiver_transform_compute_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(40+4*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_quiver_transform_compute_filter_many((uint8_t *) (*inputs).ptr, (*inputs).len, (mask).__handle, ptr);
+  quiver_transform_compute_result_list_own_column_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (quiver_transform_compute_list_own_column_t) { (quiver_transform_compute_own_column_t*)(*((uint8_t **) (ptr + 8))), (*((size_t*) (ptr + (8+1*sizeof(void*))))) };
       break;
     }
     case 1: {

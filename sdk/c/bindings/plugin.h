@@ -307,6 +307,11 @@ typedef struct {
   } val;
 } quiver_transform_columns_result_column_data_error_t;
 
+typedef struct {
+  quiver_transform_columns_own_column_t *ptr;
+  size_t len;
+} quiver_transform_columns_list_own_column_t;
+
 typedef quiver_transform_types_field_t quiver_transform_compute_field_t;
 
 typedef quiver_transform_types_error_t quiver_transform_compute_error_t;
@@ -484,6 +489,24 @@ typedef struct {
 } quiver_transform_compute_list_field_t;
 
 typedef struct {
+  quiver_transform_compute_borrow_column_t *ptr;
+  size_t len;
+} quiver_transform_compute_list_borrow_column_t;
+
+typedef struct {
+  quiver_transform_compute_own_column_t *ptr;
+  size_t len;
+} quiver_transform_compute_list_own_column_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    quiver_transform_compute_list_own_column_t ok;
+    quiver_transform_compute_error_t err;
+  } val;
+} quiver_transform_compute_result_list_own_column_error_t;
+
+typedef struct {
   bool is_err;
   union {
     quiver_transform_compute_scalar_t ok;
@@ -612,6 +635,8 @@ extern uint64_t quiver_transform_columns_method_batch_num_rows(quiver_transform_
 extern bool quiver_transform_columns_method_batch_column(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err);
 // Copy column `index`'s buffers into the guest (`column(index).read()` in one call).
 extern bool quiver_transform_columns_method_batch_read(quiver_transform_columns_borrow_batch_t self, uint32_t index, quiver_transform_columns_column_data_t *ret, quiver_transform_columns_error_t *err);
+// A handle to every column, in schema order (`column(i)` for each, in one call).
+extern void quiver_transform_columns_method_batch_columns(quiver_transform_columns_borrow_batch_t self, quiver_transform_columns_list_own_column_t *ret);
 // A host column from the guest's own buffers of type `data-type` (pre-order nodes of
 // one field), fully validated; for handing guest-made values to `compute`.
 extern bool quiver_transform_columns_from_data(quiver_transform_columns_list_field_t *data_type, quiver_transform_columns_column_data_t *data, quiver_transform_columns_own_column_t *ret, quiver_transform_columns_error_t *err);
@@ -640,6 +665,9 @@ extern bool quiver_transform_compute_coalesce(quiver_transform_compute_list_oper
 // do not cast into nulls, otherwise the first one is a data error naming its row.
 extern bool quiver_transform_compute_cast(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_list_field_t *to, bool safe, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_filter(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t mask, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
+// `filter` on each of `inputs` with one mask, in one call (a filtered frame's output
+// columns): the i-th result holds the i-th input's rows where `mask` is true.
+extern bool quiver_transform_compute_filter_many(quiver_transform_compute_list_borrow_column_t *inputs, quiver_transform_compute_borrow_column_t mask, quiver_transform_compute_list_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_take(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t indices, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_slice(quiver_transform_compute_borrow_column_t input, uint64_t offset, uint64_t len, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_is_in(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_borrow_column_t values, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
@@ -726,6 +754,8 @@ void quiver_transform_columns_result_own_column_error_free(quiver_transform_colu
 
 void quiver_transform_columns_result_column_data_error_free(quiver_transform_columns_result_column_data_error_t *ptr);
 
+void quiver_transform_columns_list_own_column_free(quiver_transform_columns_list_own_column_t *ptr);
+
 void quiver_transform_compute_field_free(quiver_transform_compute_field_t *ptr);
 
 void quiver_transform_compute_error_free(quiver_transform_compute_error_t *ptr);
@@ -743,6 +773,12 @@ void quiver_transform_compute_option_scalar_free(quiver_transform_compute_option
 void quiver_transform_compute_list_operand_free(quiver_transform_compute_list_operand_t *ptr);
 
 void quiver_transform_compute_list_field_free(quiver_transform_compute_list_field_t *ptr);
+
+void quiver_transform_compute_list_borrow_column_free(quiver_transform_compute_list_borrow_column_t *ptr);
+
+void quiver_transform_compute_list_own_column_free(quiver_transform_compute_list_own_column_t *ptr);
+
+void quiver_transform_compute_result_list_own_column_error_free(quiver_transform_compute_result_list_own_column_error_t *ptr);
 
 void quiver_transform_compute_result_scalar_error_free(quiver_transform_compute_result_scalar_error_t *ptr);
 

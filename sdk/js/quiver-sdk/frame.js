@@ -3,8 +3,8 @@
 // `batch.col(name)` is a `Col` over the host's column (nothing copied); `withColumn`,
 // `drop`, `select`, `rename` and `filter` return a new Frame and leave the old one as it
 // was. Every column of a Frame has the input's rows: `filter(mask)` does not move any data,
-// it records a selection that the output applies to every column with the host's `filter`
-// kernel (a selection mask returned to the host would never be freed by jco). Untouched
+// it records a selection that the output applies to every column in one call of the host's
+// `filterMany` kernel (a selection mask returned to the host would never be freed by jco). Untouched
 // input columns go back by reference (`out-column.keep`), kernel results by handle,
 // plugin-made columns as buffers.
 
@@ -117,12 +117,7 @@ export class Frame {
       );
     }
     const given = new Set();
-    // A filter is applied by the host (its `filter` kernel on each column, handles back)
-    // rather than sent as a `selection` mask: jco never frees a returned mask's bytes, so a
-    // long stream through a filter would run out of memory.
-    const mask = this._selection;
-    const columns = this._entries.map(([, c]) => {
-      if (mask !== null) c = c.filter(mask);
+    const columns = this.#filtered().map((c) => {
       if (c.isInputOf(this._batch)) return { tag: 'keep', val: c.inputIndex };
       const data = c.data;
       if (data !== null) return { tag: 'data', val: data };
@@ -133,5 +128,24 @@ export class Frame {
       return { tag: 'handle', val: h };
     });
     return { numRows: u64(this.numRows), columns };
+  }
+
+  /**
+   * The output's columns: with a selection, every column filtered by the host in one
+   * `filterMany` call (and the input handles it needs fetched in one `batchColumns` call),
+   * rather than sent as a `selection` mask: jco never frees a returned mask's bytes, so a
+   * long stream through a filter would run out of memory.
+   */
+  #filtered() {
+    const cols = this._entries.map(([, c]) => c);
+    const mask = this._selection;
+    if (mask === null) return cols;
+    const unfetched = cols.filter((c) => c.isInputOf(this._batch) && c._handle === null);
+    if (unfetched.length > 1) {
+      const all = mask._k('batchColumns', this._batch);
+      for (const c of unfetched) c._handle = all[c.inputIndex];
+    }
+    const out = mask._k('filterMany', cols.map((c) => c.handle()), mask.handle());
+    return cols.map((c, i) => new Col({ handle: out[i] }, c.name));
   }
 }

@@ -15,6 +15,7 @@ const opt64 = (n) => (n === null || n === undefined ? undefined : u64(n));
 useKernels({
   ...compute,
   batchColumn: (batch, i) => batch.column(i),
+  batchColumns: (batch) => batch.columns(),
   fromData: (type, data) => fromData(type, data),
   dataType: (h) => h.dataType(),
   len: (h) => h.len(),

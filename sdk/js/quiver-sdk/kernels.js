@@ -15,7 +15,10 @@ const DISPOSE = Symbol.dispose || Symbol.for('dispose');
 let live = [];
 
 function track(result) {
-  if (result !== null && typeof result === 'object' && typeof result[DISPOSE] === 'function') {
+  if (Array.isArray(result)) {
+    // `filterMany`, `batchColumns`: a list of handles.
+    for (const r of result) track(r);
+  } else if (result !== null && typeof result === 'object' && typeof result[DISPOSE] === 'function') {
     live.push(result);
   }
   return result;

@@ -41,6 +41,8 @@ export function installFake(fail = {}) {
   }));
   const k = {
     batchColumn: (batch, i) => batch.columns[i],
+    // New handles, as the host makes (never the ones `batchColumn` gave).
+    batchColumns: (batch) => batch.columns.map((c) => new FakeColumn(c.type, c.values)),
     fromData: (type, data) => new FakeColumn(type[0].dataType.tag, data),
     dataType: (h) => toType(h.type),
     len: (h) => BigInt(h.values.length),
@@ -61,6 +63,7 @@ export function installFake(fail = {}) {
     fillNull: (h, v) => new FakeColumn(h.type, h.values.map((x, i) => (x === null ? side(v, i) : x))),
     slice: (h, o, n) => new FakeColumn(h.type, h.values.slice(o, o + n)),
     filter: (h, m) => new FakeColumn(h.type, h.values.filter((_, i) => m.values[i] === true)),
+    filterMany: (hs, m) => hs.map((h) => new FakeColumn(h.type, h.values.filter((_, i) => m.values[i] === true))),
     aggregate: (op, h) => ({ tag: 'float64', val: h.values.reduce((a, b) => a + (b ?? 0), 0) }),
   };
   useKernels(Object.fromEntries(Object.entries(k).map(([n, f]) => [n, wrap(n, f)])));

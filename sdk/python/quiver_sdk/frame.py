@@ -11,9 +11,9 @@ valid for the call only). Its verbs return `Frame`s; return one (or a list) from
 - `batch["amount"]`: a `Column` (no copy); `batch[mask]` is `filter(mask)` and
   `batch[["a", "b"]]` is `select`, as in pandas. `batch.columns` / `batch.schema`.
 - `filter(mask)`: the rows where the boolean column `mask` is true (null counts as false).
-  Nothing is copied: the host applies the mask to each output column with its `filter`
-  kernel (one call per column; a returned selection mask would stay in the plugin's memory,
-  as componentize-py never frees it).
+  Nothing is copied: the host applies the mask to every output column with its
+  `filter-many` kernel (one call for all of them; a returned selection mask would stay in
+  the plugin's memory, as componentize-py never frees it).
 - `with_column(name, value)` (`assign(name=value)`, `frame[name] = value`): replaces a
   column of that name in place, or appends one; `value` is a `Column` or a scalar.
 - `drop(*names)`, `select(*names)` (`frame[[...]]`), `rename({old: new})`.
@@ -242,6 +242,26 @@ class Frame:
         slots = [_filtered(self._slot_column(i), mask) for i in range(len(self._slots))]
         return Frame(self._batch, self._names, slots, mask, None, None)
 
+    def _filtered_now(self) -> "Frame":
+        """`_applied`, computed: every column's handle, then one `filter-many` call for all
+        of them (one host call where a column each took one)."""
+        mask = self._mask
+        assert mask is not None
+        cols = [self._slot_column(i) for i in range(len(self._slots))]
+        batch = self._batch
+        if batch is not None and sum(1 for c in cols if c._op == "input" and c._h is None) > 1:
+            batch._fetch_inputs()
+        handles = [c._handle() for c in cols]
+        try:
+            out = wit_compute.filter_many(handles, mask._handle())
+        except Err as e:
+            raise from_wit(e.value, None) from None
+        slots = []
+        for c, h in zip(cols, out):
+            f = Column("filter", (c, mask), name=c.name, dtype=c._dtype, domain=mask, handle=h)
+            slots.append(f)
+        return Frame(self._batch, self._names, slots, mask, None, None)
+
     def to_pylist(self) -> list:
         """Rows as dicts (reads every column: for tests and small data)."""
         cols = [self[n].to_pylist() for n in self._names]
@@ -351,6 +371,18 @@ class Batch(Frame):
             self._rows = int(self._lent.num_rows())
         return self._rows
 
+    def _fetch_inputs(self) -> None:
+        """A handle to every input column in one host call (`batch.columns`), for the
+        columns that have none yet."""
+        try:
+            handles = self._lent.columns()
+        except Err as e:
+            raise from_wit(e.value, None) from None
+        for i, h in enumerate(handles):
+            c = self._input(i)
+            if c._h is None:
+                c._h = h
+
     def _input(self, i: int) -> Column:
         c = self._inputs.get(i)
         if c is None:
@@ -388,10 +420,10 @@ def to_output(frame: Frame, schema: Schema, batch: Optional[Batch], wt: Any) -> 
     selection = None
     rows = None
     if frame._mask is not None:
-        # The host applies the filter (its `filter` kernel on each column, handles back)
-        # rather than taking a `selection` mask: componentize-py never frees a returned
-        # mask's bytes, so a long stream through a filter would run out of memory.
-        frame = frame._applied()
+        # The host applies the filter (its `filter-many` kernel on every column, handles
+        # back) rather than taking a `selection` mask: componentize-py never frees a
+        # returned mask's bytes, so a long stream through a filter would run out of memory.
+        frame = frame._filtered_now()
         keep_ok = False
     # Keep what can be kept; compute every other column before any handle moves into the
     # output (one column's handle may be another's argument).

@@ -75,9 +75,9 @@ class FakeHost:
     CPython: `calls` lists (kernel, args) in order; every kernel returns a `FakeHandle`
     named after it; `bits` is what masks read back."""
 
-    def __init__(self, rows=8, bits=None):
+    def __init__(self, rows=8, bits=None, width=4):
         from quiver_sdk._wit import wit_compute, wit_columns
-        self.rows, self.bits, self.calls = rows, bits, []
+        self.rows, self.bits, self.calls, self.width = rows, bits, [], width
         self._saved = {}
         self._mods = (wit_compute, wit_columns)
 
@@ -85,7 +85,7 @@ class FakeHost:
         compute, columns = self._mods
         for name in ("arith", "affine", "unary", "round", "clip", "compare", "logic", "not_",
                      "is_null", "is_not_null", "fill_null", "coalesce", "cast", "filter",
-                     "take", "slice", "is_in", "str_unary", "str_match", "regex_match",
+                     "filter_many", "take", "slice", "is_in", "str_unary", "str_match", "regex_match",
                      "regex_replace", "substring", "concat", "date_part", "sha256",
                      "hmac_sha256"):
             self._saved[(compute, name)] = getattr(compute, name)
@@ -102,9 +102,11 @@ class FakeHost:
         def call(*args):
             self.calls.append((name, args))
             rows = self.rows
-            if name == "filter" and self.bits is not None:
+            if name in ("filter", "filter_many") and self.bits is not None:
                 # What the host's `filter` keeps: the mask's set bits.
                 rows = bin(int.from_bytes(self.bits, "little") & ((1 << self.rows) - 1)).count("1")
+            if name == "filter_many":
+                return [FakeHandle("filter", rows, bits=self.bits) for _ in args[0]]
             return FakeHandle(name, rows, bits=self.bits)
         return call
 
@@ -118,6 +120,10 @@ class FakeHost:
             def column(self, i):
                 host.calls.append(("column", (i,)))
                 return FakeHandle(f"column{i}", host.rows)
+
+            def columns(self):
+                host.calls.append(("columns", ()))
+                return [FakeHandle(f"column{i}", host.rows) for i in range(host.width)]
 
             def read(self, i):
                 return FakeHandle(f"column{i}", host.rows).read()

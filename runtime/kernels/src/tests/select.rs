@@ -8,7 +8,7 @@ use arrow_array::{
 };
 
 use super::{check, col, contains_all, invalid, limit};
-use crate::{Budget, filter, is_in, slice, take};
+use crate::{Budget, filter, filter_many, is_in, slice, take};
 
 #[test]
 fn filter_drops_false_and_null() {
@@ -27,6 +27,45 @@ fn filter_drops_false_and_null() {
     contains_all(
         &invalid(filter(&a, &BooleanArray::from(vec![true]))),
         &["filter", "1 rows and the column 4"],
+    );
+}
+
+#[test]
+fn filter_many_applies_one_mask_to_every_column_as_filter_does() {
+    let ints = col(Int64Array::from(vec![
+        Some(1),
+        Some(2),
+        None,
+        Some(4),
+        Some(5),
+    ]));
+    let strs = col(StringArray::from(vec![
+        Some("a"),
+        None,
+        Some("c"),
+        Some("d"),
+        Some("e"),
+    ]));
+    let floats = col(Float64Array::from(vec![0.5, 1.5, 2.5, 3.5, 4.5]));
+    let mask = BooleanArray::from(vec![Some(true), None, Some(true), Some(false), Some(true)]);
+    let arrays = [ints, strs, floats];
+    let out = filter_many(&arrays, &mask).unwrap();
+    assert_eq!(out.len(), 3);
+    for (a, got) in arrays.iter().zip(&out) {
+        check(got, &filter(a, &mask).unwrap());
+    }
+    check(&out[0], &Int64Array::from(vec![Some(1), None, Some(5)]));
+    check(
+        &out[1],
+        &StringArray::from(vec![Some("a"), Some("c"), Some("e")]),
+    );
+    // One column, and none: the same rules.
+    check(&filter_many(&arrays[..1], &mask).unwrap()[0], &out[0]);
+    assert!(filter_many(&[], &mask).unwrap().is_empty());
+    let short = col(Int64Array::from(vec![1, 2]));
+    contains_all(
+        &invalid(filter_many(&[arrays[0].clone(), short], &mask)),
+        &["filter-many", "5 rows and column 1 of the list 2"],
     );
 }
 

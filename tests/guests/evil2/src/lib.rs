@@ -70,6 +70,9 @@ enum Mode {
     HugeOutput,
     /// Ask for `count` (70,000) handles to the same column and keep them all.
     HoardHandles,
+    /// Pass `count` (100,000) borrows of one column to `filter-many`, which would make a
+    /// handle for each.
+    FilterManyFlood,
     /// Grow host memory through kernels: `count` (1,000) times concatenate column `x` (cast
     /// to utf8) with a `len` (1 MiB) string, keeping every result.
     KernelHog,
@@ -424,6 +427,13 @@ impl Attack {
                 }
                 Err(internal(format!("hoarded {} handles", hoard.len())))
             }
+            Mode::FilterManyFlood => {
+                let x = batch.column(0)?;
+                let mask = compute::is_not_null(&x)?;
+                let inputs = vec![&x; self.count];
+                let got = compute::filter_many(&inputs, &mask)?;
+                Err(internal(format!("filter-many made {} handles", got.len())))
+            }
             // Refused before any batch (their output schema).
             Mode::EmptyColumnName | Mode::SchemaPerInstance | Mode::DeepList | Mode::WideStruct => {
                 Ok(self.pass_through(rows))
@@ -446,6 +456,7 @@ impl GuestTransformer for Attack {
             Mode::WideStruct => (100_000, 0),
             Mode::HugeOutput => (0, 130 << 20),
             Mode::HoardHandles => (70_000, 0),
+            Mode::FilterManyFlood => (100_000, 0),
             Mode::KernelHog => (1_000, 1 << 20),
             _ => (0, 0),
         };
