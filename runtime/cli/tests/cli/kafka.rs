@@ -1,7 +1,8 @@
 //! Kafka sources and sinks of the `quiver` binary against rdkafka's MockCluster (brokers in
 //! this test process, listening on loopback): two `quiver run` processes in one consumer
 //! group share a 4-partition topic, two partitions each, and together write every record
-//! exactly once; a producer sink delivers every row to a topic.
+//! exactly once (then drain on SIGTERM and leave the group's offsets past every record); a
+//! producer sink delivers every row to a topic.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -77,7 +78,6 @@ topic = "events"
 group = "cleaners"
 format = "ndjson"
 schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}]
-until_idle = "30s"
 checkpoint = {{ rows = 300, interval = "1s" }}
 
 [[stage]]
@@ -95,10 +95,10 @@ mode = "append"
 
     // Produce only once the group has settled: two partitions each. (Records taken by the
     // first member before the second joined would be redelivered by the rebalance — the
-    // at-least-once this source allows — and the count below is exact.) `until_idle` is
-    // generous because a member's idle clock starts when it starts reading: under a loaded
-    // CI machine the second member can take many seconds to compile and join, and a first
-    // member that idled out before then would leave the group unsettled.
+    // at-least-once this source allows — and the count below is exact.) The members have no
+    // `until_idle`: on a loaded machine the second one can take long enough to join that a
+    // first member's idle window ran out before the group settled (seen twice in CI). They
+    // run until the test has seen every record committed, then drain on SIGTERM.
     let started = Instant::now();
     while !members.iter().all(|m| *m.held.lock().unwrap() == Some(2)) {
         for (i, m) in members.iter_mut().enumerate() {
@@ -137,6 +137,33 @@ mode = "append"
         }
     });
 
+    // Every record in a committed part (each member commits every 300 rows or second).
+    let started = Instant::now();
+    loop {
+        let seen = ids_in_parts(&d.join("out"));
+        if seen.len() as i64 >= RECORDS {
+            break;
+        }
+        for (i, m) in members.iter_mut().enumerate() {
+            if let Some(status) = m.child.try_wait().unwrap() {
+                panic!("member {i} ended ({status}) before every record was committed");
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{} of {RECORDS} records committed after 120 s",
+            seen.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SIGTERM: each member drains, commits what it holds, commits its offsets and exits 0.
+    for m in &members {
+        assert_eq!(
+            unsafe { libc::kill(m.child.id() as i32, libc::SIGTERM) },
+            0,
+            "signalling a member"
+        );
+    }
     for (i, mut m) in members.into_iter().enumerate() {
         let started = Instant::now();
         let status = loop {
