@@ -258,12 +258,15 @@ impl StoreState {
         result: Result<ArrayRef, k::KernelError>,
     ) -> wasmtime::Result<Result<Resource<ColumnRes>, WitError>> {
         match result {
-            Ok(array) => {
-                let bytes = array.get_array_memory_size();
-                self.new_column(array, bytes).map(Ok)
-            }
+            Ok(array) => self.charged_column(array).map(Ok),
             Err(e) => refusal(e).map(Err),
         }
+    }
+
+    /// A handle to a kernel's output, its bytes charged to the plugin's memory.
+    fn charged_column(&mut self, array: ArrayRef) -> wasmtime::Result<Resource<ColumnRes>> {
+        let bytes = array.get_array_memory_size();
+        self.new_column(array, bytes)
     }
 
     /// One kernel over one column: resolve, admit, run, give.
@@ -528,10 +531,7 @@ impl Host for StoreState {
         };
         filtered
             .into_iter()
-            .map(|array| {
-                let bytes = array.get_array_memory_size();
-                self.new_column(array, bytes)
-            })
+            .map(|array| self.charged_column(array))
             .collect::<wasmtime::Result<Vec<_>>>()
             .map(Ok)
     }
