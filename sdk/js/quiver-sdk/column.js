@@ -16,6 +16,7 @@ import { toType, typeTag, isFloat, isInteger } from './types.js';
 import { typedValues, jsValues, inferType, encodeValues, encodeTyped } from './buffers.js';
 
 const ENCODINGS = { hex: 'hex', base64url: 'base64url', raw: 'raw' };
+const BOOLEAN = toType('boolean');
 
 export class Col {
   /**
@@ -69,6 +70,11 @@ export class Col {
   /** A Col of the kernel `name`'s result. */
   _new(name, ...args) {
     return new Col({ handle: this._k(name, ...args) }, this.name);
+  }
+
+  /** A Col of the kernel `name`'s result, which is boolean (a mask: its type is known). */
+  _mask(name, ...args) {
+    return new Col({ handle: this._k(name, ...args) }, this.name, BOOLEAN);
   }
 
   /** The host handle, computing the column if it is not yet. */
@@ -238,7 +244,7 @@ export class Col {
   // Comparisons and logic: boolean columns (masks).
 
   _cmp(op, x) {
-    return this._new('compare', op, this._operand(this), this._operand(x));
+    return this._mask('compare', op, this._operand(this), this._operand(x));
   }
   eq(x) { return this._cmp('eq', x); }
   ne(x) { return this._cmp('ne', x); }
@@ -249,7 +255,7 @@ export class Col {
 
   _logic(op, other) {
     if (!(other instanceof Col)) throw new TypeError(`${op}: the other side must be a column (a mask)`);
-    return this._new('logic', op, this.handle(), other.handle());
+    return this._mask('logic', op, this.handle(), other.handle());
   }
   /** Kleene AND (`false AND null` is false). */
   and(other) { return this._logic('and', other); }
@@ -257,13 +263,13 @@ export class Col {
   xor(other) { return this._logic('xor', other); }
   /** `this AND NOT other`. */
   andNot(other) { return this._logic('and-not', other); }
-  not() { return this._new('not', this.handle()); }
+  not() { return this._mask('not', this.handle()); }
 
   // ------------------------------------------------------------------------------------
   // Missing values, types, selection.
 
-  isNull() { return this._new('isNull', this.handle()); }
-  isNotNull() { return this._new('isNotNull', this.handle()); }
+  isNull() { return this._mask('isNull', this.handle()); }
+  isNotNull() { return this._mask('isNotNull', this.handle()); }
   /** Nulls replaced by `value` (a scalar or a Col), cast to this column's type. */
   fillNull(value) { return this._new('fillNull', this.handle(), this._operand(value)); }
   /** Row-wise first non-null of this and `others` (Cols or a scalar default). */
@@ -288,7 +294,7 @@ export class Col {
   /** Whether each value is among `values` (an array of JS values, or a Col). */
   isIn(values) {
     const v = values instanceof Col ? values : Col.fromValues(values);
-    return this._new('isIn', this.handle(), v.handle());
+    return this._mask('isIn', this.handle(), v.handle());
   }
 
   // ------------------------------------------------------------------------------------
@@ -341,15 +347,15 @@ export class StrOps {
   strip() { return this._u('trim'); }
   lstrip() { return this._u('trim-start'); }
   rstrip() { return this._u('trim-end'); }
-  _m(op, s) { return this.col._new('strMatch', op, this.col.handle(), s); }
+  _m(op, s) { return this.col._mask('strMatch', op, this.col.handle(), s); }
   /** Literal substring test (`regex: true` for a regular expression). */
   contains(s, { regex = false } = {}) {
-    return regex ? this.col._new('regexMatch', this.col.handle(), s) : this._m('contains', s);
+    return regex ? this.col._mask('regexMatch', this.col.handle(), s) : this._m('contains', s);
   }
   startsWith(s) { return this._m('starts-with', s); }
   endsWith(s) { return this._m('ends-with', s); }
   /** A regex match anywhere (anchor with `^…$`). */
-  match(pattern) { return this.col._new('regexMatch', this.col.handle(), pattern); }
+  match(pattern) { return this.col._mask('regexMatch', this.col.handle(), pattern); }
   /** Regex replace: the first match, or every one with `all` (the default). `$1` inserts a group. */
   replace(pattern, replacement, { all = true } = {}) {
     return this.col._new('regexReplace', this.col.handle(), pattern, replacement, all);

@@ -15,7 +15,7 @@ export class Frame {
   /**
    * `batch`: the host's batch resource (null in `finish`); `schema`: the input Schema;
    * `entries`: `[name, Col]` pairs; `rows`: rows of every column; `selection`: the boolean
-   * Col of the rows kept (no nulls), or null; `selected`: how many rows it keeps.
+   * Col of the rows kept (a null row is dropped), or null; `selected`: how many rows it keeps.
    */
   constructor(batch, schema, entries, rows, selection = null, selected = rows) {
     this._batch = batch;
@@ -93,13 +93,18 @@ export class Frame {
    * The rows where `mask` (a boolean Col of this frame's rows) is true; null counts as false.
    * Nothing but the mask's bits crosses; a second filter narrows the first. The bits are
    * never looped over in JavaScript (an interpreter inside wasm: ~40 ms per million rows):
-   * the host folds the nulls in (`fill-null`), intersects masks (`and`) and counts the rows
-   * kept (`aggregate(sum)` of a boolean column).
+   * the host intersects masks (`and`) and counts the rows kept (`aggregate(sum)` of a
+   * boolean column). A null is never folded into false here: `sum` counts only the true
+   * rows that are not null, `filterMany` drops a null row, and Kleene `and` is true only
+   * where both masks are true, so the count and the output agree without the `fill-null`
+   * call (a host call and a handle drop less per filter).
    */
   filter(mask) {
     if (!(mask instanceof Col)) throw new TypeError('filter: the mask must be a boolean Col (e.g. batch.col("qty").gt(2))');
-    // Always fold: asking `null-count` first costs a host call more than the fold does.
-    const m = (this._selection === null ? mask : this._selection.and(mask)).fillNull(false);
+    if (mask.type !== 'boolean') {
+      throw new TypeError(`filter: the mask${mask.name === null ? '' : ` \`${mask.name}\``} is ${mask.type}, not boolean (e.g. batch.col("qty").gt(2))`);
+    }
+    const m = this._selection === null ? mask : this._selection.and(mask);
     const selected = m.sum();
     if (selected === this._rows && this._selection === null) return this;
     return this.#with(this._entries, m, selected);

@@ -63,6 +63,25 @@ test('a second filter narrows the first, in the host', () => {
   assert.ok(calls.includes('logic') && calls.includes('aggregate'));
 });
 
+test('a null in a mask drops its row; the count and the output agree without fill-null', () => {
+  const calls = installFake();
+  const b = frame();
+  // amount is [1, null, 3, -4]: `gt(0)` is [true, null, true, false].
+  const out = b.filter(b.col('amount').gt(0));
+  assert.equal(out.numRows, 2);
+  const o = out.toOutput(['amount', 'qty', 'name'], u64);
+  assert.equal(o.numRows, 2n);
+  assert.deepEqual(o.columns.map((c) => c.val.values), [[1, 3], [1, 3], ['a', 'c']]);
+  assert.ok(!calls.includes('fillNull'));
+  assert.ok(!calls.includes('dataType'), 'a comparison is known to be boolean');
+});
+
+test('a mask that is not boolean is refused, naming it', () => {
+  installFake();
+  const b = frame();
+  assert.throws(() => b.filter(b.col('qty')), /mask `qty` is int64, not boolean/);
+});
+
 test('a mask that keeps every row is no selection at all', () => {
   installFake();
   const b = frame();
