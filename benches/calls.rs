@@ -5,12 +5,13 @@
 //! In process, one warm transformer per case, the same batch every iteration (the ports'
 //! columns: id int64, customer utf8, amount float64 with a null every 97 rows, qty int64),
 //! config `amount * 1.19, min 0, appended as gross`. Rows: 0 (the fixed cost), 8,192 (the
-//! default batch) and 65,536. `floor-python` is a Python plugin that returns its batch
-//! unchanged: the least a componentize-py call costs.
+//! default batch) and 65,536. `floor-python` and `floor-js` are a Python and a JavaScript
+//! plugin that return their batch unchanged: the least a componentize-py or a StarlingMonkey
+//! call costs.
 //!
 //! The C, Python and JavaScript components are the ones `benches/ports.sh` builds into
-//! `PORTS_DIR` (default `/tmp/quiver-ports-bench`: run ports.sh first); the floor plugin is
-//! built from `benches/floor-python/` with `sdk/python/build.sh` into the same folder.
+//! `PORTS_DIR` (default `/tmp/quiver-ports-bench`: run ports.sh first), which also builds the
+//! floor plugins from `benches/floor-python/` and `benches/floor-js/` into the same folder.
 //! Missing components are skipped with a note. The Rust one is `plugins/map`.
 //!
 //! Second group, `calls/orders`: the Python SDK README's example (`orders`: keep `qty > 2`,
@@ -69,6 +70,7 @@ fn calls(c: &mut Criterion) {
         ("python", "map-python.wasm", CONFIG),
         ("js", "map-js.wasm", CONFIG),
         ("floor-python", "floor-python.wasm", "{}"),
+        ("floor-js", "floor-js.wasm", "{}"),
     ] {
         let path = ports.join(file);
         if path.is_file() {

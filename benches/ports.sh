@@ -11,7 +11,10 @@
 # place, exact with overflow check), then the `filter` ports (`amount > 100`, nulls dropped: keeps
 # ~88 % of the rows). With python in LANGS it also times the Python SDK README's main example
 # (`sdk/python/examples/orders`: keep qty > 2, add gross = clip(amount * 1.19, 0)) against the
-# same job done by the Rust `filter` and `map` plugins as two stages (busy times added). Each run is repeated REPEAT times (default 3) after one
+# same job done by the Rust `filter` and `map` plugins as two stages (busy times added). The
+# `floor` case runs a plugin that returns its batch unchanged (`benches/floor-python`,
+# `benches/floor-js`; the Rust `passthrough`): the least a stage in that language can be
+# busy on these batches, whatever its SDK does. Each run is repeated REPEAT times (default 3) after one
 # warm-up run that fills the compiled-component cache; the best stage busy time of the run
 # report (time spent inside the plugin's `process` and `finish` calls, boundary included)
 # gives rows/s. Starting the instance (instantiate, `create`, `output-schema`: milliseconds for
@@ -68,8 +71,11 @@ for lang in $langs; do
 done
 if [[ " $langs " == *" python "* ]]; then
     build python orders
-    # For benches/calls.rs: the least a Python call costs.
-    "$repo/sdk/python/build.sh" "$repo/benches/floor-python" "$work/floor-python.wasm" >/dev/null
+    # The least a Python call costs (the `floor` case, and benches/calls.rs).
+    "$repo/sdk/python/build.sh" "$repo/benches/floor-python" "$work/floor-python.wasm" >/dev/null 2>&1
+fi
+if [[ " $langs " == *" js "* ]]; then
+    "$repo/sdk/js/build.sh" "$repo/benches/floor-js" "$work/floor-js.wasm" >/dev/null 2>&1
 fi
 
 float_cfg='{ columns = [{ column = "amount", scale = 1.19, min = 0.0, output = "gross" }] }'
@@ -105,6 +111,9 @@ stages_of() { # impl case -> the [[stage]] tables of that job
         float) stage "$map" "$float_cfg" ;;
         int) stage "$map" "$int_cfg" ;;
         filter) stage "$filter" "$filter_cfg" ;;
+        floor)
+            if [[ $impl == rust ]]; then stage passthrough '{}'
+            else stage "$work/floor-$impl.wasm" '{}'; fi ;;
         orders)
             if [[ $impl == rust ]]; then
                 stage "$rust_filter" '{ column = "qty", op = "gt", value = 2 }'
@@ -118,9 +127,14 @@ stages_of() { # impl case -> the [[stage]] tables of that job
 printf '%-8s %-7s %10s %12s %14s %10s\n' impl case rows "busy ms" "rows/s" "start ms"
 cases="float int filter"
 if [[ " $langs " == *" python "* ]]; then cases="$cases orders"; fi
+if [[ " $langs " == *" python "* || " $langs " == *" js "* ]]; then cases="$cases floor"; fi
 for case in $cases; do
     impls="rust $langs"
     if [[ $case == orders ]]; then impls="rust python"; fi
+    if [[ $case == floor ]]; then
+        impls="rust"
+        for l in $langs; do [[ $l == c ]] || impls="$impls $l"; done
+    fi
     for impl in $impls; do
         stages="$(stages_of "$impl" "$case")"
         run "$impl" "$case" "$stages" >/dev/null # warm-up: compile and cache
