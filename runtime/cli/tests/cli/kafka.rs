@@ -59,6 +59,15 @@ fn member(pipeline: &Path, dir: &Path) -> Member {
     Member { child, held }
 }
 
+/// Panics naming the first member that has ended before `what`.
+fn all_running(members: &mut [Member], what: &str) {
+    for (i, m) in members.iter_mut().enumerate() {
+        if let Some(status) = m.child.try_wait().unwrap() {
+            panic!("member {i} ended ({status}) before {what}");
+        }
+    }
+}
+
 #[test]
 fn a_consumer_group_of_two_over_four_partitions_writes_every_record_once() {
     let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
@@ -101,11 +110,7 @@ mode = "append"
     // run until the test has seen every record committed, then drain on SIGTERM.
     let started = Instant::now();
     while !members.iter().all(|m| *m.held.lock().unwrap() == Some(2)) {
-        for (i, m) in members.iter_mut().enumerate() {
-            if let Some(status) = m.child.try_wait().unwrap() {
-                panic!("member {i} ended ({status}) before the group settled");
-            }
-        }
+        all_running(&mut members, "the group settled");
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "the group did not settle on 2 + 2 partitions: {:?}",
@@ -144,11 +149,7 @@ mode = "append"
         if seen.len() as i64 >= RECORDS {
             break;
         }
-        for (i, m) in members.iter_mut().enumerate() {
-            if let Some(status) = m.child.try_wait().unwrap() {
-                panic!("member {i} ended ({status}) before every record was committed");
-            }
-        }
+        all_running(&mut members, "every record was committed");
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "{} of {RECORDS} records committed after 120 s",
