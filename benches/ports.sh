@@ -60,10 +60,11 @@ with open(path, "w") as f:
 PY
 fi
 
-build() { # lang example
+build() { # lang example [source dir]: quiet, and on failure once more with its output shown
+    local src="${3:-$repo/sdk/$1/examples/$2}"
     echo "building the $1 $2 port" >&2
-    "$repo/sdk/$1/build.sh" "$repo/sdk/$1/examples/$2" "$work/$2-$1.wasm" >/dev/null 2>&1 ||
-        "$repo/sdk/$1/build.sh" "$repo/sdk/$1/examples/$2" "$work/$2-$1.wasm"
+    "$repo/sdk/$1/build.sh" "$src" "$work/$2-$1.wasm" >/dev/null 2>&1 ||
+        "$repo/sdk/$1/build.sh" "$src" "$work/$2-$1.wasm"
 }
 for lang in $langs; do
     build "$lang" map
@@ -72,10 +73,10 @@ done
 if [[ " $langs " == *" python "* ]]; then
     build python orders
     # The least a Python call costs (the `floor` case, and benches/calls.rs).
-    "$repo/sdk/python/build.sh" "$repo/benches/floor-python" "$work/floor-python.wasm" >/dev/null 2>&1
+    build python floor "$repo/benches/floor-python"
 fi
 if [[ " $langs " == *" js "* ]]; then
-    "$repo/sdk/js/build.sh" "$repo/benches/floor-js" "$work/floor-js.wasm" >/dev/null 2>&1
+    build js floor "$repo/benches/floor-js"
 fi
 
 float_cfg='{ columns = [{ column = "amount", scale = 1.19, min = 0.0, output = "gross" }] }'

@@ -236,3 +236,67 @@ fn top_level_bytes(dir: &Path) -> u64 {
         .map(|m| m.len())
         .sum()
 }
+
+#[test]
+fn a_big_component_copies_its_memory_image_cached_apart_from_the_mapped_kind() {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    use quiver_host::{Limits, MemoryInit, Metering, Runtime, RuntimeConfig, Sandbox};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let with_threshold = |bytes: u64| {
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(dir.path().to_owned()),
+            copy_memory_from_bytes: bytes,
+            ..RuntimeConfig::default()
+        })
+        .unwrap()
+    };
+    let input = RecordBatch::try_from_iter([(
+        "amount",
+        Arc::new(Float64Array::from(vec![Some(1.5), None, Some(-4.0)])) as ArrayRef,
+    )])
+    .unwrap();
+    let config = r#"{"columns": [{"column": "amount", "scale": 2.0, "offset": 1.0}]}"#;
+
+    // The default threshold maps a Rust plugin's small image.
+    let mapped = load(&runtime(dir.path()), plugins::MAP);
+    assert_eq!(mapped.memory_init(), MemoryInit::Cow);
+    // A threshold under its size copies it: another engine, so another compile and cache
+    // entry — the mapped kind's artifact is not reused for it, nor the other way round.
+    let copying = with_threshold(1);
+    let copied = load(&copying, plugins::MAP);
+    assert_eq!(copied.memory_init(), MemoryInit::Copy);
+    assert_eq!(copied.origin(), LoadOrigin::Compiled);
+    assert_eq!(
+        load(&with_threshold(1), plugins::MAP).origin(),
+        LoadOrigin::Cache
+    );
+    assert_eq!(
+        load(&runtime(dir.path()), plugins::MAP).origin(),
+        LoadOrigin::Cache
+    );
+    // Both kinds compute the same thing, fuel-metered or not.
+    let want = quiver_tests::run(&mapped, config, std::slice::from_ref(&input));
+    assert_eq!(quiver_tests::run(&copied, config, &[input.clone()]), want);
+    let fueled = copying
+        .load_file_metered(Path::new(plugins::MAP), Metering::Fuel)
+        .unwrap();
+    assert_eq!(
+        (fueled.memory_init(), fueled.metering()),
+        (MemoryInit::Copy, Metering::Fuel)
+    );
+    let sandbox = Sandbox {
+        limits: Limits {
+            fuel: Some(50_000_000),
+            ..Limits::default()
+        },
+        ..Sandbox::default()
+    };
+    let mut t = fueled
+        .transformer(config, input.schema(), &sandbox)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut got = t.process(&input).unwrap_or_else(|e| panic!("{e}"));
+    got.extend(t.finish().unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(got, want);
+}

@@ -29,7 +29,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::LoadError;
-use crate::runtime::{Metering, RuntimeConfig, engine_config};
+use crate::runtime::{MemoryInit, Metering, RuntimeConfig, engine_config};
 use crate::shape::{ShapeError, ShapeLimits, check};
 
 /// The first argument that makes a host binary a compile worker (see [`worker_main`]).
@@ -114,7 +114,7 @@ pub(crate) struct Compiled {
 pub(crate) fn compile(
     engine: &Engine,
     config: &RuntimeConfig,
-    metering: Metering,
+    (metering, init): (Metering, MemoryInit),
     slots: &Slots,
     bytes: &[u8],
     origin: &str,
@@ -141,13 +141,13 @@ pub(crate) fn compile(
             artifact: None,
         });
     };
-    in_worker(engine, config, metering, worker, bytes, origin)
+    in_worker(engine, config, (metering, init), worker, bytes, origin)
 }
 
 fn in_worker(
     engine: &Engine,
     config: &RuntimeConfig,
-    metering: Metering,
+    (metering, memory_init): (Metering, MemoryInit),
     worker: &Path,
     bytes: &[u8],
     origin: &str,
@@ -168,6 +168,7 @@ fn in_worker(
 
     let request = WorkerRequest {
         metering,
+        memory_init,
         max_instances: config.max_instances,
         max_memory: config.ceiling.memory.0,
         timeout: budget,
@@ -240,8 +241,10 @@ fn in_worker(
 /// [`WORKER_ARG`]); the binary that serves as worker calls [`Self::run`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerRequest {
-    /// The engine the artifact is for.
+    /// The engine the artifact is for: metered by fuel or not,
     pub metering: Metering,
+    /// and with memory images mapped or copied.
+    pub memory_init: MemoryInit,
     /// `RuntimeConfig::max_instances` of the parent (it shapes the engine).
     pub max_instances: u32,
     /// `RuntimeConfig::ceiling.memory` of the parent, in bytes (it shapes the engine).
@@ -262,6 +265,10 @@ impl WorkerRequest {
                 Metering::Epoch => "epoch".into(),
                 Metering::Fuel => "fuel".into(),
             },
+            match self.memory_init {
+                MemoryInit::Cow => "cow".into(),
+                MemoryInit::Copy => "copy".into(),
+            },
             self.max_instances.to_string().into(),
             self.max_memory.to_string().into(),
             self.timeout.as_millis().to_string().into(),
@@ -275,9 +282,21 @@ impl WorkerRequest {
     /// # Errors
     /// A usage message when they are not what [`Self::to_args`] writes.
     pub fn from_args(args: &[OsString]) -> Result<Self, String> {
-        let usage =
-            || format!("usage: {WORKER_ARG} epoch|fuel MAX_INSTANCES MAX_MEMORY TIMEOUT_MS IN OUT");
-        let [metering, instances, memory, timeout_ms, input, output] = args else {
+        let usage = || {
+            format!(
+                "usage: {WORKER_ARG} epoch|fuel cow|copy MAX_INSTANCES MAX_MEMORY TIMEOUT_MS IN OUT"
+            )
+        };
+        let [
+            metering,
+            memory_init,
+            instances,
+            memory,
+            timeout_ms,
+            input,
+            output,
+        ] = args
+        else {
             return Err(usage());
         };
         let number = |s: &OsString| s.to_str().and_then(|s| s.parse::<u64>().ok());
@@ -291,8 +310,14 @@ impl WorkerRequest {
             Some("fuel") => Metering::Fuel,
             _ => return Err(usage()),
         };
+        let memory_init = match memory_init.to_str() {
+            Some("cow") => MemoryInit::Cow,
+            Some("copy") => MemoryInit::Copy,
+            _ => return Err(usage()),
+        };
         Ok(Self {
             metering,
+            memory_init,
             max_instances: u32::try_from(instances).map_err(|_| usage())?,
             max_memory,
             timeout: Duration::from_millis(timeout_ms),
@@ -312,7 +337,7 @@ impl WorkerRequest {
             ..RuntimeConfig::default()
         };
         config.ceiling.memory = bytesize::ByteSize(self.max_memory);
-        Engine::new(&engine_config(&config, self.metering))
+        Engine::new(&engine_config(&config, self.metering, self.memory_init))
             .and_then(|engine| {
                 let bytes = std::fs::read(&self.input)?;
                 engine.precompile_component(&bytes)
@@ -330,6 +355,7 @@ mod tests {
     fn a_worker_request_round_trips_through_its_arguments() {
         let request = WorkerRequest {
             metering: Metering::Fuel,
+            memory_init: MemoryInit::Copy,
             max_instances: 256,
             max_memory: 4 << 30,
             timeout: Duration::from_millis(120_000),

@@ -63,7 +63,10 @@ pub use limits::{
     OUTPUT_ROWS_FLOOR, Sandbox,
 };
 pub use plugin::{LoadOrigin, Plugin, PluginMetadata, WIT_PACKAGE, WIT_VERSIONS};
-pub use runtime::{DEFAULT_CACHE_MAX_BYTES, Metering, Runtime, RuntimeConfig};
+pub use runtime::{
+    DEFAULT_CACHE_MAX_BYTES, DEFAULT_COPY_MEMORY_FROM_BYTES, MemoryInit, Metering, Runtime,
+    RuntimeConfig,
+};
 pub use shape::{Shape, ShapeError, ShapeLimits};
 pub use state::LogRecord;
 pub use text::{printable, truncate};

@@ -18,7 +18,7 @@ use wasmtime::component::types::ComponentItem;
 use crate::contract::{ContractVersion, EXPORT_V1, EXPORT_V2, Guest, Pre, RawMetadata};
 use crate::error::{Call, ErrorKind, LoadError, PluginError, PluginId, classify_trap};
 use crate::limits::{Limits, Sandbox};
-use crate::runtime::{Metering, Runtime};
+use crate::runtime::{MemoryInit, Metering, Runtime};
 use crate::state::StoreState;
 use crate::transformer::Transformer;
 
@@ -67,8 +67,10 @@ struct PluginInner {
     /// Imports resolved once, for the contract version the plugin targets; every instance
     /// comes from here.
     pre: Pre,
-    /// The engine it was compiled for: metered by fuel or not.
+    /// The engine it was compiled for: metered by fuel or not,
     metering: Metering,
+    /// and with its memory image mapped or copied (by its size).
+    memory_init: MemoryInit,
     /// Where the bytes came from (a path, an upload), for messages.
     source: String,
 }
@@ -114,7 +116,13 @@ impl Runtime {
         let identity = dir.and_then(|_| crate::cache::FileIdentity::of(path));
         if let (Some(dir), Some(identity)) = (dir, &identity)
             && let Some(sha256) = identity.remembered_sha256(dir)
-            && let Some(plugin) = self.load_cached(dir, &sha256, &source, metering)?
+            && let Ok(meta) = std::fs::metadata(path)
+            && let Some(plugin) = self.load_cached(
+                dir,
+                &sha256,
+                &source,
+                (metering, self.inner.config.memory_init_for(meta.len())),
+            )?
         {
             return Ok(plugin);
         }
@@ -136,9 +144,9 @@ impl Runtime {
         dir: &Path,
         sha256: &str,
         source: &str,
-        metering: Metering,
+        kind: (Metering, MemoryInit),
     ) -> Result<Option<Plugin>, LoadError> {
-        let engines = self.engines(metering)?;
+        let engines = self.engines(kind.0, kind.1)?;
         let Some((component, metadata)) =
             crate::cache::load_with_metadata(&engines.engine, dir, sha256)
         else {
@@ -149,7 +157,7 @@ impl Runtime {
             LoadOrigin::Cache,
             sha256.to_owned(),
             source.to_owned(),
-            metering,
+            kind,
             Known::Yes(metadata),
         )
         .map(Some)
@@ -169,13 +177,17 @@ impl Runtime {
         metering: Metering,
         bytes: impl FnOnce() -> Result<Vec<u8>, String>,
     ) -> Result<Plugin, LoadError> {
+        // First-party plugins are Rust components far under the copy threshold; naming
+        // the kind here, not reading it off bytes not yet read, keeps lookup and compile on
+        // one engine.
+        let kind = (metering, MemoryInit::Cow);
         if let Some(dir) = self.inner.config.cache_dir.as_deref()
-            && let Some(plugin) = self.load_cached(dir, sha256, source, metering)?
+            && let Some(plugin) = self.load_cached(dir, sha256, source, kind)?
         {
             return Ok(plugin);
         }
         let bytes = bytes().map_err(|e| LoadError::Engine(format!("reading {source}: {e}")))?;
-        self.load_bytes_metered(&bytes, source, metering)
+        self.load_bytes_as(&bytes, source, kind)
     }
 
     /// Load a plugin component from memory; `source` names it in messages.
@@ -196,6 +208,17 @@ impl Runtime {
         source: &str,
         metering: Metering,
     ) -> Result<Plugin, LoadError> {
+        let init = self.inner.config.memory_init_for(bytes.len() as u64);
+        self.load_bytes_as(bytes, source, (metering, init))
+    }
+
+    /// [`Self::load_bytes`] for the engine of `kind`.
+    fn load_bytes_as(
+        &self,
+        bytes: &[u8],
+        source: &str,
+        kind: (Metering, MemoryInit),
+    ) -> Result<Plugin, LoadError> {
         let origin = source.to_owned();
         let sha256 = hex::encode(Sha256::digest(bytes));
         if !bytes.starts_with(b"\0asm") {
@@ -205,15 +228,15 @@ impl Runtime {
             });
         }
         if let Some(dir) = self.inner.config.cache_dir.as_deref()
-            && let Some(plugin) = self.load_cached(dir, &sha256, source, metering)?
+            && let Some(plugin) = self.load_cached(dir, &sha256, source, kind)?
         {
             return Ok(plugin);
         }
-        let engines = self.engines(metering)?;
+        let engines = self.engines(kind.0, kind.1)?;
         let compiled = crate::compile::compile(
             &engines.engine,
             &self.inner.config,
-            metering,
+            kind,
             &self.inner.compile_slots,
             bytes,
             &origin,
@@ -224,7 +247,7 @@ impl Runtime {
             LoadOrigin::Compiled,
             sha256,
             origin,
-            metering,
+            kind,
             Known::No(compiled),
         )
     }
@@ -238,10 +261,10 @@ impl Runtime {
         load_origin: LoadOrigin,
         sha256: String,
         origin: String,
-        metering: Metering,
+        (metering, memory_init): (Metering, MemoryInit),
         known: Known,
     ) -> Result<Plugin, LoadError> {
-        let engines = self.engines(metering)?;
+        let engines = self.engines(metering, memory_init)?;
         let engine = &engines.engine;
         let exports: Vec<String> = component
             .component_type()
@@ -330,6 +353,7 @@ impl Runtime {
                 origin: load_origin,
                 pre,
                 metering,
+                memory_init,
                 source: origin,
             }),
         })
@@ -524,6 +548,11 @@ impl Plugin {
     /// Whether this plugin runs fuel-metered.
     pub fn metering(&self) -> Metering {
         self.inner.metering
+    }
+
+    /// Whether its instances map their memory image or copy it (by the component's size).
+    pub fn memory_init(&self) -> MemoryInit {
+        self.inner.memory_init
     }
 
     /// A [`PluginError`] of this plugin.

@@ -7,6 +7,10 @@
 //! unless a grant says otherwise (`sandbox.rs`). A second engine, with fuel metering on top,
 //! is built the first time a stage asks for a fuel budget: metering costs 13–21% of compute
 //! (BOUNDARY.md) and code compiled with it differs, so plugins that do not need it never pay.
+//! Each of the two comes in a second kind for big components (the Python interpreter with
+//! its pre-initialised heap), built on first use: their linear memory is copied at
+//! instantiation instead of mapped copy-on-write ([`MemoryInit`], with the measurements
+//! that decided it).
 //! Plugins are loaded through [`Runtime::load_file`] / [`Runtime::load_bytes`] (see
 //! `plugin.rs`) and compiled under the budget of `compile.rs`.
 
@@ -43,6 +47,50 @@ pub struct RuntimeConfig {
     pub compile: CompileBudget,
     /// Bytes the compiled-plugin cache may hold; the least recently used entries go first.
     pub cache_max_bytes: u64,
+    /// Components of at least this many bytes get their memory copied at instantiation
+    /// ([`MemoryInit::Copy`]); smaller ones map it copy-on-write. `u64::MAX`: never copy.
+    pub copy_memory_from_bytes: u64,
+}
+
+/// How an instance's linear memory gets the contents the component starts with.
+///
+/// Copy-on-write (wasmtime's default) makes instantiation cost microseconds, but a page
+/// first read and later written costs a private copy *and* a TLB shootdown (an
+/// inter-processor interrupt to every core the process runs on; a VM exit on a VM). An
+/// interpreter built by componentize-py snapshots a heap of about 13 MB whose allocators
+/// hand out free slots scattered over it, so every call writes a few pages of the image
+/// for the first time: measured with `perf`, 329 such faults over the 123 calls of a
+/// 1M-row run, about 17 µs each, were half of an empty Python stage's busy time; copying
+/// the image at instantiation left 2. In A/B runs of one binary (six runs each, medians)
+/// the empty Python stage went from 8.7 to 5.1 ms busy at 8,192-row batches and from 4.5
+/// to 2.8 ms at 65,536, the SDK README's `orders` example from 38.8 to 31.8 ms, for 5 ms
+/// more start-up, once per instance (2.8 → 8.0 ms). StarlingMonkey (JavaScript) gained
+/// nothing measurable (5.3 against 6.0 ms at 65,536, 14.3 against 13.8 at 8,192) for 2.6 ms
+/// more start-up, and a small Rust plugin loses: copying its 1 MB image makes a bare
+/// instantiation 410 µs instead of 10.5 µs. Hence a size threshold,
+/// [`RuntimeConfig::copy_memory_from_bytes`] (default [`DEFAULT_COPY_MEMORY_FROM_BYTES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemoryInit {
+    /// The compiled image mapped copy-on-write.
+    Cow,
+    /// The image copied into the instance's memory when it is created.
+    Copy,
+}
+
+/// Components this big or bigger have their memory copied: 16 MiB, over the JavaScript
+/// plugins (StarlingMonkey, about 13.9 MB) and the first-party Rust ones (under 2 MB), under
+/// the Python ones (CPython and its standard library, 18.7 MB and up).
+pub const DEFAULT_COPY_MEMORY_FROM_BYTES: u64 = 16 << 20;
+
+impl RuntimeConfig {
+    /// How a component of `len` bytes is initialised under this configuration.
+    pub fn memory_init_for(&self, len: u64) -> MemoryInit {
+        if len >= self.copy_memory_from_bytes {
+            MemoryInit::Copy
+        } else {
+            MemoryInit::Cow
+        }
+    }
 }
 
 /// How a plugin's execution is bounded besides its wall-clock deadline.
@@ -63,6 +111,7 @@ impl Default for RuntimeConfig {
             ceiling: Limits::default_ceiling(),
             compile: CompileBudget::default(),
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            copy_memory_from_bytes: DEFAULT_COPY_MEMORY_FROM_BYTES,
         }
     }
 }
@@ -89,10 +138,11 @@ pub struct Runtime {
 }
 
 pub(crate) struct RuntimeInner {
-    /// Compiles and runs every plugin that is not fuel-metered.
+    /// Compiles and runs every plugin that is neither fuel-metered nor big.
     pub(crate) epoch: Engines,
-    /// The fuel-metered engine, built on first use (`Err` if it could not be).
-    fuel: OnceLock<Result<Engines, String>>,
+    /// The other engines, each built on first use (`Err` if it could not be): fuel-metered
+    /// copy-on-write, epoch with copied memory, fuel-metered with copied memory.
+    others: [OnceLock<Result<Engines, String>>; 3],
     /// As given at construction.
     pub(crate) config: RuntimeConfig,
     /// Period of the epoch tickers: one deadline tick.
@@ -112,8 +162,13 @@ pub(crate) struct Engines {
 }
 
 impl Engines {
-    fn new(config: &RuntimeConfig, metering: Metering) -> Result<Self, LoadError> {
-        let engine = Engine::new(&engine_config(config, metering)).map_err(LoadError::engine)?;
+    fn new(
+        config: &RuntimeConfig,
+        metering: Metering,
+        init: MemoryInit,
+    ) -> Result<Self, LoadError> {
+        let engine =
+            Engine::new(&engine_config(config, metering, init)).map_err(LoadError::engine)?;
         let mut linker = Linker::<StoreState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::engine)?;
         crate::sandbox::link(&mut linker).map_err(LoadError::engine)?;
@@ -146,11 +201,11 @@ impl Runtime {
     /// [`LoadError::Engine`] when wasmtime refuses the configuration (e.g. the machine cannot
     /// reserve the pooling allocator's address space).
     pub fn new(config: RuntimeConfig) -> Result<Self, LoadError> {
-        let epoch = Engines::new(&config, Metering::Epoch)?;
+        let epoch = Engines::new(&config, Metering::Epoch, MemoryInit::Cow)?;
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 epoch,
-                fuel: OnceLock::new(),
+                others: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
                 tick: config.epoch_tick,
                 compile_slots: Slots::new(config.compile.jobs),
                 config,
@@ -158,19 +213,23 @@ impl Runtime {
         })
     }
 
-    /// The engine (and linker) for plugins run under `metering`.
-    pub(crate) fn engines(&self, metering: Metering) -> Result<&Engines, LoadError> {
-        match metering {
-            Metering::Epoch => Ok(&self.inner.epoch),
-            Metering::Fuel => self
-                .inner
-                .fuel
-                .get_or_init(|| {
-                    Engines::new(&self.inner.config, Metering::Fuel).map_err(|e| e.to_string())
-                })
-                .as_ref()
-                .map_err(|e| LoadError::Engine(e.clone())),
-        }
+    /// The engine (and linker) for plugins run under `metering` with memory `init`.
+    pub(crate) fn engines(
+        &self,
+        metering: Metering,
+        init: MemoryInit,
+    ) -> Result<&Engines, LoadError> {
+        let slot = match (metering, init) {
+            (Metering::Epoch, MemoryInit::Cow) => return Ok(&self.inner.epoch),
+            (Metering::Fuel, MemoryInit::Cow) => &self.inner.others[0],
+            (Metering::Epoch, MemoryInit::Copy) => &self.inner.others[1],
+            (Metering::Fuel, MemoryInit::Copy) => &self.inner.others[2],
+        };
+        slot.get_or_init(|| {
+            Engines::new(&self.inner.config, metering, init).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| LoadError::Engine(e.clone()))
     }
 
     /// The wasmtime engine of unmetered plugins (for benchmarks and tools).
@@ -184,11 +243,18 @@ impl Runtime {
     }
 }
 
-pub(crate) fn engine_config(config: &RuntimeConfig, metering: Metering) -> Config {
+pub(crate) fn engine_config(
+    config: &RuntimeConfig,
+    metering: Metering,
+    init: MemoryInit,
+) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
     c.consume_fuel(metering == Metering::Fuel);
+    // A compile-time setting as well (the image is laid out for mapping), so artifacts of
+    // the two kinds differ and the cache keys them apart by the engine's compatibility hash.
+    c.memory_init_cow(init == MemoryInit::Cow);
     // Pooling: instance slots are reserved up front, so instantiation is a few µs of
     // bookkeeping rather than mmap/munmap per instance.
     let mut pool = PoolingAllocationConfig::default();
@@ -236,5 +302,27 @@ impl Drop for Ticker {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_at_or_over_the_threshold_copy_their_memory_image() {
+        let config = RuntimeConfig::default();
+        let at = DEFAULT_COPY_MEMORY_FROM_BYTES;
+        assert_eq!(config.memory_init_for(at - 1), MemoryInit::Cow);
+        assert_eq!(config.memory_init_for(at), MemoryInit::Copy);
+        // A first-party Rust plugin, a JavaScript one, a Python one.
+        assert_eq!(config.memory_init_for(2_000_000), MemoryInit::Cow);
+        assert_eq!(config.memory_init_for(13_836_748), MemoryInit::Cow);
+        assert_eq!(config.memory_init_for(18_765_205), MemoryInit::Copy);
+        let never = RuntimeConfig {
+            copy_memory_from_bytes: u64::MAX,
+            ..RuntimeConfig::default()
+        };
+        assert_eq!(never.memory_init_for(u64::MAX - 1), MemoryInit::Cow);
     }
 }
