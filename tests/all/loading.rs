@@ -278,7 +278,10 @@ fn a_big_component_copies_its_memory_image_cached_apart_from_the_mapped_kind() {
     );
     // Both kinds compute the same thing, fuel-metered or not.
     let want = quiver_tests::run(&mapped, config, std::slice::from_ref(&input));
-    assert_eq!(quiver_tests::run(&copied, config, &[input.clone()]), want);
+    assert_eq!(
+        quiver_tests::run(&copied, config, std::slice::from_ref(&input)),
+        want
+    );
     let fueled = copying
         .load_file_metered(Path::new(plugins::MAP), Metering::Fuel)
         .unwrap();
