@@ -10,8 +10,6 @@ use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, Datum, Int64Array, PrimitiveArray, RecordBatch};
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
 use arrow_data::ArrayDataBuilder;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// A deep copy of every buffer of `batch`, validated as it is rebuilt (utf8 included): the
 /// least that crossing the boundary must do (the boundary copies twice and validates twice).
@@ -117,20 +115,13 @@ pub fn trim_lower(batch: &RecordBatch, index: usize) -> RecordBatch {
 }
 
 /// `plugins/anonymise` `method = "hash"` (hex) on a utf8 column: HMAC-SHA256 under `key`.
+/// The plugin hashes text with the host's `hmac-sha256` kernel, so its twin is that kernel
+/// called directly (keyed state computed once and copied per row).
 ///
 /// Natively `sha2` uses the CPU's SHA extensions when it has them; inside wasm it cannot.
 pub fn hmac_hex(batch: &RecordBatch, index: usize, key: &[u8]) -> RecordBatch {
-    let column = batch.column(index).as_string::<i32>();
-    let mut out = StringBuilder::with_capacity(column.len(), column.len() * 64);
-    for v in column {
-        match v {
-            Some(s) => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
-                mac.update(s.as_bytes());
-                out.append_value(hex::encode(mac.finalize().into_bytes()));
-            }
-            None => out.append_null(),
-        }
-    }
-    replace(batch, index, Arc::new(out.finish()))
+    let tokens =
+        quiver_kernels::hmac_sha256(batch.column(index), key, quiver_kernels::Encoding::Hex)
+            .expect("a utf8 column and a key");
+    replace(batch, index, tokens)
 }

@@ -790,3 +790,86 @@ fn a_regex_past_the_size_limit_is_a_config_error() {
         other => panic!("expected a config error, got {other:?} ({err})"),
     }
 }
+
+/// `hmac-sha256` reads key files only inside a granted directory (no `..`, no symlink out,
+/// nothing over 64 KiB), takes a key's bytes without trailing whitespace and refuses one
+/// under 16 bytes, names the file but never the key, and reads each file once per instance
+/// so a stream hashes under one key. The stream goes on after every refusal.
+#[test]
+fn hmac_key_files_are_confined_trimmed_checked_and_read_once_per_instance() {
+    use quiver_host::{DirGrant, Grants};
+
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir.path().join("cache"));
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let outside = dir.path().join("outside.txt");
+    std::fs::write(&outside, "a-secret-outside-the-grant-0123456789\n").unwrap();
+    std::fs::write(keys.join("anon.key"), "test-key-not-a-secret-0123456789\n").unwrap();
+    std::fs::write(keys.join("bare.key"), "test-key-not-a-secret-0123456789").unwrap();
+    std::fs::write(keys.join("short.key"), "tiny-key-0123\n\n").unwrap();
+    std::fs::write(keys.join("big.key"), vec![b'k'; 65 * 1024]).unwrap();
+    std::os::unix::fs::symlink(&outside, keys.join("link.key")).unwrap();
+    let sandbox = Sandbox::with_grants(Grants {
+        dirs: vec![DirGrant {
+            host: keys.clone(),
+            guest: "/keys".into(),
+        }],
+        env: Vec::new(),
+    });
+    let open = |path: &str| {
+        let config = serde_json::json!({ "mode": "key-file", "text": path }).to_string();
+        evil2(&rt)
+            .transformer(&config, input(1, false).schema(), &sandbox)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // The error of one hashing call, after which the stream passes a batch through.
+    let call = |t: &mut Transformer| {
+        let err = t.process(&input(3, true)).unwrap_err();
+        let benign = input(3, false);
+        assert_eq!(t.process(&benign).unwrap(), vec![benign.clone()]);
+        err
+    };
+    let token = |t: &mut Transformer| {
+        let err = call(t);
+        match err.kind {
+            ErrorKind::Internal(m) => {
+                let token = m.strip_prefix("token ").unwrap_or_else(|| panic!("{m}"));
+                assert_eq!(token.len(), 64, "{m}");
+                token.to_owned()
+            }
+            other => panic!("expected the token, got {other:?}"),
+        }
+    };
+    let refused = |path: &str, wanted: &str| {
+        let err = call(&mut open(path));
+        match &err.kind {
+            ErrorKind::Config { message, .. } => {
+                assert!(message.contains(wanted), "{path}: {err}");
+                assert!(message.contains(path), "names the file: {err}");
+                assert!(!message.contains("secret"), "no key bytes: {err}");
+                assert!(!message.contains("tiny-key"), "no key bytes: {err}");
+            }
+            other => panic!("{path}: expected a config error, got {other:?} ({err})"),
+        }
+    };
+
+    refused("/keys/../outside.txt", "are not allowed");
+    refused("/keys/link.key", "leaves its granted directory");
+    refused("/etc/passwd", "is not inside a granted directory");
+    refused("/keys/short.key", "has 13 bytes");
+    refused("/keys/big.key", "at most 65536");
+
+    // A trailing newline is not part of the key.
+    let mut stream = open("/keys/anon.key");
+    let first = token(&mut stream);
+    assert_eq!(token(&mut open("/keys/bare.key")), first);
+    // The file changes under a running stream: its instance keeps the key it read.
+    std::fs::write(keys.join("anon.key"), "another-key-entirely-9876543210\n").unwrap();
+    assert_eq!(token(&mut stream), first);
+    assert_ne!(
+        token(&mut open("/keys/anon.key")),
+        first,
+        "a new instance reads it again"
+    );
+}

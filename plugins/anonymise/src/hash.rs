@@ -33,6 +33,25 @@ pub enum Encoding {
     Base64url,
 }
 
+impl Encoding {
+    /// The host kernel's name for it.
+    pub fn wit(self) -> quiver_sdk::compute::Encoding {
+        match self {
+            Encoding::Hex => quiver_sdk::compute::Encoding::Hex,
+            Encoding::Base64url => quiver_sdk::compute::Encoding::Base64url,
+        }
+    }
+}
+
+/// Whether the host's `hmac-sha256` kernel hashes a column of this type (text and bytes);
+/// the plugin hashes the others as the text arrow prints for them.
+pub fn in_host(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+    )
+}
+
 /// The secret key, read once per stream.
 #[derive(Clone)]
 pub struct Key(Vec<u8>);

@@ -14,9 +14,11 @@
 //!
 //! Only the hashed, masked and generalised columns enter the plugin and come back as new
 //! arrays (contract 0.2); every column not listed goes back by reference, and a dropped
-//! column is simply left out of the output: it never crosses. Hashing stays in the plugin
-//! rather than the host's `hmac_sha256` kernel, which would hash under the key file's raw
-//! bytes (trailing newline included) and refuse non-text columns: the tokens would change.
+//! column is simply left out of the output: it never crosses. Text and binary columns are
+//! hashed by the host's `hmac-sha256` kernel, which reads the same key file under the same
+//! rule (its bytes without trailing whitespace, read once per instance) and so gives the
+//! same tokens without the column entering the plugin; other types are hashed here, as the
+//! text arrow prints for them, which the host kernel does not take.
 
 mod generalise;
 mod hash;
@@ -88,8 +90,9 @@ struct Anonymise {
     /// Input indices of the dropped columns, highest first (so removing one does not move
     /// the next).
     dropped: Vec<usize>,
-    /// The key, when some column is hashed.
-    key: Option<Key>,
+    /// The key, when some column is hashed, and the path it was read from (the host's
+    /// kernel reads the same file).
+    key: Option<(Key, String)>,
 }
 
 fn is_text(t: &DataType) -> bool {
@@ -266,7 +269,10 @@ impl Transform for Anonymise {
             .flatten()
             .any(|s| matches!(s.method, Method::Hash(_)));
         let key = match (&config.key_file, hashes) {
-            (Some(path), true) => Some(Key::read(path).map_err(|m| Error::config("key_file", m))?),
+            (Some(path), true) => Some((
+                Key::read(path).map_err(|m| Error::config("key_file", m))?,
+                path.clone(),
+            )),
             (None, true) => {
                 return Err(Error::config(
                     "key_file",
@@ -317,6 +323,17 @@ impl Transform for Anonymise {
         // ones removed (positions are still the input's until then).
         let mut out = batch.output();
         for step in self.steps.iter().flatten() {
+            if let Method::Hash(encoding) = step.method
+                && hash::in_host(batch.schema_ref().field(step.index).data_type())
+            {
+                let (_, path) = self
+                    .key
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("hash without a key"))?;
+                let tokens = batch.host(step.index)?.hmac_sha256(path, encoding.wit())?;
+                out = out.set_host(step.index, tokens)?;
+                continue;
+            }
             // A dropped column is never read.
             let column = match step.method {
                 Method::Drop => continue,
@@ -329,7 +346,7 @@ impl Transform for Anonymise {
             let result = match &step.method {
                 Method::Drop => continue,
                 Method::Hash(encoding) => {
-                    let key = self
+                    let (key, _) = self
                         .key
                         .as_ref()
                         .ok_or_else(|| Error::internal("hash without a key"))?;

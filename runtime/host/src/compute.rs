@@ -45,7 +45,14 @@ pub const FUEL_PER_ROW: u64 = 4;
 pub const MAX_REGEX_BYTES: usize = 1 << 20;
 
 /// Largest HMAC key file a kernel reads.
-const MAX_KEY_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+/// Fewest bytes an HMAC key may have, trailing whitespace not counted: 128 bits.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// Key files an instance keeps once read; a plugin naming more has the others read on
+/// every call.
+pub(crate) const MAX_KEYS_KEPT: usize = 8;
 
 /// How heavy a kernel family is per row: the time estimate (ns) and the fuel weight.
 #[derive(Debug, Clone, Copy)]
@@ -284,8 +291,34 @@ impl StoreState {
         self.give(r)
     }
 
-    /// The bytes of a key file inside one of the stage's granted directories. `path` is
-    /// as the guest sees it; `..` and symlinks that leave the grant are refused.
+    /// The key in a key file inside one of the stage's granted directories: its bytes
+    /// without trailing whitespace (a key written by `openssl rand -hex 32 > anon.key`
+    /// ends with a newline), at least [`MIN_KEY_BYTES`] of them. `path` is as the guest
+    /// sees it; `..` and symlinks that leave the grant are refused. Read once per instance
+    /// (up to [`MAX_KEYS_KEPT`] files). No message contains any part of the key.
+    fn key(&mut self, path: &str) -> Result<Arc<[u8]>, String> {
+        if let Some((_, key)) = self.keys.iter().find(|(p, _)| p == path) {
+            return Ok(Arc::clone(key));
+        }
+        let mut bytes = self.key_file(path)?;
+        while bytes.last().is_some_and(u8::is_ascii_whitespace) {
+            bytes.pop();
+        }
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "the key in key file {path} has {} bytes (trailing whitespace not counted); \
+                 use at least {MIN_KEY_BYTES} random bytes (e.g. `openssl rand -hex 32 > anon.key`)",
+                bytes.len()
+            ));
+        }
+        let key: Arc<[u8]> = bytes.into();
+        if self.keys.len() < MAX_KEYS_KEPT {
+            self.keys.push((path.to_owned(), Arc::clone(&key)));
+        }
+        Ok(key)
+    }
+
+    /// The bytes of a key file inside one of the stage's granted directories.
     fn key_file(&self, path: &str) -> Result<Vec<u8>, String> {
         let wanted = Path::new(path);
         let grant = self
@@ -646,7 +679,7 @@ impl Host for StoreState {
     }
 
     fn hmac_sha256(&mut self, input: Resource<ColumnRes>, key_file: String, e: Encoding) -> Handle {
-        let key = match self.key_file(&key_file) {
+        let key = match self.key(&key_file) {
             Ok(k) => k,
             Err(message) => {
                 return Ok(Err(WitError::Config(ConfigError {

@@ -95,6 +95,10 @@ pub(crate) struct StoreState {
     pub(crate) memory_cap: usize,
     /// The stage's grants (where `hmac-sha256` finds key files).
     pub(crate) grants: Grants,
+    /// Key files `hmac-sha256` has read, by the path the plugin named: each is read once
+    /// per instance, so a stream hashes under one key even if the file changes (at most
+    /// `compute::MAX_KEYS_KEPT`, each at most `compute::MAX_KEY_BYTES`).
+    pub(crate) keys: Vec<(String, Arc<[u8]>)>,
     /// Memory and table caps, enforced by wasmtime on every grow.
     pub(crate) limiter: Limiter,
     /// Captured stdout (tail only), counted in the stage's accounting.
@@ -148,6 +152,7 @@ impl StoreState {
             scope: CallScope::default(),
             memory_cap: usize::try_from(limits.memory.0).unwrap_or(usize::MAX),
             grants: sandbox.grants.clone(),
+            keys: Vec::new(),
             limiter: Limiter {
                 caps: StoreLimitsBuilder::new()
                     .memory_size(usize::try_from(limits.memory.0).unwrap_or(usize::MAX))

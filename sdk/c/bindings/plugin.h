@@ -683,7 +683,8 @@ extern bool quiver_transform_compute_concat(quiver_transform_compute_list_operan
 extern bool quiver_transform_compute_date_part(quiver_transform_compute_temporal_part_t part, quiver_transform_compute_borrow_column_t input, plugin_string_t *maybe_timezone, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_sha256(quiver_transform_compute_borrow_column_t input, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 // HMAC-SHA256 with the key in `key-file`, a path inside one of the stage's granted
-// directories (as the guest sees it).
+// directories (as the guest sees it): the file's bytes without trailing whitespace, at
+// least 16 of them, read once per instance.
 extern bool quiver_transform_compute_hmac_sha256(quiver_transform_compute_borrow_column_t input, plugin_string_t *key_file, quiver_transform_compute_encoding_t encoding, quiver_transform_compute_own_column_t *ret, quiver_transform_compute_error_t *err);
 extern bool quiver_transform_compute_aggregate(quiver_transform_compute_agg_op_t op, quiver_transform_compute_borrow_column_t input, quiver_transform_compute_scalar_t *ret, quiver_transform_compute_error_t *err);
 

@@ -653,7 +653,8 @@ class Column:
 
     def hmac_sha256(self, key_file: str, encoding: str = "hex") -> "Column":
         """HMAC-SHA256 of each value under the key in `key_file` (a path inside a
-        directory granted to the stage)."""
+        directory granted to the stage): the file's bytes without trailing whitespace, at
+        least 16 of them, read once per instance."""
         return Column._kernel("hmac_sha256", self, str(key_file), _encoding(encoding))
 
     # -- accessors ---------------------------------------------------------------------

@@ -352,7 +352,8 @@ impl Column {
     }
 
     /// HMAC-SHA256 of each value with the key in `key_file` (a path inside a granted
-    /// directory, as the plugin sees it).
+    /// directory, as the plugin sees it): the file's bytes without trailing whitespace, at
+    /// least 16 of them, read once per instance.
     ///
     /// # Errors
     /// The key file cannot be read (a config error), or a column that is not text/binary.

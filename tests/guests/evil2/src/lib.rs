@@ -79,6 +79,10 @@ enum Mode {
     /// Match column `x` (cast to utf8) against a regex whose compiled form is huge
     /// (`(a{1000}){1000}`), and return what the host says.
     RegexBomb,
+    /// Hash column `x` (cast to utf8) with `hmac-sha256` under the key file `text` (any
+    /// path, escapes included) and fail with an internal error carrying the first token,
+    /// or with the host's error.
+    KeyFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -419,6 +423,19 @@ impl Attack {
                 let text = compute::cast(&x, &[field("x", TypeNode::Utf8)], true)?;
                 compute::regex_match(&text, "(a{1000}){1000}")?;
                 Err(internal("the host compiled the regex bomb".to_owned()))
+            }
+            Mode::KeyFile => {
+                let x = batch.column(0)?;
+                let text = compute::cast(&x, &[field("x", TypeNode::Utf8)], true)?;
+                let path = self.text.clone().unwrap_or_default();
+                let tokens = compute::hmac_sha256(&text, &path, compute::Encoding::Hex)?;
+                let first = compute::slice(&tokens, 0, 1)?;
+                let data = first.read();
+                let token = data
+                    .first()
+                    .map(|n| String::from_utf8_lossy(&n.values).into_owned())
+                    .unwrap_or_default();
+                Err(internal(format!("token {token}")))
             }
             Mode::HoardHandles => {
                 let mut hoard = Vec::with_capacity(self.count);
