@@ -1,6 +1,6 @@
 //! Issue 17's acceptance checks through the `quiver` binary: files other systems wrote (an R
 //! export with `NA`, a Polars Parquet file with UTC timestamps) going through plugins, the
-//! dead-letter file and every text sink; compressed inputs and outputs on local disk and on
+//! dead-letter file and every text sink; a Polars Parquet file read by `row_groups`; compressed inputs and outputs on local disk and on
 //! S3 (moto); `columns` keeping `validate`'s schemas exact; partitioned output that a killed
 //! run leaves invisible.
 
@@ -229,6 +229,74 @@ json.dump({"hour": frame["at"].dt.hour().to_list(), "weekday": frame["at"].dt.we
             .is_some_and(|at| at.starts_with("2024-03-28T20:30:00")),
         "{record}"
     );
+}
+
+#[test]
+fn a_polars_parquet_read_by_row_groups_is_what_pyarrow_reads_of_those_groups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Polars' own writer, five row groups, with the types it writes for what its users hold:
+    // large strings (with a quoted newline), a categorical (a dictionary), a UTC timestamp
+    // and a list column.
+    python(
+        dir.path(),
+        r#"
+import datetime, polars as pl, pyarrow.parquet as pq
+n = 5000
+start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+frame = pl.DataFrame(
+    {"id": list(range(n)),
+     "name": [None if i % 11 == 0 else f"customer {i}\nline two" for i in range(n)],
+     "kind": [["card", "cash", "voucher"][i % 3] for i in range(n)],
+     "at": [start + datetime.timedelta(seconds=37 * i) for i in range(n)],
+     "tags": [[f"t{i % 4}"] * (i % 3) for i in range(n)]},
+    schema={"id": pl.Int64, "name": pl.String, "kind": pl.Categorical,
+            "at": pl.Datetime("us", "UTC"), "tags": pl.List(pl.String)})
+frame.write_parquet("events.parquet", row_group_size=1000)
+groups = pq.ParquetFile("events.parquet").num_row_groups
+assert groups == 5, groups
+"#,
+    );
+    let pipeline = |groups: &str| {
+        format!(
+            "[source]\npath = \"events.parquet\"\nrow_groups = {groups}\n\n\
+             [[stage]]\nplugin = {:?}\n\n[sink]\npath = \"groups.parquet\"\nmode = \"overwrite\"\n",
+            plugins::PASSTHROUGH
+        )
+    };
+    // Groups 3 then 1, in that order, through a plugin, read back by pyarrow, Polars and
+    // DuckDB.
+    run(dir.path(), "groups.toml", &pipeline("[3, 1]"), &[]);
+    python(
+        dir.path(),
+        r#"
+import duckdb, polars as pl, pyarrow.parquet as pq
+want = pq.ParquetFile("events.parquet").read_row_groups([3, 1])
+got = pq.read_table("groups.parquet")
+assert got.num_rows == 2000, got.num_rows
+for name in want.column_names:
+    assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+assert str(got.schema.field("at").type) == "timestamp[us, tz=UTC]", got.schema
+frame = pl.read_parquet("groups.parquet")
+assert frame["id"].head(2).to_list() == [3000, 3001], frame.head(2)
+assert frame["name"].null_count() == want.column("name").null_count
+assert duckdb.sql("select count(*), min(id), max(id) from 'groups.parquet'").fetchall() == [(2000, 1000, 3999)]
+"#,
+    );
+    // A group the file does not have is a config error naming the key, the file and how
+    // many groups it has; nothing is written.
+    fs::remove_file(dir.path().join("groups.parquet")).expect("remove");
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, pipeline("[1, 5]")).expect("pipeline");
+    let out = quiver_with(&["run", bad.to_str().expect("utf-8")], dir.path(), &[]);
+    assert!(!out.status.success(), "row group 5 was accepted");
+    let err = stderr(&out);
+    assert!(
+        err.contains("row_groups")
+            && err.contains("row group 5 does not exist")
+            && err.contains("events.parquet has 5"),
+        "{err}"
+    );
+    assert!(!dir.path().join("groups.parquet").exists());
 }
 
 #[test]
