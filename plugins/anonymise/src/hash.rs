@@ -11,7 +11,6 @@
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{ArrowError, DataType};
@@ -99,37 +98,28 @@ impl Key {
     }
 }
 
-/// Tokens for every value of `column` (nulls stay null), as a utf8 column.
+/// Tokens for every value of a column the host's kernel does not take (`!in_host`), nulls
+/// staying null, as a utf8 column: each value is hashed as the text arrow prints for it
+/// (`42`, `10.5`, `2024-01-31`, `true`), so an integer or a date hashes the same whether it
+/// arrives typed or as text (where the host hashes the text's UTF-8 bytes).
 ///
-/// Text is hashed as its UTF-8 bytes, binary as its bytes; every other type as the text
-/// arrow prints for it (`42`, `10.5`, `2024-01-31`, `true`), so an integer or a date hashes
-/// the same whether it arrives typed or as text.
+/// # Errors
+/// Text and binary columns (the host hashes their bytes; printing binary would hash its hex
+/// instead), and a type arrow cannot print.
 pub fn hash(column: &ArrayRef, key: &Key, encoding: Encoding) -> Result<ArrayRef, ArrowError> {
+    if in_host(column.data_type()) {
+        return Err(ArrowError::InvalidArgumentError(format!(
+            "{} columns are hashed by the host's hmac-sha256 kernel",
+            column.data_type()
+        )));
+    }
+    let text = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
     let mut out = StringBuilder::with_capacity(column.len(), column.len() * 64);
-    let mut push = |v: Option<&[u8]>| match v {
-        Some(bytes) => out.append_value(key.token(bytes, encoding)),
-        None => out.append_null(),
-    };
-    match column.data_type() {
-        DataType::Utf8 => column
-            .as_string::<i32>()
-            .iter()
-            .for_each(|v| push(v.map(str::as_bytes))),
-        DataType::LargeUtf8 => column
-            .as_string::<i64>()
-            .iter()
-            .for_each(|v| push(v.map(str::as_bytes))),
-        DataType::Binary => column.as_binary::<i32>().iter().for_each(&mut push),
-        DataType::LargeBinary => column.as_binary::<i64>().iter().for_each(&mut push),
-        _ => {
-            let text = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
-            for row in 0..column.len() {
-                if column.is_null(row) {
-                    push(None);
-                } else {
-                    push(Some(text.value(row).to_string().as_bytes()));
-                }
-            }
+    for row in 0..column.len() {
+        if column.is_null(row) {
+            out.append_null();
+        } else {
+            out.append_value(key.token(text.value(row).to_string().as_bytes(), encoding));
         }
     }
     Ok(Arc::new(out.finish()))

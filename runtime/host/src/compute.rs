@@ -45,7 +45,7 @@ pub const FUEL_PER_ROW: u64 = 4;
 pub const MAX_REGEX_BYTES: usize = 1 << 20;
 
 /// Largest HMAC key file a kernel reads.
-pub(crate) const MAX_KEY_BYTES: u64 = 64 * 1024;
+const MAX_KEY_BYTES: u64 = 64 * 1024;
 
 /// Fewest bytes an HMAC key may have, trailing whitespace not counted: 128 bits.
 pub const MIN_KEY_BYTES: usize = 16;
