@@ -2,7 +2,8 @@
 //! `scripts/install-test-deps.sh`), started with `-js` on a free loopback port with its
 //! store in a temporary directory, killed when the [`Nats`] guard drops. It can be
 //! stopped and started again on the same port and store (a server restart keeps streams,
-//! messages and durable consumers).
+//! messages and durable consumers). [`Nats::start_with`] passes more flags, such as
+//! `--auth <token>` for a server that refuses clients without the token.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ pub struct Nats {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    flags: Vec<String>,
 }
 
 /// Where `nats-server` is: `QUIVER_NATS_SERVER`, else on the `PATH` or in `/usr/sbin`
@@ -43,6 +45,14 @@ impl Nats {
     /// # Panics
     /// If the server is not installed (with what to run) or exits.
     pub fn start() -> Nats {
+        Nats::start_with(&[])
+    }
+
+    /// [`Nats::start`] with more `nats-server` flags (kept for every restart).
+    ///
+    /// # Panics
+    /// As [`Nats::start`].
+    pub fn start_with(flags: &[&str]) -> Nats {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -51,6 +61,7 @@ impl Nats {
             child: None,
             port,
             store: tempfile::tempdir().expect("a store directory"),
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         };
         nats.restart();
         nats
@@ -72,6 +83,7 @@ impl Nats {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

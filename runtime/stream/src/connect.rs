@@ -38,8 +38,9 @@ fn read_secret(path: &std::path::Path, field: &str) -> Result<String, StreamErro
 /// Connect to `url` with `auth`; `name` is how the server lists the connection.
 ///
 /// # Errors
-/// [`StreamError::Config`] for unreadable credential files or more than one way to
-/// authenticate; [`StreamError::Unavailable`] when the server cannot be reached or refuses.
+/// [`StreamError::Config`] for unreadable credential files, more than one way to
+/// authenticate, or credentials the server refuses; [`StreamError::Unavailable`] when the
+/// server cannot be reached.
 pub async fn connect(url: &str, auth: &NatsAuth, name: &str) -> Result<Client, StreamError> {
     let ways = [
         auth.credentials_file.is_some(),
@@ -91,10 +92,16 @@ pub async fn connect(url: &str, auth: &NatsAuth, name: &str) -> Result<Client, S
         };
         options = options.user_and_password(user.clone(), password);
     }
-    options
-        .connect(url)
-        .await
-        .map_err(|e| StreamError::unavailable("connecting", &shown(url), e))
+    options.connect(url).await.map_err(|e| match e.kind() {
+        // Wrong or missing credentials will not get better by retrying: a config error,
+        // so the run exits 78 and a worker does not put its task back.
+        async_nats::ConnectErrorKind::AuthorizationViolation
+        | async_nats::ConnectErrorKind::Authentication => StreamError::config(
+            "auth",
+            format!("{} refused the credentials: {e}", shown(url)),
+        ),
+        _ => StreamError::unavailable("connecting", &shown(url), e),
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod distributed;
 mod formats;
 mod ingest;
 mod kafka;
+mod nats_auth;
 mod nested;
 mod real_files;
 mod sdk;
