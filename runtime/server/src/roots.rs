@@ -14,8 +14,8 @@
 //! - a directory or glob source below which a symbolic link leads out of the root (the
 //!   listing follows links);
 //! - an unknown `root:` name;
-//! - a JetStream source or sink (`source.nats`, `sink.nats`): a network address no root
-//!   describes.
+//! - a JetStream or Kafka source or sink (`source.nats`, `sink.kafka`, …): a network
+//!   address no root describes (without roots they are allowed, like any path).
 //!
 //! Local paths are rewritten to their canonical form before `quiver-job` opens anything, so
 //! what was checked is what is opened (a link swapped between the check and the open is the
@@ -309,16 +309,25 @@ impl Roots {
                     &mut problems,
                 );
             }
-            Source::Nats(_) => problems.push(Problem::new("source.nats", STREAMS)),
-            Source::Kafka(_) => problems.push(Problem::new("source.kafka", STREAMS)),
-            Source::Api(_) => {}
+            Source::Nats(_) if self.confining() => {
+                problems.push(Problem::new("source.nats", STREAMS));
+            }
+            Source::Kafka(_) if self.confining() => {
+                problems.push(Problem::new("source.kafka", STREAMS));
+            }
+            Source::Nats(_) | Source::Kafka(_) | Source::Api(_) => {}
         }
         match &mut pipeline.sink {
             Sink::Io(spec) => {
                 self.rewrite(&mut spec.path, Use::Write, "sink.path", base, &mut problems);
             }
-            Sink::Nats(_) => problems.push(Problem::new("sink.nats", STREAMS)),
-            Sink::Kafka(_) => problems.push(Problem::new("sink.kafka", STREAMS)),
+            Sink::Nats(_) if self.confining() => {
+                problems.push(Problem::new("sink.nats", STREAMS));
+            }
+            Sink::Kafka(_) if self.confining() => {
+                problems.push(Problem::new("sink.kafka", STREAMS));
+            }
+            Sink::Nats(_) | Sink::Kafka(_) => {}
         }
         if let Some(d) = &mut pipeline.dead_letter {
             self.rewrite(

@@ -2,8 +2,9 @@
 //! accepted survive it being SIGKILLed and shut down, and the run resumes under its id and
 //! commits every accepted row exactly once (nothing was committed before the kill, and a
 //! shutdown commits before it acknowledges); a client's stop survives a kill during its
-//! drain (the next server finishes the stop instead of resuming the run). Also the refusals: `durable = true` on a
-//! server without `--ingest-nats`, and a durable run into a single file.
+//! drain (the next server finishes the stop instead of resuming the run). A server's run on
+//! a `[source.nats]` pipeline resumes after a kill too. Also the refusals: `durable = true`
+//! on a server without `--ingest-nats`, and a durable run into a single file.
 
 use std::time::{Duration, Instant};
 
@@ -269,5 +270,110 @@ fn durable_ingest_needs_a_nats_server_and_a_directory_sink() {
                 .any(|(f, m)| f == "source.api.durable" && m.contains("--ingest-nats")),
             "{found:?}"
         );
+    });
+}
+
+/// A server's run on a `[source.nats]` pipeline is a stream run too: SIGKILLed after its
+/// first checkpoint, the next server resumes it under its id on the same durable consumer
+/// (what the dead one held unacknowledged comes back after `ack_wait`), every message is
+/// committed at least once, and a client's stop then ends it with nothing left pending.
+#[test]
+fn a_server_run_on_a_jetstream_source_resumes_after_a_killed_server() {
+    use quiver_stream::async_nats::jetstream;
+    const N: u64 = 100_000;
+    let nats = Nats::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out/events");
+    let rt = super::streams::runtime();
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        super::streams::create_stream(&js, "EVENTS", &["events.>"]).await;
+        super::streams::publish_events(&js, "events.in", N).await;
+    });
+    let pipeline = json!({
+        "source": {"nats": {
+            "url": url, "stream": "EVENTS", "consumer": "server-run", "format": "ndjson",
+            "schema": [{"name": "id", "type": "int64"}, {"name": "v", "type": "utf8"}],
+            "ack_wait": "3s", "checkpoint": {"rows": 2000, "interval": "1s"}
+        }},
+        "stage": [{"plugin": "passthrough"}],
+        "sink": {"path": "out/events/", "format": "csv", "mode": "append"}
+    });
+
+    let mut server = Server::start_with(dir.path(), &[]);
+    let addr = server.addr.clone();
+    let run = rt.block_on(async {
+        let (code, body) = call(
+            reqwest::Method::POST,
+            format!("http://{addr}/v1/pipelines"),
+            Some(json!({"name": "events", "pipeline": pipeline})),
+        )
+        .await;
+        assert_eq!(code, 201, "{body}");
+        let (code, run) = call(
+            reqwest::Method::POST,
+            format!("http://{addr}/v1/runs"),
+            Some(json!({"pipeline": "events"})),
+        )
+        .await;
+        assert_eq!(code, 201, "{run}");
+        run["id"].as_str().unwrap().to_owned()
+    });
+    let started = Instant::now();
+    while parts(&out).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no checkpoint in 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill();
+    let before = ids_in_parts(&out).len();
+    assert!(
+        before < N as usize,
+        "killed mid-stream: {before} ids committed"
+    );
+
+    let server = Server::start_with(dir.path(), &[]);
+    let addr = server.addr.clone();
+    rt.block_on(async {
+        let s = wait_for(&addr, &run, "running").await;
+        assert_eq!(s["resumed"], 1, "{s}");
+        let started = Instant::now();
+        while ids_in_parts(&out).len() < N as usize {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{} of {N} ids committed after 120 s",
+                ids_in_parts(&out).len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (code, s) = call(
+            reqwest::Method::POST,
+            format!("http://{addr}/v1/runs/{run}/stop"),
+            None,
+        )
+        .await;
+        assert_eq!(code, 202, "{s}");
+        let done = wait_for(&addr, &run, "succeeded").await;
+        assert_eq!(done["error"], Value::Null, "{done}");
+    });
+    let seen = ids_in_parts(&out);
+    assert_eq!(seen.len(), N as usize, "every message, and only those sent");
+    let duplicates: u32 = seen.values().map(|n| n - 1).sum();
+    eprintln!("{before} ids committed before the kill; {duplicates} rows committed twice");
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        let mut c: jetstream::consumer::PullConsumer = js
+            .get_stream("EVENTS")
+            .await
+            .unwrap()
+            .get_consumer("server-run")
+            .await
+            .unwrap();
+        let info = c.info().await.unwrap();
+        assert_eq!(info.num_pending, 0, "{info:?}");
+        assert_eq!(info.num_ack_pending, 0, "{info:?}");
     });
 }

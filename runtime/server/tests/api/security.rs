@@ -238,6 +238,18 @@ async fn with_roots_reading_etc_passwd_or_granting_root_is_refused_naming_the_fi
     let mut p = file_pipeline("root:data/in.csv", "root:out/x.csv");
     p["stage"][0]["grants"] = json!({"env": ["QUIVER_TEST_GRANTABLE", "AWS_SECRET_ACCESS_KEY"]});
     assert_eq!(refused_fields(&s, p).await, ["stage.0.grants.env.1"]);
+    // A JetStream or Kafka endpoint is a network address no root describes (without roots
+    // they are allowed: `ingest::a_server_run_on_a_jetstream_source_resumes_after_a_killed_server`).
+    let streams = json!({
+        "source": {"nats": {"url": "nats://127.0.0.1:1", "stream": "S", "consumer": "c",
+                            "format": "ndjson", "schema": [{"name": "id", "type": "int64"}]}},
+        "stage": [{"plugin": "passthrough"}],
+        "sink": {"kafka": {"brokers": "127.0.0.1:1", "topic": "t", "format": "ndjson"}},
+    });
+    assert_eq!(
+        refused_fields(&s, streams).await,
+        ["source.nats", "sink.kafka"]
+    );
     // Inside the roots, the pipeline is stored and runs.
     s.create_pipeline("ok", file_pipeline("root:data/in.csv", "root:out/ok.csv"))
         .await;
