@@ -82,6 +82,30 @@ impl Moto {
             "creating bucket {bucket}: {answer}"
         );
     }
+
+    /// The keys of the objects in `bucket` below `prefix` (one unsigned ListObjectsV2
+    /// page: moto does not check signatures), for a test that polls while a run writes.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
+        write!(
+            stream,
+            "GET /{bucket}?list-type=2&prefix={prefix} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "listing {bucket}/{prefix}: {answer}"
+        );
+        answer
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 impl Drop for Moto {

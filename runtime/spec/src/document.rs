@@ -671,6 +671,50 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_run_writes_only_to_directories_in_append_mode() {
+        let doc = |sink: serde_json::Value, dead_letter: serde_json::Value| {
+            json!({
+                "source": {"kafka": {
+                    "brokers": "127.0.0.1:9092", "topic": "in", "group": "g",
+                    "format": "ndjson", "schema": [{"name": "id", "type": "int64"}]
+                }},
+                "stage": [{"plugin": "passthrough"}],
+                "sink": sink,
+                "dead_letter": dead_letter
+            })
+        };
+        let fields = |d: serde_json::Value| -> Vec<String> {
+            match parse(&d, Context::Cli) {
+                Ok(_) => Vec::new(),
+                Err(p) => p.into_iter().map(|p| p.field).collect(),
+            }
+        };
+        // The default mode (fail if the target exists) and overwrite would each lose or
+        // refuse what a restarted run writes; so would one file.
+        assert_eq!(
+            fields(doc(
+                json!({"path": "out/", "format": "csv"}),
+                json!({"path": "dl/", "format": "ndjson", "mode": "overwrite"})
+            )),
+            ["sink.mode", "dead_letter.mode"]
+        );
+        assert_eq!(
+            fields(doc(
+                json!({"path": "out.csv", "mode": "overwrite"}),
+                serde_json::Value::Null
+            )),
+            ["sink.mode"]
+        );
+        assert!(
+            fields(doc(
+                json!({"path": "out/", "format": "csv", "mode": "append"}),
+                json!({"path": "dl/", "format": "ndjson", "mode": "append"})
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
     fn a_server_refuses_stdio_and_plugin_files() {
         let doc = json!({
             "source": {"path": "-", "format": "csv"},

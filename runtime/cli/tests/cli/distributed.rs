@@ -2,7 +2,8 @@
 //! `quiver worker` processes on a real NATS server with JetStream. The output of 24 tasks on
 //! 3 workers is exactly the single-process output; so is the output when a worker is
 //! SIGKILLed in the middle of writing a task's part (the task runs again elsewhere and the
-//! half-written part never appears); workers drain and exit 0 on SIGTERM; stateful stages
+//! half-written part never appears); workers drain and exit 0 on SIGTERM, their metrics
+//! files adding up to the run (tasks, rows, redeliveries, lag); stateful stages
 //! are refused with the reason; a large Parquet file becomes one task per run of row groups,
 //! with the single-process output too.
 
@@ -60,6 +61,8 @@ fn worker(cache: &Path, url: &str, name: &str) -> Child {
             "--task-ack-wait",
             "2s",
         ])
+        .arg("--metrics-file")
+        .arg(cache.join(format!("{name}.prom")))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -140,6 +143,22 @@ fn finish(coordinator: Child, report: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap()
 }
 
+/// `metric` summed over the metrics files of `workers` (written by each as it exits).
+fn metric(cache: &Path, workers: &[&str], metric: &str) -> f64 {
+    workers
+        .iter()
+        .map(|w| {
+            let text = std::fs::read_to_string(cache.join(format!("{w}.prom"))).unwrap();
+            let line = format!("{metric}{{worker=\"{w}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&line))
+                .unwrap_or_else(|| panic!("no {metric} for {w}: {text}"))
+                .parse::<f64>()
+                .unwrap()
+        })
+        .sum()
+}
+
 /// SIGTERM every worker: each drains and exits 0 within a few seconds.
 fn drain(workers: Vec<Child>) {
     for w in &workers {
@@ -184,6 +203,23 @@ fn twenty_four_tasks_on_three_workers_write_exactly_the_single_process_output() 
         "tasks were shared: {r}"
     );
     drain(workers);
+    // Each worker's metrics file, last written as it drained, adds up to the run.
+    // (A task runs twice only if a worker was too slow to report; then both runs count.)
+    let all = ["w1", "w2", "w3"];
+    let d = dir.path();
+    let again = metric(d, &all, "quiver_worker_redeliveries_total");
+    assert!(again >= r["tasks_redelivered"].as_f64().unwrap(), "{r}");
+    assert_eq!(
+        metric(d, &all, "quiver_worker_tasks_done_total"),
+        FILES as f64 + again
+    );
+    assert_eq!(metric(d, &all, "quiver_worker_tasks_failed_total"), 0.0);
+    let written = metric(d, &all, "quiver_worker_rows_written_total");
+    if again == 0.0 {
+        assert_eq!(written, r["rows_written"].as_f64().unwrap(), "{r}");
+    }
+    assert_eq!(metric(d, &all, "quiver_worker_lag_tasks"), 0.0);
+    assert!(metric(d, &all, "quiver_worker_busy_seconds_total") > 0.0);
 }
 
 #[test]
@@ -242,6 +278,9 @@ fn a_worker_killed_mid_task_loses_nothing_and_its_half_written_part_never_appear
     );
     assert!(r["tasks_redelivered"].as_u64().unwrap() >= 1, "{r}");
     drain(workers);
+    // The victim's task came back to one of the three, and its metrics say so.
+    let all = ["w1", "w2", "w3"];
+    assert!(metric(dir.path(), &all, "quiver_worker_redeliveries_total") >= 1.0);
 }
 
 fn partial_below(dir: &Path) -> bool {

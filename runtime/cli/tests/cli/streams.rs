@@ -1,7 +1,8 @@
 //! Stream runs of the `quiver` binary against a real NATS server with JetStream (Debian's
 //! `nats-server`, one per test on a free port): a run killed with SIGKILL mid-stream and
-//! started again commits every message's rows at least once into part files, and exactly
-//! once into a JetStream sink (the stream's duplicate window drops the ids it has seen).
+//! started again commits every message's rows at least once into part files (local, and
+//! whole objects in a real S3 server), and exactly once into a JetStream sink (the stream's
+//! duplicate window drops the ids it has seen).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +15,7 @@ use quiver_tests::nats::Nats;
 /// Messages in the stream: one row each, the worst case for per-message overhead.
 const MESSAGES: u64 = 100_000;
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -23,7 +24,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Create stream `name` on `subjects`.
-async fn create_stream(js: &jetstream::Context, name: &str, subjects: &[&str]) {
+pub(crate) async fn create_stream(js: &jetstream::Context, name: &str, subjects: &[&str]) {
     js.create_stream(stream::Config {
         name: name.into(),
         subjects: subjects.iter().map(|s| (*s).to_string()).collect(),
@@ -33,10 +34,10 @@ async fn create_stream(js: &jetstream::Context, name: &str, subjects: &[&str]) {
     .unwrap_or_else(|e| panic!("creating stream {name}: {e}"));
 }
 
-/// Publish `MESSAGES` NDJSON messages `{"id": i, "v": "…"}` on `subject`, each stored.
-async fn publish_events(js: &jetstream::Context, subject: &str) {
+/// Publish `n` NDJSON messages `{"id": i, "v": "…"}` on `subject`, each stored.
+pub(crate) async fn publish_events(js: &jetstream::Context, subject: &str, n: u64) {
     let mut acks = Vec::with_capacity(5_000);
-    for i in 0..MESSAGES {
+    for i in 0..n {
         let payload = format!("{{\"id\": {i}, \"v\": \"event {i}\"}}\n");
         acks.push(
             js.publish(subject.to_string(), payload.into())
@@ -79,11 +80,22 @@ plugin = "passthrough"
 }
 
 fn spawn(pipeline: &Path, cache: &Path, report: &Path) -> Child {
+    spawn_with(pipeline, cache, report, &[])
+}
+
+/// [`spawn`] with more environment variables (an object store's).
+fn spawn_with(
+    pipeline: &Path,
+    cache: &Path,
+    report: &Path,
+    envs: &[(&'static str, String)],
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_quiver"))
         .args(["run", "--quiet", "--report"])
         .arg(report)
         .arg(pipeline)
         .env("QUIVER_CACHE_DIR", cache)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -168,7 +180,7 @@ fn a_stream_run_killed_mid_stream_commits_every_message_at_least_once_after_rest
                 .unwrap(),
         );
         create_stream(&js, "EVENTS", &["events.>"]).await;
-        publish_events(&js, "events.in").await;
+        publish_events(&js, "events.in", MESSAGES).await;
     });
     eprintln!("published in {:?}", t.elapsed());
     let out = dir.path().join("out");
@@ -246,7 +258,7 @@ fn with_a_jetstream_sink_a_killed_and_restarted_stream_run_stores_every_row_exac
         );
         create_stream(&js, "EVENTS", &["events.>"]).await;
         create_stream(&js, "CLEAN", &["clean.>"]).await;
-        publish_events(&js, "events.in").await;
+        publish_events(&js, "events.in", MESSAGES).await;
     });
     let sink = "[sink.nats]\nurl = \"URL\"\nsubject = \"clean.events\"\nformat = \"arrow\"\n"
         .replace("URL", &nats.url());
@@ -437,5 +449,86 @@ mode = "append"
     assert!(
         err.contains("sequence 3") && err.contains("outside s3://refs/big/"),
         "{err}"
+    );
+}
+
+/// A stream run into an object store (a real S3 server, moto) commits each checkpoint as
+/// a whole object (a multipart upload completed). SIGKILLed mid-stream, it leaves only
+/// whole Parquet objects — the part it was writing is at most an open upload, never an
+/// object — and the restarted run commits every message at least once. Read back with
+/// boto3 and pyarrow.
+#[test]
+fn a_stream_run_into_s3_commits_whole_objects_and_a_killed_one_leaves_no_partial_object() {
+    const N: u64 = 30_000;
+    let nats = Nats::start();
+    let moto = quiver_tests::moto::Moto::start();
+    moto.create_bucket("lake");
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = jetstream::new(
+            quiver_stream::async_nats::connect(nats.url())
+                .await
+                .unwrap(),
+        );
+        create_stream(&js, "EVENTS", &["events.>"]).await;
+        publish_events(&js, "events.in", N).await;
+    });
+    let sink = "[sink]\npath = \"s3://lake/events/\"\nformat = \"parquet\"\nmode = \"append\"\n";
+    let p = pipeline(dir.path(), &nats.url(), sink);
+    let report = dir.path().join("report.json");
+    let envs = moto.env();
+    let first = spawn_with(&p, dir.path(), &report, &envs);
+    kill_when(first, || !moto.keys("lake", "events/").is_empty());
+    let before = moto.keys("lake", "events/");
+    let second = finish(spawn_with(&p, dir.path(), &report, &envs), &report);
+    assert!(
+        second["stream"]["checkpoints"].as_u64().unwrap() >= 1,
+        "{second}"
+    );
+    let after = moto.keys("lake", "events/");
+    assert!(
+        after.len() > before.len(),
+        "the restart committed more objects"
+    );
+
+    // Every object is a whole Parquet file; the uploads still open (the killed run's) are
+    // not objects; every id is there.
+    let script = format!(
+        r#"
+import collections, io, sys
+import boto3, pyarrow.parquet as pq
+s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="events/")["Contents"]]
+open_uploads = [u["Key"] for u in s3.list_multipart_uploads(Bucket="lake").get("Uploads", [])]
+assert not set(open_uploads) & set(keys), (open_uploads, keys)
+seen = collections.Counter()
+for k in keys:
+    assert k.endswith(".parquet") and not k.split("/")[-1].startswith("."), k
+    t = pq.read_table(io.BytesIO(s3.get_object(Bucket="lake", Key=k)["Body"].read()))
+    seen.update(t.column("id").to_pylist())
+missing = [i for i in range({N}) if seen[i] == 0]
+assert not missing, (len(missing), missing[:10])
+assert set(seen) == set(range({N})), "only ids that were sent"
+print(len(keys), "objects,", len(open_uploads), "open uploads,",
+      sum(seen.values()) - {N}, "duplicates", file=sys.stderr)
+"#,
+        endpoint = moto.endpoint()
+    );
+    let out = Command::new(quiver_tests::test_venv_bin("python"))
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    eprintln!(
+        "{} objects before the kill; {}",
+        before.len(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
