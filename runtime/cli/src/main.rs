@@ -199,3 +199,39 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Long-lived processes are configured by their environment (a container, a unit
+    /// file): every flag of `quiver worker` and `quiver serve` also reads a variable.
+    #[test]
+    fn every_worker_and_serve_flag_reads_an_environment_variable() {
+        let mut cli = super::Cli::command();
+        cli.build();
+        for name in ["worker", "serve"] {
+            let sub = cli.find_subcommand(name).unwrap();
+            let missing: Vec<String> = sub
+                .get_arguments()
+                .filter(|a| {
+                    a.get_long().is_some()
+                        && a.get_env().is_none()
+                        && !matches!(
+                            a.get_action(),
+                            clap::ArgAction::Help
+                                | clap::ArgAction::HelpShort
+                                | clap::ArgAction::HelpLong
+                                | clap::ArgAction::Version
+                        )
+                })
+                .map(|a| format!("--{}", a.get_long().unwrap_or_default()))
+                .collect();
+            assert!(missing.is_empty(), "quiver {name}: {missing:?}");
+            assert!(
+                sub.get_arguments()
+                    .any(|a| a.get_long() == Some("nats") || a.get_long() == Some("listen"))
+            );
+        }
+    }
+}
