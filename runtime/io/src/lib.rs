@@ -61,7 +61,7 @@ pub use compression::Compression;
 pub use error::IoError;
 pub use format::Format;
 pub use location::{Location, ObjectLocation, StoredObject};
-pub use schema::{ColumnSpec, ColumnType, schema_of};
+pub use schema::{ColumnSpec, ColumnType, first_difference, schema_of};
 pub use sink::{
     Committed, CsvWriteOptions, ParquetCompression, ParquetOptions, Sink, SinkSpec, WriteMode,
     create_sink, create_sink_with,

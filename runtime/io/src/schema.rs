@@ -151,7 +151,7 @@ fn parameterised(name: &str) -> Option<DataType> {
 
 /// Where `actual` first differs from `expected`, as (column name, description); `None` when
 /// names, types and nullability all agree (metadata is ignored).
-pub(crate) fn first_difference(expected: &Schema, actual: &Schema) -> Option<(String, String)> {
+pub fn first_difference(expected: &Schema, actual: &Schema) -> Option<(String, String)> {
     for (index, want) in expected.fields().iter().enumerate() {
         let Some(have) = actual.fields().get(index) else {
             return Some((

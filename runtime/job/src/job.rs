@@ -294,6 +294,8 @@ pub struct Job {
     pub inputs: Vec<String>,
     /// The stages as built.
     pub stages: Vec<BuiltStage>,
+    /// The source's schema (declared, or read from the first input).
+    pub source_schema: SchemaRef,
     prepared: Prepared,
     source: BatchSource,
     sink: Output,
@@ -520,6 +522,7 @@ impl Job {
             name,
             inputs,
             stages: checked.stages,
+            source_schema: checked.source_schema,
             prepared: checked.prepared,
             source,
             sink,

@@ -17,9 +17,11 @@
 
 use std::time::Duration;
 
+use arrow_schema::{ArrowError, Schema, SchemaRef};
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{Config, RetentionPolicy};
 use async_nats::jetstream::{self, Context};
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StreamError;
@@ -48,6 +50,47 @@ pub struct Task {
     pub base: String,
     /// The input, as the report shows it.
     pub input: String,
+    /// The schema the whole run reads (the coordinator's check of the first input): a
+    /// worker refuses an input whose schema differs, as one process reading them all would.
+    /// Absent in tasks from coordinators that did not pin it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<RunSchema>,
+}
+
+/// The schema of a distributed run's source, carried in each [`Task`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSchema {
+    /// The input it was read from (for messages).
+    pub from: String,
+    /// An Arrow IPC stream holding only the schema, base64.
+    ipc: String,
+}
+
+impl RunSchema {
+    /// `schema`, read from input `from`.
+    ///
+    /// # Errors
+    /// Arrow cannot encode the schema (it encodes every type quiver reads).
+    pub fn new(from: impl Into<String>, schema: &Schema) -> Result<Self, ArrowError> {
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), schema)?;
+        writer.finish()?;
+        Ok(RunSchema {
+            from: from.into(),
+            ipc: BASE64_STANDARD.encode(writer.into_inner()?),
+        })
+    }
+
+    /// The schema.
+    ///
+    /// # Errors
+    /// The task carries something that is not an encoded schema.
+    pub fn schema(&self) -> Result<SchemaRef, ArrowError> {
+        let bytes = BASE64_STANDARD
+            .decode(&self.ipc)
+            .map_err(|e| ArrowError::IpcError(format!("a task's schema is not base64: {e}")))?;
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+        Ok(reader.schema())
+    }
 }
 
 /// What a task did.
@@ -201,4 +244,39 @@ pub async fn results(js: &Context, server: &str, run: &str) -> Result<pull::Stre
         .messages()
         .await
         .map_err(|e| StreamError::unavailable("reading task results", server, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    use super::RunSchema;
+
+    #[test]
+    fn a_tasks_schema_round_trips_zoned_dictionary_and_nested_types() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new_dictionary("city", DataType::Int32, DataType::LargeUtf8, true),
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
+        ]);
+        let pinned = RunSchema::new("in/a.parquet", &schema).unwrap();
+        let json = serde_json::to_string(&pinned).unwrap();
+        let back: RunSchema = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.from, "in/a.parquet");
+        assert_eq!(back.schema().unwrap().fields(), schema.fields());
+        let broken: RunSchema =
+            serde_json::from_str(r#"{"from": "x", "ipc": "not base64!"}"#).unwrap();
+        assert!(broken.schema().is_err());
+    }
 }

@@ -5,7 +5,8 @@
 //! half-written part never appears); workers drain and exit 0 on SIGTERM, their metrics
 //! files adding up to the run (tasks, rows, redeliveries, lag); stateful stages
 //! are refused with the reason; a large Parquet file becomes one task per run of row groups,
-//! with the single-process output too.
+//! with the single-process output too; an input whose schema differs fails the run as it
+//! fails one process.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -281,6 +282,59 @@ fn a_worker_killed_mid_task_loses_nothing_and_its_half_written_part_never_appear
     // The victim's task came back to one of the three, and its metrics say so.
     let all = ["w1", "w2", "w3"];
     assert!(metric(dir.path(), &all, "quiver_worker_redeliveries_total") >= 1.0);
+}
+
+/// One process fails on an input whose schema differs from the first's; so does a
+/// distributed run, where each task reads its input alone: the coordinator pins the schema
+/// in every task, and the worker refuses the odd file with the same data error (exit 65),
+/// so no part of another schema is committed beside the others.
+#[test]
+fn an_input_whose_schema_differs_fails_the_distributed_run_as_it_fails_one_process() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    for f in 0..5 {
+        std::fs::write(
+            d.join(format!("in/f{f}.csv")),
+            format!("id,amount,name\n{f},1.5,a\n"),
+        )
+        .unwrap();
+    }
+    // Inferred on its own, this file's `amount` is text.
+    std::fs::write(d.join("in/f5.csv"), "id,amount,name\n5,n/a,b\n").unwrap();
+    let p = pipeline(d, "[[stage]]\nplugin = \"passthrough\"\n", "dist");
+    let single = quiver(d).args(["run", "--quiet"]).arg(&p).output().unwrap();
+    let single_err = String::from_utf8_lossy(&single.stderr);
+    assert_eq!(single.status.code(), Some(65), "{single_err}");
+    // (One process parses the file with the first files' types and fails on its value.)
+    assert!(
+        single_err.contains("f5.csv") && single_err.contains("\"amount\""),
+        "{single_err}"
+    );
+
+    let workers: Vec<Child> = (1..=2)
+        .map(|i| worker(d, &nats.url(), &format!("w{i}")))
+        .collect();
+    let out = coordinator(d, &nats.url(), &p, &d.join("report.json"))
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(
+        err.contains("f5.csv")
+            && err.contains("column \"amount\"")
+            && err.contains("the schema differs"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was committed"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("dist"))
+        .collect();
+    assert!(left.is_empty(), "no output and no staging left: {left:?}");
+    drain(workers);
 }
 
 fn partial_below(dir: &Path) -> bool {

@@ -20,7 +20,7 @@ use futures::StreamExt;
 use quiver_fault::{Fault, HasFault};
 use quiver_io::{Location, WriteMode};
 use quiver_spec::{Problem, Problems, Sink, Source, Syntax};
-use quiver_stream::work::{self, Task, TaskResult};
+use quiver_stream::work::{self, RunSchema, Task, TaskResult};
 use quiver_stream::{NatsAuth, StreamError};
 use serde::Serialize;
 
@@ -157,6 +157,22 @@ pub fn coordinate(
             )
         })?;
     let shares = shares(layouts, cluster.task_bytes);
+    // Every task checks its input against the schema checked here, as one process checks
+    // every input against its first: a differing file fails the run instead of landing a
+    // part of another schema among the others.
+    let schema = shares
+        .first()
+        .map(|first| RunSchema::new(first.input.clone(), &checked.source_schema))
+        .transpose()
+        .map_err(|e| {
+            Problems::one(
+                &subject,
+                Problem::new(
+                    "source.path",
+                    format!("encoding its schema for the tasks: {e}"),
+                ),
+            )
+        })?;
     let run = format!("r{}", uuid_like());
     let name = target
         .file_name()
@@ -193,6 +209,7 @@ pub fn coordinate(
                 pipeline: doc.to_string(),
                 base: base.display().to_string(),
                 input,
+                schema: schema.clone(),
             }
         })
         .collect();

@@ -299,6 +299,25 @@ fn run_task(
     let name = format!("{} task {} ({})", task.run, task.index, task.input);
     let job = Job::open(name, &read, resolver, io, Path::new(&task.base), None)
         .map_err(|p| failed(&p))?;
+    if let Some(pinned) = &task.schema {
+        let expected = pinned.schema().map_err(|e| {
+            (
+                Fault::Internal,
+                format!("task {} of run {}: {e}", task.index, task.run),
+            )
+        })?;
+        if let Some((column, text)) = quiver_io::first_difference(&expected, &job.source_schema) {
+            // The words one process uses for the same input (`IoError::BadData`).
+            return Err((
+                Fault::Data,
+                format!(
+                    "bad data in {} in column {column:?}: the schema differs from {}'s: {text}; \
+                     fix or remove the offending input",
+                    task.input, pinned.from
+                ),
+            ));
+        }
+    }
     let progress = Progress::new(job.stage_names());
     let every = (ack_wait / 3).max(Duration::from_millis(200));
     std::thread::scope(|scope| {
