@@ -76,8 +76,9 @@ pub fn decode(
             let mut out = Vec::new();
             for (i, b) in reader.enumerate() {
                 let b = b.map_err(|e| invalid(format!("Arrow stream, batch {i}: {e}")))?;
-                // Same names and types; adopt the declared schema (field metadata, nullability).
-                let b = RecordBatch::try_new(Arc::clone(schema), b.columns().to_vec())
+                // Same names; types converted where nothing changes (a Polars client sends
+                // string views); the declared schema adopted (field metadata, nullability).
+                let b = quiver_stream::conform(&b, schema)
                     .map_err(|e| invalid(format!("Arrow stream, batch {i}: {e}")))?;
                 out.push(b);
             }
@@ -132,7 +133,9 @@ fn check_csv_header(body: &[u8], schema: &SchemaRef) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An Arrow body's schema must have the declared names and types.
+/// An Arrow body's schema must have the declared names, in order, and types that convert
+/// to the declared ones without changing a value ([`quiver_stream::lossless`]: `large_string`,
+/// `string_view` or a dictionary for `utf8`, int32 for int64, …).
 fn check_schema(got: &SchemaRef, want: &SchemaRef) -> Result<(), ApiError> {
     let names = |s: &SchemaRef| {
         s.fields()
@@ -150,9 +153,10 @@ fn check_schema(got: &SchemaRef, want: &SchemaRef) -> Result<(), ApiError> {
         )));
     }
     for (g, w) in got.fields().iter().zip(want.fields()) {
-        if g.name() != w.name() || g.data_type() != w.data_type() {
+        if g.name() != w.name() || !quiver_stream::lossless(g.data_type(), w.data_type()) {
             return Err(invalid(format!(
-                "the Arrow stream's column `{}: {}` does not match the declared `{}: {}`",
+                "the Arrow stream's column `{}: {}` does not match the declared `{}: {}` (a type \
+                 is taken when it converts without changing a value)",
                 g.name(),
                 g.data_type(),
                 w.name(),

@@ -44,7 +44,7 @@ pub use error::StreamError;
 pub use ingest::{INGEST, IngestBuffer, ingest_subject};
 pub use kafka::{KafkaOffset, KafkaSink, KafkaSinkSpec, KafkaSource, KafkaSourceSpec};
 pub use ledger::{Ack, Ledger, Origin};
-pub use payload::{decode, encode};
+pub use payload::{conform, decode, encode, lossless};
 pub use refs::{MAX_REF_BYTES, PayloadRefs, REF_HEADER};
 pub use sink::NatsSink;
 pub use source::NatsSource;

@@ -2,7 +2,8 @@
 //! `nats-server`, one per test on a free port): a run killed with SIGKILL mid-stream and
 //! started again commits every message's rows at least once into part files (local, and
 //! whole objects in a real S3 server), and exactly once into a JetStream sink (the stream's
-//! duplicate window drops the ids it has seen).
+//! duplicate window drops the ids it has seen); payloads Polars and pyarrow wrote are read
+//! with the declared schema.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -530,5 +531,134 @@ print(len(keys), "objects,", len(open_uploads), "open uploads,",
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Payloads as other tools write them, each read by a stream run with one declared schema
+/// (`utf8` text, a UTC timestamp in µs) and written to Parquet that Polars reads back with
+/// the values sent: Polars' Arrow IPC stream (string views, a categorical as
+/// `dictionary<uint32, string_view>`), pyarrow's (int32, large strings, a
+/// `dictionary<int8, string>`, a timestamp in ms), Polars' NDJSON and its CSV (a quoted
+/// newline, empty cells for nulls, timestamps with a `+0000` offset).
+#[test]
+fn payloads_polars_and_pyarrow_wrote_are_read_with_the_declared_schema() {
+    let nats = Nats::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let python = |script: &str| {
+        let out = Command::new(quiver_tests::test_venv_bin("python"))
+            .arg("-c")
+            .arg(script)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    python(
+        r#"
+import datetime as dt, pyarrow as pa, polars as pl
+utc = dt.timezone.utc
+df = pl.DataFrame({
+    "id": [1, 2, 3],
+    "name": ["a", "b\nc", None],
+    "city": ["x", None, "x"],
+    "at": [dt.datetime(2024, 1, 1, 12, tzinfo=utc), None, dt.datetime(2024, 3, 31, 1, 30, tzinfo=utc)],
+    "amount": [1.5, None, 3.0],
+}).with_columns(pl.col("city").cast(pl.Categorical))
+df.write_ipc_stream("polars.arrows")
+df.write_ndjson("polars.ndjson")
+df.write_csv("polars.csv")
+t = pa.table({
+    "amount": pa.array([1.5, None, 3.0]),
+    "id": pa.array([1, 2, 3], pa.int32()),
+    "name": pa.array(["a", "b\nc", None], pa.large_string()),
+    "city": pa.array(["x", None, "x"]).dictionary_encode().cast(pa.dictionary(pa.int8(), pa.string())),
+    "at": pa.array([1704110400000, None, 1711848600000], pa.timestamp("ms", tz="UTC")),
+})
+with pa.ipc.new_stream("pyarrow.arrows", t.schema) as w:
+    w.write_table(t)
+"#,
+    );
+    let rt = runtime();
+    let sources = [
+        ("ARROWS", "arrow", vec!["polars.arrows", "pyarrow.arrows"]),
+        ("NDJSON", "ndjson", vec!["polars.ndjson"]),
+        ("CSV", "csv", vec!["polars.csv"]),
+    ];
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        for (stream, format, files) in &sources {
+            create_stream(&js, stream, &[format]).await;
+            for f in files {
+                let payload = std::fs::read(d.join(f)).unwrap();
+                js.publish(format.to_string(), payload.into())
+                    .await
+                    .unwrap()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    for (stream, format, _) in &sources {
+        let p = d.join(format!("{format}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                r#"
+[source.nats]
+url = "{url}"
+stream = "{stream}"
+consumer = "reader"
+format = "{format}"
+until_idle = "1s"
+schema = [
+  {{ name = "id", type = "int64" }}, {{ name = "name", type = "utf8" }},
+  {{ name = "city", type = "utf8" }}, {{ name = "at", type = "timestamp[us, tz=UTC]" }},
+  {{ name = "amount", type = "float64" }},
+]
+
+[sink]
+path = "out-{format}/"
+format = "parquet"
+mode = "append"
+"#
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(["run", "--quiet"])
+            .arg(&p)
+            .current_dir(d)
+            .env("QUIVER_CACHE_DIR", d.join("cache"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    python(
+        r#"
+import datetime as dt, polars as pl
+utc = dt.timezone.utc
+want = pl.DataFrame({
+    "id": [1, 2, 3],
+    "name": ["a", "b\nc", None],
+    "city": ["x", None, "x"],
+    "at": [dt.datetime(2024, 1, 1, 12, tzinfo=utc), None, dt.datetime(2024, 3, 31, 1, 30, tzinfo=utc)],
+    "amount": [1.5, None, 3.0],
+}).with_columns(pl.col("at").dt.cast_time_unit("us"))
+for fmt, copies in [("arrow", 2), ("ndjson", 1), ("csv", 1)]:
+    got = pl.read_parquet(f"out-{fmt}/*.parquet").sort("id", maintain_order=True)
+    assert got.schema == want.schema, (fmt, got.schema)
+    expected = pl.concat([want] * copies).sort("id", maintain_order=True)
+    assert got.equals(expected), (fmt, got, expected)
+"#,
     );
 }

@@ -415,33 +415,51 @@ async fn api_source_runs_take_pushes_stop_commits_cancel_does_not() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["rows_accepted"], 2);
-    let batch = arrow_array::RecordBatch::try_from_iter([
-        (
-            "id",
-            std::sync::Arc::new(arrow_array::Int64Array::from(vec![5, 6])) as arrow_array::ArrayRef,
-        ),
-        (
-            "name",
-            std::sync::Arc::new(arrow_array::StringArray::from(vec!["n5", "n6"])) as _,
-        ),
-    ])
-    .unwrap();
-    let mut ipc = Vec::new();
-    {
+    // An Arrow body as Polars sends it (int32 and string views where int64 and utf8 are
+    // declared) converts; a float id would lose values and is refused.
+    let ipc = |id: arrow_array::ArrayRef| {
+        let batch = arrow_array::RecordBatch::try_from_iter([
+            ("id", id),
+            (
+                "name",
+                std::sync::Arc::new(arrow_array::StringViewArray::from(vec!["n5", "n6"])) as _,
+            ),
+        ])
+        .unwrap();
+        let mut ipc = Vec::new();
         let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut ipc, &batch.schema()).unwrap();
         w.write(&batch).unwrap();
         w.finish().unwrap();
-    }
+        drop(w);
+        ipc
+    };
     let (status, body) = s
         .call(
             Method::POST,
             &format!("/v1/runs/{id}/batches"),
-            ipc,
+            ipc(std::sync::Arc::new(arrow_array::Int32Array::from(vec![
+                5, 6,
+            ]))),
             Some("application/vnd.apache.arrow.stream"),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["rows_accepted"], 2);
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("/v1/runs/{id}/batches"),
+            ipc(std::sync::Arc::new(arrow_array::Float64Array::from(vec![
+                5.5, 6.0,
+            ]))),
+            Some("application/vnd.apache.arrow.stream"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("`id: Float64`"),
+        "{body}"
+    );
     // Refused pushes: nothing of them enters.
     let (status, body) = s.push_csv(&id, "id,name\n7,a\nseven,b\n".into()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
