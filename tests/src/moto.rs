@@ -68,43 +68,37 @@ impl Moto {
 
     /// Creates `bucket` with a plain HTTP PUT (moto does not check signatures).
     pub fn create_bucket(&self, bucket: &str) {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
-        write!(
-            stream,
-            "PUT /{bucket} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("answer");
-        assert!(
-            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "creating bucket {bucket}: {answer}"
-        );
+        self.unsigned("PUT", &format!("/{bucket}"));
     }
 
     /// The keys of the objects in `bucket` below `prefix` (one unsigned ListObjectsV2
-    /// page: moto does not check signatures), for a test that polls while a run writes.
+    /// page), for a test that polls while a run writes.
     pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
-        write!(
-            stream,
-            "GET /{bucket}?list-type=2&prefix={prefix} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("answer");
-        assert!(
-            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "listing {bucket}/{prefix}: {answer}"
-        );
-        answer
+        self.unsigned("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"))
             .split("<Key>")
             .skip(1)
             .filter_map(|rest| rest.split("</Key>").next())
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The whole answer to an unsigned request (moto does not check signatures), which
+    /// must be a 200.
+    fn unsigned(&self, method: &str, target: &str) -> String {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{method} {target}: {answer}"
+        );
+        answer
     }
 }
 

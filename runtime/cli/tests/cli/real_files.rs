@@ -98,7 +98,7 @@ fn an_r_export_with_na_becomes_typed_parquet_with_the_right_null_counts() {
 }
 
 /// Runs `script` in the test venv's Python (pyarrow, Polars, DuckDB installed).
-fn python(dir: &Path, script: &str) {
+pub(crate) fn python(dir: &Path, script: &str) {
     let python = quiver_tests::test_venv_bin("python");
     let out = Command::new(python)
         .arg("-c")

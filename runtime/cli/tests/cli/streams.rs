@@ -546,21 +546,8 @@ fn payloads_polars_and_pyarrow_wrote_are_read_with_the_declared_schema() {
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let python = |script: &str| {
-        let out = Command::new(quiver_tests::test_venv_bin("python"))
-            .arg("-c")
-            .arg(script)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    python(
-        r#"
+    // The rows every payload carries, as a Polars frame `df`.
+    const FRAME: &str = r#"
 import datetime as dt, pyarrow as pa, polars as pl
 utc = dt.timezone.utc
 df = pl.DataFrame({
@@ -569,7 +556,12 @@ df = pl.DataFrame({
     "city": ["x", None, "x"],
     "at": [dt.datetime(2024, 1, 1, 12, tzinfo=utc), None, dt.datetime(2024, 3, 31, 1, 30, tzinfo=utc)],
     "amount": [1.5, None, 3.0],
-}).with_columns(pl.col("city").cast(pl.Categorical))
+})
+"#;
+    let python = |script: &str| super::real_files::python(d, &format!("{FRAME}{script}"));
+    python(
+        r#"
+df = df.with_columns(pl.col("city").cast(pl.Categorical))
 df.write_ipc_stream("polars.arrows")
 df.write_ndjson("polars.ndjson")
 df.write_csv("polars.csv")
@@ -645,15 +637,7 @@ mode = "append"
     }
     python(
         r#"
-import datetime as dt, polars as pl
-utc = dt.timezone.utc
-want = pl.DataFrame({
-    "id": [1, 2, 3],
-    "name": ["a", "b\nc", None],
-    "city": ["x", None, "x"],
-    "at": [dt.datetime(2024, 1, 1, 12, tzinfo=utc), None, dt.datetime(2024, 3, 31, 1, 30, tzinfo=utc)],
-    "amount": [1.5, None, 3.0],
-}).with_columns(pl.col("at").dt.cast_time_unit("us"))
+want = df.with_columns(pl.col("at").dt.cast_time_unit("us"))
 for fmt, copies in [("arrow", 2), ("ndjson", 1), ("csv", 1)]:
     got = pl.read_parquet(f"out-{fmt}/*.parquet").sort("id", maintain_order=True)
     assert got.schema == want.schema, (fmt, got.schema)
