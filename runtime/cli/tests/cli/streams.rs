@@ -3,7 +3,8 @@
 //! started again commits every message's rows at least once into part files (local, and
 //! whole objects in a real S3 server), and exactly once into a JetStream sink (the stream's
 //! duplicate window drops the ids it has seen); payloads Polars and pyarrow wrote are read
-//! with the declared schema.
+//! with the declared schema, and what the sink publishes is read by pyarrow, Polars and
+//! DuckDB.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -539,9 +540,11 @@ print(len(keys), "objects,", len(open_uploads), "open uploads,",
 /// the values sent: Polars' Arrow IPC stream (string views, a categorical as
 /// `dictionary<uint32, string_view>`), pyarrow's (int32, large strings, a
 /// `dictionary<int8, string>`, a timestamp in ms), Polars' NDJSON and its CSV (a quoted
-/// newline, empty cells for nulls, timestamps with a `+0000` offset).
+/// newline, empty cells for nulls, timestamps with a `+0000` offset). Then the same rows
+/// published by a JetStream sink as Arrow, NDJSON and CSV, each read back by pyarrow, Polars
+/// and DuckDB.
 #[test]
-fn payloads_polars_and_pyarrow_wrote_are_read_with_the_declared_schema() {
+fn payloads_round_trip_with_polars_pyarrow_and_duckdb() {
     let nats = Nats::start();
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
@@ -643,6 +646,68 @@ for fmt, copies in [("arrow", 2), ("ndjson", 1), ("csv", 1)]:
     assert got.schema == want.schema, (fmt, got.schema)
     expected = pl.concat([want] * copies).sort("id", maintain_order=True)
     assert got.equals(expected), (fmt, got, expected)
+"#,
+    );
+
+    // The other way: those rows published by a JetStream sink in each format, and each
+    // message read by pyarrow, Polars and DuckDB.
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        create_stream(&js, "OUT", &["out.>"]).await;
+    });
+    for format in ["arrow", "ndjson", "csv"] {
+        let p = d.join(format!("publish-{format}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "[source]\npath = \"out-csv/\"\n\n[sink.nats]\nurl = \"{url}\"\n\
+                 subject = \"out.{format}\"\nformat = \"{format}\"\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(["run", "--quiet"])
+            .arg(&p)
+            .current_dir(d)
+            .env("QUIVER_CACHE_DIR", d.join("cache"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "publishing {format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        let s = js.get_stream("OUT").await.unwrap();
+        assert_eq!(
+            s.get_info().await.unwrap().state.messages,
+            3,
+            "one message each"
+        );
+        for seq in 1..=3 {
+            let m = s.get_raw_message(seq).await.unwrap();
+            let format = m.subject.as_str().trim_start_matches("out.").to_owned();
+            std::fs::write(d.join(format!("sent.{format}")), &m.payload).unwrap();
+        }
+    });
+    python(
+        r#"
+import duckdb
+want = df.with_columns(pl.col("at").dt.cast_time_unit("us"))
+assert pl.from_arrow(pa.ipc.open_stream(open("sent.arrow", "rb").read()).read_all()).equals(want)
+assert pl.read_ipc_stream("sent.arrow").equals(want)
+assert pl.read_ndjson("sent.ndjson", schema=want.schema).equals(want)
+assert pl.read_csv("sent.csv", schema=want.schema).equals(want)
+columns = {"id": "BIGINT", "name": "VARCHAR", "city": "VARCHAR", "at": "TIMESTAMPTZ", "amount": "DOUBLE"}
+duckdb.sql("SET TimeZone = 'UTC'")
+for got in [
+    duckdb.sql(f"SELECT * FROM read_json('sent.ndjson', columns = {columns})").pl(),
+    duckdb.sql(f"SELECT * FROM read_csv('sent.csv', header = true, columns = {columns})").pl(),
+]:
+    got = got.with_columns(pl.col("at").dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
+    assert got.equals(want), (got, want)
 "#,
     );
 }
