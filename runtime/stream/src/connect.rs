@@ -93,8 +93,8 @@ pub async fn connect(url: &str, auth: &NatsAuth, name: &str) -> Result<Client, S
         options = options.user_and_password(user.clone(), password);
     }
     options.connect(url).await.map_err(|e| match e.kind() {
-        // Wrong or missing credentials will not get better by retrying: a config error,
-        // so the run exits 78 and a worker does not put its task back.
+        // Wrong or missing credentials will not get better by retrying: a config error
+        // (exit 78) naming `auth`, not an outage.
         async_nats::ConnectErrorKind::AuthorizationViolation
         | async_nats::ConnectErrorKind::Authentication => StreamError::config(
             "auth",
