@@ -1,15 +1,14 @@
 // The only module that imports the WIT interfaces of `quiver:transform@0.2.0` (bindings in
 // one module). It installs the kernels for `Col` and converts the 64-bit integers the
-// bindings take (BigInt under StarlingMonkey, numbers under QuickJS) at this one border.
+// bindings take (BigInt) at this one border.
 
 import { log as hostLog, counterAdd as hostCounterAdd } from 'quiver:transform/host@0.2.0';
 import { fromData } from 'quiver:transform/columns@0.2.0';
 import * as compute from 'quiver:transform/compute@0.2.0';
-import { BACKEND } from './quiver-backend.js';
 import { useKernels } from './kernels.js';
 
 /** A 64-bit integer in the form the bindings take. */
-export const u64 = BACKEND === 'qjs' ? (n) => Number(n) : (n) => BigInt(n);
+export const u64 = (n) => BigInt(n);
 const opt64 = (n) => (n === null || n === undefined ? undefined : u64(n));
 
 useKernels({
