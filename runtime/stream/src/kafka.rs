@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use crate::error::StreamError;
 use crate::ledger::{Ack, Ledger, Origin};
-use crate::payload::{decode, encode};
+use crate::payload::{Chunks, decode};
 use crate::spec::{Checkpoint, Payload};
 
 /// A Kafka topic read by a consumer group.
@@ -478,26 +478,18 @@ impl KafkaSink {
     /// The format cannot hold the batch; one row is over `max_record_bytes`; the producer
     /// refuses the record.
     pub async fn publish(&mut self, batch: &RecordBatch, key: &str) -> Result<(), StreamError> {
+        let limit = self.spec.max_record_bytes;
+        let mut chunks = Chunks::new(batch, self.spec.message_rows, self.spec.format);
         let mut k = 0_usize;
-        let mut offset = 0;
-        let mut rows = self.spec.message_rows;
-        while offset < batch.num_rows() {
-            let take = rows.min(batch.num_rows() - offset);
-            let payload = encode(&batch.slice(offset, take), self.spec.format)?;
-            if payload.len() > self.spec.max_record_bytes {
-                if take == 1 {
-                    return Err(StreamError::config(
-                        "max_record_bytes",
-                        format!(
-                            "one row takes {} bytes, more than max_record_bytes ({})",
-                            payload.len(),
-                            self.spec.max_record_bytes
-                        ),
-                    ));
-                }
-                rows = take.div_ceil(2);
-                continue;
-            }
+        while let Some((take, payload)) = chunks.next(
+            |len| len <= limit,
+            |len| {
+                StreamError::config(
+                    "max_record_bytes",
+                    format!("one row takes {len} bytes, more than max_record_bytes ({limit})"),
+                )
+            },
+        )? {
             let record_key = format!("{key}.{k}");
             loop {
                 let record = FutureRecord::to(&self.spec.topic)
@@ -527,7 +519,6 @@ impl KafkaSink {
                 }
             }
             self.rows += take as u64;
-            offset += take;
             k += 1;
         }
         Ok(())

@@ -203,6 +203,55 @@ pub fn encode(batch: &RecordBatch, format: Payload) -> Result<Bytes, StreamError
     Ok(Bytes::from(buf))
 }
 
+/// A batch cut into message payloads, the rule of both stream sinks: at most `rows` rows a
+/// message, and a message whose payload does not fit is cut in half (its rows rounded up)
+/// until it does; the halved size then holds for the rest of the batch.
+pub(crate) struct Chunks<'a> {
+    batch: &'a RecordBatch,
+    format: Payload,
+    offset: usize,
+    rows: usize,
+}
+
+impl<'a> Chunks<'a> {
+    pub(crate) fn new(batch: &'a RecordBatch, rows: usize, format: Payload) -> Self {
+        Self {
+            batch,
+            format,
+            offset: 0,
+            rows: rows.max(1),
+        }
+    }
+
+    /// The next message: its row count and payload, or `None` when the batch is sent.
+    /// `fits(len)` says whether a payload of `len` bytes may go as it is.
+    ///
+    /// # Errors
+    /// [`encode`]'s; `too_big(len)` when a single row's payload of `len` bytes does not fit.
+    pub(crate) fn next(
+        &mut self,
+        fits: impl Fn(usize) -> bool,
+        too_big: impl FnOnce(usize) -> StreamError,
+    ) -> Result<Option<(usize, Bytes)>, StreamError> {
+        let left = self.batch.num_rows() - self.offset;
+        if left == 0 {
+            return Ok(None);
+        }
+        loop {
+            let take = self.rows.min(left);
+            let payload = encode(&self.batch.slice(self.offset, take), self.format)?;
+            if fits(payload.len()) {
+                self.offset += take;
+                return Ok(Some((take, payload)));
+            }
+            if take == 1 {
+                return Err(too_big(payload.len()));
+            }
+            self.rows = take.div_ceil(2);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -215,6 +264,41 @@ mod tests {
     use arrow_schema::Field;
 
     use super::*;
+
+    /// `message_rows` cuts a batch; a payload over the limit halves its message (rounded up)
+    /// and the halved size holds for the rest; a single row over the limit is the caller's
+    /// error; every row is sent once, in order.
+    #[test]
+    fn chunks_cut_at_message_rows_and_halve_until_a_payload_fits() {
+        let ids: Vec<i64> = (0..10).collect();
+        let batch =
+            RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(ids)) as ArrayRef)])
+                .unwrap();
+        let sizes = |rows: usize, limit: usize| -> Result<Vec<usize>, StreamError> {
+            let mut chunks = Chunks::new(&batch, rows, Payload::Ndjson);
+            let mut sent = Vec::new();
+            let mut seen = Vec::new();
+            while let Some((n, payload)) = chunks.next(
+                |len| len <= limit,
+                |len| StreamError::config("message_rows", format!("one row takes {len} bytes")),
+            )? {
+                assert!(payload.len() <= limit);
+                let text = std::str::from_utf8(&payload).unwrap();
+                assert_eq!(text.lines().count(), n, "{text}");
+                seen.extend(text.lines().map(str::to_owned));
+                sent.push(n);
+            }
+            let all: Vec<String> = (0..10).map(|i| format!("{{\"id\":{i}}}")).collect();
+            assert_eq!(seen, all);
+            Ok(sent)
+        };
+        // One NDJSON row of this batch is `{"id":N}\n`: 9 bytes.
+        assert_eq!(sizes(4, 1000).unwrap(), vec![4, 4, 2]);
+        assert_eq!(sizes(10, 40).unwrap(), vec![3, 3, 3, 1]); // 10 -> 5 (45 B) -> 3 (27 B)
+        assert_eq!(sizes(0, 9).unwrap(), vec![1; 10]);
+        let err = sizes(10, 8).unwrap_err().to_string();
+        assert!(err.contains("message_rows") && err.contains("9 bytes"), "{err}");
+    }
 
     /// Arrow payloads as Polars and pyarrow write them: a string view, a categorical
     /// (`dictionary<uint32, string_view>`), a large string, int32, a UTC timestamp in µs,

@@ -15,7 +15,7 @@ use async_nats::jetstream::message::PublishMessage;
 
 use crate::connect::{connect, shown};
 use crate::error::StreamError;
-use crate::payload::encode;
+use crate::payload::Chunks;
 use crate::refs::{PayloadRefs, REF_HEADER};
 use crate::spec::NatsSinkSpec;
 
@@ -116,18 +116,29 @@ impl NatsSink {
     /// The format cannot hold the batch; a single row exceeds the max payload; the
     /// connection is gone.
     pub async fn publish(&mut self, batch: &RecordBatch, id: &str) -> Result<(), StreamError> {
+        // Headers and the subject travel in the same frame: keep a margin.
+        let max = self.max_payload;
+        let fits = |len: usize| len + 256 <= max;
+        // With payload references nothing is cut: a payload that does not fit goes to the
+        // object store instead.
+        let spill = self.refs.is_some();
+        let mut chunks = Chunks::new(batch, self.spec.message_rows, self.spec.format);
         let mut k = 0_usize;
-        let mut offset = 0;
-        let mut rows = self.spec.message_rows;
-        while offset < batch.num_rows() {
-            let take = rows.min(batch.num_rows() - offset);
-            let slice = batch.slice(offset, take);
-            let payload = encode(&slice, self.spec.format)?;
+        while let Some((take, payload)) = chunks.next(
+            |len| spill || fits(len),
+            |len| {
+                StreamError::config(
+                    "message_rows",
+                    format!(
+                        "one row takes {len} bytes, more than the server's max payload \
+                         ({max} bytes)"
+                    ),
+                )
+            },
+        )? {
             let message_id = format!("{id}.{k}");
-            // Headers and the subject travel in the same frame: keep a margin.
-            if payload.len() + 256 > self.max_payload
-                && let Some(refs) = &self.refs
-            {
+            k += 1;
+            if let Some(refs) = self.refs.as_ref().filter(|_| !fits(payload.len())) {
                 // The object is named after the message id: a retried publish rewrites the
                 // same object, and the stream drops the repeated message.
                 let name = format!(
@@ -148,33 +159,13 @@ impl NatsSink {
                     .message_id(message_id);
                 self.send(message).await?;
                 self.referenced += 1;
-                self.rows += take as u64;
-                offset += take;
-                k += 1;
-                continue;
+            } else {
+                let message = PublishMessage::build()
+                    .payload(payload)
+                    .message_id(message_id);
+                self.send(message).await?;
             }
-            if payload.len() + 256 > self.max_payload {
-                if take == 1 {
-                    return Err(StreamError::config(
-                        "message_rows",
-                        format!(
-                            "one row takes {} bytes, more than the server's max payload \
-                             ({} bytes)",
-                            payload.len(),
-                            self.max_payload
-                        ),
-                    ));
-                }
-                rows = take.div_ceil(2);
-                continue;
-            }
-            let message = PublishMessage::build()
-                .payload(payload)
-                .message_id(message_id);
-            self.send(message).await?;
             self.rows += take as u64;
-            offset += take;
-            k += 1;
         }
         Ok(())
     }
