@@ -297,7 +297,10 @@ mod tests {
         assert_eq!(sizes(10, 40).unwrap(), vec![3, 3, 3, 1]); // 10 -> 5 (45 B) -> 3 (27 B)
         assert_eq!(sizes(0, 9).unwrap(), vec![1; 10]);
         let err = sizes(10, 8).unwrap_err().to_string();
-        assert!(err.contains("message_rows") && err.contains("9 bytes"), "{err}");
+        assert!(
+            err.contains("message_rows") && err.contains("9 bytes"),
+            "{err}"
+        );
     }
 
     /// Arrow payloads as Polars and pyarrow write them: a string view, a categorical
