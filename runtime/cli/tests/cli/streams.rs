@@ -454,6 +454,120 @@ mode = "append"
     );
 }
 
+/// Without `payload_refs`, the JetStream sink cuts a batch whose message would pass the
+/// server's max payload (a real `nats-server` configured with `max_payload: 4096`): halved
+/// until a message plus 256 bytes of headers fits, the halved size kept for the rest of the
+/// batch, every row once and in order. A single row over the limit is a config error naming
+/// `message_rows` and the limit.
+#[test]
+fn without_payload_refs_a_message_over_the_max_payload_is_halved_and_one_row_over_it_is_refused() {
+    const MAX: usize = 4096;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("nats.conf");
+    std::fs::write(&config, format!("max_payload: {MAX}\n")).unwrap();
+    let nats = Nats::start_with(&["-c", config.to_str().unwrap()]);
+    let url = nats.url();
+    let rows = 3_000;
+    let mut csv = String::from("id,v\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{i},event number {i}\n"));
+    }
+    std::fs::write(d.join("in.csv"), csv).unwrap();
+    std::fs::write(
+        d.join("wide.csv"),
+        format!("id,v\n1,short\n2,{}\n", "x".repeat(MAX)),
+    )
+    .unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        create_stream(&js, "CUT", &["cut"]).await;
+    });
+    let run = |input: &str| {
+        let p = d.join("publish.toml");
+        std::fs::write(
+            &p,
+            format!(
+                r#"
+[source]
+path = "{input}"
+csv = {{ schema = [{{ name = "id", type = "int64" }}, {{ name = "v", type = "utf8" }}] }}
+
+[sink.nats]
+url = "{url}"
+subject = "cut"
+format = "ndjson"
+"#
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(["run", "--quiet"])
+            .arg(&p)
+            .current_dir(d)
+            .env("QUIVER_CACHE_DIR", d.join("cache"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, err) = run("in.csv");
+    assert_eq!(code, Some(0), "{err}");
+    let messages = rt.block_on(async {
+        let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
+        let s = js.get_stream("CUT").await.unwrap();
+        let n = s.get_info().await.unwrap().state.messages;
+        let mut messages = Vec::new();
+        for seq in 1..=n {
+            let m = s.get_raw_message(seq).await.unwrap();
+            messages.push(String::from_utf8(m.payload.to_vec()).unwrap());
+        }
+        messages
+    });
+    assert!(
+        messages.iter().all(|m| m.len() + 256 <= MAX),
+        "every message fits with the header margin"
+    );
+    let sizes: Vec<usize> = messages.iter().map(|m| m.lines().count()).collect();
+    // 3,000 rows (the one batch) halved, rounded up: 1,500, 750, 375, 188, 94, …
+    let halvings: Vec<usize> =
+        std::iter::successors(Some(rows as usize), |n| (*n > 1).then(|| n.div_ceil(2))).collect();
+    let (last, full) = sizes.split_last().unwrap();
+    assert!(
+        sizes[0] > 1
+            && sizes[0] < rows as usize
+            && halvings.contains(&sizes[0])
+            && full.iter().all(|n| *n == sizes[0])
+            && *last <= sizes[0],
+        "the batch halved until a message fits, that size kept for the rest: {sizes:?}"
+    );
+    let ids: Vec<u64> = messages
+        .iter()
+        .flat_map(|m| m.lines())
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        (0..rows).collect::<Vec<u64>>(),
+        "every row, once, in order"
+    );
+
+    let (code, err) = run("wide.csv");
+    assert_eq!(code, Some(78), "{err}");
+    assert!(
+        err.contains("message_rows") && err.contains(&format!("({MAX} bytes)")),
+        "{err}"
+    );
+}
+
 /// A stream run into an object store (a real S3 server, moto) commits each checkpoint as
 /// a whole object (a multipart upload completed). SIGKILLed mid-stream, it leaves only
 /// whole Parquet objects — the part it was writing is at most an open upload, never an
