@@ -2,7 +2,7 @@
 //! this test process, listening on loopback): two `quiver run` processes in one consumer
 //! group share a 4-partition topic, two partitions each, and together write every record
 //! exactly once (then drain on SIGTERM and leave the group's offsets past every record); a
-//! producer sink delivers every row to a topic.
+//! producer sink delivers every row to a topic, in records halved to fit `max_record_bytes`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -228,7 +228,9 @@ mode = "append"
         .sum();
     assert_eq!(total, RECORDS, "offsets committed for every record");
 
-    // A Kafka sink: the committed output, sent to a topic, every row delivered.
+    // A Kafka sink: the committed output, sent to a topic, every row delivered, in records
+    // halved until each fits `max_record_bytes` (500 rows of Arrow do not).
+    const MAX_RECORD: usize = 2048;
     let send = d.join("send.toml");
     std::fs::write(
         &send,
@@ -238,11 +240,18 @@ mode = "append"
 path = "out/"
 format = "csv"
 
+# The committed parts are small: gathered into batches of 1,000 rows, which `message_rows`
+# cuts to 500 and `max_record_bytes` halves further.
+[[stage]]
+plugin = "passthrough"
+batch_rows = 1000
+
 [sink.kafka]
 brokers = "{brokers}"
 topic = "clean"
 format = "arrow"
 message_rows = 500
+max_record_bytes = {MAX_RECORD}
 "#
         ),
     )
@@ -267,16 +276,26 @@ message_rows = 500
         .unwrap();
     reader.subscribe(&["clean"]).unwrap();
     let mut rows = 0;
+    let mut largest = 0;
+    let mut records = 0;
     let started = Instant::now();
     while rows < RECORDS && started.elapsed() < Duration::from_secs(60) {
         if let Some(m) = reader.poll(Duration::from_millis(200)) {
             let m = m.unwrap();
-            let reader =
-                arrow_ipc::reader::StreamReader::try_new(m.payload().unwrap(), None).unwrap();
+            let payload = m.payload().unwrap();
+            largest = largest.max(payload.len());
+            records += 1;
+            let reader = arrow_ipc::reader::StreamReader::try_new(payload, None).unwrap();
             for b in reader {
-                rows += b.unwrap().num_rows() as i64;
+                let n = b.unwrap().num_rows() as i64;
+                assert!(n < 500, "a record of {n} rows: not halved");
+                rows += n;
             }
         }
     }
     assert_eq!(rows, RECORDS, "every row delivered to the sink's topic");
+    assert!(
+        largest <= MAX_RECORD,
+        "a record of {largest} bytes over max_record_bytes ({records} records)"
+    );
 }
