@@ -16,7 +16,7 @@ use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::streams::ids_in_parts;
+use super::streams::{ids_in_parts, run_pipeline};
 
 /// Records produced: one row each.
 const RECORDS: i64 = 2_000;
@@ -231,10 +231,10 @@ mode = "append"
     // A Kafka sink: the committed output, sent to a topic, every row delivered, in records
     // halved until each fits `max_record_bytes` (500 rows of Arrow do not).
     const MAX_RECORD: usize = 2048;
-    let send = d.join("send.toml");
-    std::fs::write(
-        &send,
-        format!(
+    let (code, err) = run_pipeline(
+        d,
+        "send.toml",
+        &format!(
             r#"
 [source]
 path = "out/"
@@ -254,20 +254,9 @@ message_rows = 500
 max_record_bytes = {MAX_RECORD}
 "#
         ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-        .args(["run", "--quiet"])
-        .arg(&send)
-        .current_dir(d)
-        .env("QUIVER_CACHE_DIR", d.join("cache"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &[],
     );
+    assert_eq!(code, Some(0), "{err}");
     let reader: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("group.id", "check")

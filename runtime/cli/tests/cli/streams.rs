@@ -105,6 +105,30 @@ fn spawn_with(
         .expect("starting quiver")
 }
 
+/// `quiver run --quiet` on the pipeline `text`, written to `dir/name`, run in `dir` with its
+/// own compile cache and the extra `envs`: the exit code and stderr.
+pub(crate) fn run_pipeline(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    envs: &[(&'static str, String)],
+) -> (Option<i32>, String) {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["run", "--quiet"])
+        .arg(&p)
+        .current_dir(dir)
+        .env("QUIVER_CACHE_DIR", dir.join("cache"))
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Wait until `ready()` holds, then SIGKILL `child`; panics if it exits first.
 fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
     let started = Instant::now();
@@ -344,22 +368,7 @@ fn payloads_over_the_max_payload_travel_as_object_references() {
         let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
         create_stream(&js, "BIG", &["big"]).await;
     });
-    let run = |name: &str, text: String| {
-        let p = d.join(name);
-        std::fs::write(&p, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-            .args(["run", "--quiet"])
-            .arg(&p)
-            .current_dir(d)
-            .env("QUIVER_CACHE_DIR", d.join("cache"))
-            .envs(envs.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |name: &str, text: String| run_pipeline(d, name, &text, &envs);
 
     let (code, err) = run(
         "publish.toml",
@@ -485,10 +494,10 @@ fn without_payload_refs_a_message_over_the_max_payload_is_halved_and_one_row_ove
         create_stream(&js, "CUT", &["cut"]).await;
     });
     let run = |input: &str| {
-        let p = d.join("publish.toml");
-        std::fs::write(
-            &p,
-            format!(
+        run_pipeline(
+            d,
+            "publish.toml",
+            &format!(
                 r#"
 [source]
 path = "{input}"
@@ -500,21 +509,9 @@ subject = "cut"
 format = "ndjson"
 "#
             ),
-        )
-        .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-            .args(["run", "--quiet"])
-            .arg(&p)
-            .current_dir(d)
-            .env("QUIVER_CACHE_DIR", d.join("cache"))
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+            &[],
         )
     };
-
     let (code, err) = run("in.csv");
     assert_eq!(code, Some(0), "{err}");
     let messages = rt.block_on(async {
@@ -714,10 +711,10 @@ with pa.ipc.new_stream("pyarrow.arrows", t.schema) as w:
         }
     });
     for (stream, format, _) in &sources {
-        let p = d.join(format!("{format}.toml"));
-        std::fs::write(
-            &p,
-            format!(
+        let (code, err) = run_pipeline(
+            d,
+            &format!("{format}.toml"),
+            &format!(
                 r#"
 [source.nats]
 url = "{url}"
@@ -737,20 +734,9 @@ format = "parquet"
 mode = "append"
 "#
             ),
-        )
-        .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-            .args(["run", "--quiet"])
-            .arg(&p)
-            .current_dir(d)
-            .env("QUIVER_CACHE_DIR", d.join("cache"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{format}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            &[],
         );
+        assert_eq!(code, Some(0), "{format}: {err}");
     }
     python(
         r#"
@@ -770,27 +756,16 @@ for fmt, copies in [("arrow", 2), ("ndjson", 1), ("csv", 1)]:
         create_stream(&js, "OUT", &["out.>"]).await;
     });
     for format in ["arrow", "ndjson", "csv"] {
-        let p = d.join(format!("publish-{format}.toml"));
-        std::fs::write(
-            &p,
-            format!(
+        let (code, err) = run_pipeline(
+            d,
+            &format!("publish-{format}.toml"),
+            &format!(
                 "[source]\npath = \"out-csv/\"\n\n[sink.nats]\nurl = \"{url}\"\n\
                  subject = \"out.{format}\"\nformat = \"{format}\"\n"
             ),
-        )
-        .unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
-            .args(["run", "--quiet"])
-            .arg(&p)
-            .current_dir(d)
-            .env("QUIVER_CACHE_DIR", d.join("cache"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "publishing {format}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            &[],
         );
+        assert_eq!(code, Some(0), "publishing {format}: {err}");
     }
     rt.block_on(async {
         let js = jetstream::new(quiver_stream::async_nats::connect(&url).await.unwrap());
